@@ -1,0 +1,37 @@
+"""Make the repository importable as ``ansible_collections.vaware.hyperv`` for pytest.
+
+The repository root is the collection root. pytest runs from a checkout whose folder name is
+arbitrary, so a link ``.tmp/collections/ansible_collections/vaware/hyperv`` pointing at the
+checkout is created and Ansible's own collection finder is installed over it (the same
+bootstrap ansible-test's pytest plugin performs). Collections bundled with the ``ansible``
+package (ansible.windows, ...) stay importable through the finder's sys.path scan.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+COLLECTIONS = ROOT / ".tmp" / "collections"
+
+
+def _link_collection() -> None:
+    link = COLLECTIONS / "ansible_collections" / "vaware" / "hyperv"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink():
+        try:
+            os.symlink(ROOT, link, target_is_directory=True)
+        except FileExistsError:  # another xdist worker won the race
+            pass
+
+
+def _install_finder() -> None:
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    finder = _AnsibleCollectionFinder(paths=[str(COLLECTIONS)], scan_sys_paths=True)
+    finder._install()  # pylint: disable=protected-access
+
+
+_link_collection()
+_install_finder()
