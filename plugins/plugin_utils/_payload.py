@@ -1,0 +1,304 @@
+# Copyright: (c) 2026, vaware.hyperv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run a PowerShell payload from ``plugins/payloads/`` on a Windows host and decode its result.
+
+Every Windows action plugin of this collection talks to the host through :func:`run_payload`.
+
+Contract for a payload (``plugins/payloads/<name>.ps1``):
+
+* It is a plain script with a ``param()`` block. Values reach it **only** as parameters:
+  ``parameters`` (plain values) and ``sensitive_parameters`` (secrets; ``ansible.windows.win_powershell``
+  turns them into ``SecureString``/``PSCredential`` and marks them ``no_log``). Nothing is ever
+  formatted into the script text, which is sent exactly as it is on disk.
+* It sets ``$Ansible.Result`` to a JSON string, ``ConvertTo-Json -Depth N -Compress``; this module
+  decodes it (an already-structured value is accepted too). It sets ``$Ansible.Changed``
+  truthfully (``win_powershell`` defaults it to ``$true``).
+* It reports failure by throwing (or ``$Ansible.Failed = $true``). The runner runs payloads with
+  ``error_action: stop``, so any error record ends the script, and treats any error record as failure.
+* **Check mode**: ``win_powershell`` does not run a script in check mode unless its ``param()`` block
+  is preceded by ``[CmdletBinding(SupportsShouldProcess)]``; it then passes ``-WhatIf``. Read-only
+  payloads must declare it so they run in check mode (and ignore ``$WhatIfPreference``); payloads
+  that change things declare it only if they honour ``$PSCmdlet.ShouldProcess()``. When the module
+  skipped the script, :func:`run_payload` raises :class:`PayloadError` with ``skipped=True`` rather
+  than returning an empty result.
+
+Every failure (host unreachable, module failure, error records, ``$Ansible.Failed``, check-mode skip,
+missing or non-JSON result) is raised as one exception type, :class:`PayloadError`, whose message
+names the step and the payload. Action plugins turn it into a failed task result with
+:func:`payload_error_result`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any, Dict, List, Mapping, Optional
+
+from ansible.errors import AnsibleConnectionFailure
+
+PAYLOAD_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "payloads")
+WIN_POWERSHELL = "ansible.windows.win_powershell"
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+_MASK = "********"
+_MAX_TEXT = 2000  # longest piece of host output quoted in an error message
+
+_cache: Dict[str, str] = {}
+
+
+class PayloadError(Exception):
+    """A payload could not be run or reported failure.
+
+    ``step`` names what was being done (defaults to the payload name), ``message`` says what went
+    wrong, ``details`` holds the evidence (error records, host output, module message) with secrets
+    masked. ``unreachable`` is set when the host could not be reached, ``skipped`` when
+    ``win_powershell`` skipped the script in check mode.
+    """
+
+    def __init__(
+        self,
+        step: str,
+        message: str,
+        details: Optional[Dict[str, Any]] = None,
+        *,
+        unreachable: bool = False,
+        skipped: bool = False,
+    ) -> None:
+        self.step = step
+        self.message = message
+        self.details = details or {}
+        self.unreachable = unreachable
+        self.skipped = skipped
+        super().__init__(f"{step}: {message}")
+
+
+def available_payloads() -> List[str]:
+    """Names of the payloads shipped in ``plugins/payloads``."""
+    try:
+        entries = os.listdir(PAYLOAD_DIR)
+    except FileNotFoundError:
+        return []
+    return sorted(e[:-4] for e in entries if e.endswith(".ps1"))
+
+
+def load_payload(name: str) -> str:
+    """Return the text of ``plugins/payloads/<name>.ps1``; raise ``ValueError`` for an unknown name."""
+    if name in _cache:
+        return _cache[name]
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(
+            f"invalid payload name {name!r}: expected lower-case letters, digits and underscores, "
+            f"one of {', '.join(available_payloads()) or '(none installed)'}"
+        )
+    path = os.path.join(PAYLOAD_DIR, name + ".ps1")
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"unknown payload {name!r}: no file {path}; available payloads: "
+            f"{', '.join(available_payloads()) or '(none installed)'}"
+        )
+    with open(path, encoding="utf-8-sig") as handle:
+        text = handle.read()
+    _cache[name] = text
+    return text
+
+
+def _sensitive_list(sensitive_parameters: Optional[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    """Turn ``{name: secret}`` / ``{name: {"username": u, "password": p}}`` into win_powershell's list form."""
+    entries = []
+    for key, value in (sensitive_parameters or {}).items():
+        if isinstance(value, Mapping):
+            unknown = set(value) - {"username", "password"}
+            if unknown or "username" not in value:
+                raise ValueError(
+                    f"sensitive parameter {key!r}: expected a string (SecureString) or a mapping with "
+                    f"'username' and 'password' (PSCredential), got keys {sorted(value)}"
+                )
+            entries.append({"name": key, "username": value["username"], "password": value.get("password")})
+        elif isinstance(value, str):
+            entries.append({"name": key, "value": value})
+        else:
+            raise ValueError(
+                f"sensitive parameter {key!r}: expected a string or a username/password mapping, "
+                f"got {type(value).__name__}"
+            )
+    return entries
+
+
+def _secrets(sensitive_parameters: Optional[Mapping[str, Any]]) -> List[str]:
+    found = []
+    for value in (sensitive_parameters or {}).values():
+        if isinstance(value, Mapping):
+            value = value.get("password")
+        if isinstance(value, str) and value:
+            found.append(value)
+    return sorted(found, key=len, reverse=True)
+
+
+def _mask(value: Any, secrets: List[str]) -> Any:
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, _MASK)
+        return value
+    if isinstance(value, Mapping):
+        return {k: _mask(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_mask(v, secrets) for v in value]
+    return value
+
+
+def _clip(text: Any) -> str:
+    text = str(text or "").strip()
+    return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + " ..."
+
+
+_LINE_RE = re.compile(r"line (\d+)", re.IGNORECASE)
+
+
+def _error_record_message(record: Any) -> str:
+    """One line for a win_powershell error record: exception message plus script position."""
+    if not isinstance(record, Mapping):
+        return str(record)
+    exception = record.get("exception") or {}
+    details = record.get("error_details") or {}
+    message = (
+        (details.get("message") if isinstance(details, Mapping) else None)
+        or (exception.get("message") if isinstance(exception, Mapping) else None)
+        or record.get("output")
+        or "unknown error"
+    )
+    message = str(message).strip()
+    position = None
+    info = record.get("invocation_info")
+    if isinstance(info, Mapping) and info.get("script_line_number"):
+        position = f"line {info['script_line_number']}"
+        if info.get("line"):
+            position += f": {str(info['line']).strip()}"
+    if position is None and record.get("script_stack_trace"):
+        first = str(record["script_stack_trace"]).splitlines()[0]
+        match = _LINE_RE.search(first)
+        if match:
+            position = f"line {match.group(1)}"
+    return f"{message} (at {position})" if position else message
+
+
+def describe_error_records(records: Any) -> str:
+    """Join the error records of a win_powershell result into one readable message."""
+    if not isinstance(records, list):
+        records = [records]
+    return "; ".join(_error_record_message(r) for r in records if r) or "no error record"
+
+
+def decode_result(step: str, name: str, value: Any) -> Any:
+    """Decode the ``result`` value of win_powershell; raise :class:`PayloadError` if it is missing or not JSON."""
+    if isinstance(value, str):
+        if not value.strip():
+            raise PayloadError(step, f"payload {name} set an empty $Ansible.Result")
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise PayloadError(
+                step,
+                f"payload {name} returned a result that is not JSON ({exc}): {_clip(value)[:200]}",
+                {"result": _clip(value)},
+            ) from None
+    if value is None or value == {}:
+        # win_powershell's default result is an empty dict: the script never set $Ansible.Result.
+        raise PayloadError(step, f"payload {name} did not set $Ansible.Result")
+    return value
+
+
+def run_payload(
+    action: Any,
+    name: str,
+    parameters: Optional[Mapping[str, Any]],
+    task_vars: Optional[Dict[str, Any]],
+    *,
+    sensitive_parameters: Optional[Mapping[str, Any]] = None,
+    step: Optional[str] = None,
+) -> Any:
+    """Run payload ``name`` on the host of ``action`` and return its decoded ``$Ansible.Result``.
+
+    ``action`` is the running ActionBase; only its ``_execute_module`` is used. ``parameters`` are
+    passed as script parameters, ``sensitive_parameters`` as ``{name: secret}`` (SecureString) or
+    ``{name: {"username": ..., "password": ...}}`` (PSCredential), which win_powershell marks no_log.
+    Raises :class:`PayloadError` for every failure; its ``step`` is ``step`` or the payload name.
+    """
+    step = step or name
+    script = load_payload(name)
+    secrets = _secrets(sensitive_parameters)
+    module_args: Dict[str, Any] = {
+        "script": script,
+        "parameters": dict(parameters or {}),
+        "error_action": "stop",
+    }
+    sensitive = _sensitive_list(sensitive_parameters)
+    if sensitive:
+        module_args["sensitive_parameters"] = sensitive
+
+    try:
+        raw = action._execute_module(module_name=WIN_POWERSHELL, module_args=module_args, task_vars=task_vars)
+    except AnsibleConnectionFailure as exc:
+        raise PayloadError(
+            step,
+            f"host unreachable while running payload {name}: {_mask(str(exc), secrets)}",
+            unreachable=True,
+        ) from None
+
+    if not isinstance(raw, Mapping):
+        raise PayloadError(step, f"payload {name}: unexpected module answer {type(raw).__name__}")
+    raw = _mask(raw, secrets)
+
+    if raw.get("unreachable"):
+        raise PayloadError(
+            step, f"host unreachable while running payload {name}: {raw.get('msg', '')}".rstrip(), unreachable=True
+        )
+
+    records = raw.get("error") or []
+    if records:
+        raise PayloadError(
+            step,
+            f"payload {name} failed: {describe_error_records(records)}",
+            {"error": records, "host_out": _clip(raw.get("host_out")), "host_err": _clip(raw.get("host_err"))},
+        )
+
+    if raw.get("failed"):
+        parts = [str(raw.get("msg") or "module failed").strip()]
+        if raw.get("rc") not in (None, 0):
+            parts.append(f"exit code {raw['rc']}")
+        stderr = raw.get("module_stderr") or raw.get("host_err")
+        if stderr:
+            parts.append(f"stderr: {_clip(stderr)}")
+        details = {
+            k: _clip(raw[k]) for k in ("msg", "module_stdout", "module_stderr", "host_out", "host_err") if raw.get(k)
+        }
+        if "rc" in raw:
+            details["rc"] = raw["rc"]
+        raise PayloadError(step, f"payload {name} failed: {'; '.join(parts)}", details)
+
+    if raw.get("skipped") or str(raw.get("msg", "")).startswith("skipped"):
+        raise PayloadError(
+            step,
+            f"payload {name} was not run: {raw.get('msg') or 'skipped'} (a payload that must run in check mode "
+            "declares [CmdletBinding(SupportsShouldProcess)])",
+            {"msg": raw.get("msg")},
+            skipped=True,
+        )
+
+    if "result" not in raw:
+        raise PayloadError(step, f"payload {name}: win_powershell returned no result")
+    return decode_result(step, name, raw["result"])
+
+
+def payload_error_result(error: PayloadError, **extra: Any) -> Dict[str, Any]:
+    """A failed task result for ``error``: ``failed``, ``msg``, ``step`` and the masked details."""
+    result: Dict[str, Any] = {"failed": True, "changed": False, "msg": str(error), "step": error.step}
+    if error.details:
+        result["details"] = error.details
+    if error.unreachable:
+        result["host_unreachable"] = True
+    if error.skipped:
+        result["payload_skipped"] = True
+    result.update(extra)
+    return result
