@@ -9,6 +9,7 @@ package (ansible.windows, ...) stay importable through the finder's sys.path sca
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 
@@ -20,10 +21,8 @@ def _link_collection() -> None:
     link = COLLECTIONS / "ansible_collections" / "vaware" / "hyperv"
     link.parent.mkdir(parents=True, exist_ok=True)
     if not link.is_symlink():
-        try:
+        with contextlib.suppress(FileExistsError):  # another xdist worker won the race
             os.symlink(ROOT, link, target_is_directory=True)
-        except FileExistsError:  # another xdist worker won the race
-            pass
 
 
 def _install_finder() -> None:
