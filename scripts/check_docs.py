@@ -74,9 +74,7 @@ def main() -> int:
         tarball = next(out.glob("*.tar.gz"))
         print(f"check_docs: built {tarball.name} ({tarball.stat().st_size // 1024} KiB)")
         cpath = out / "collections"
-        res = run(
-            [str(BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(cpath), str(tarball)]
-        )
+        res = run([str(BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(cpath), str(tarball)])
         if res.returncode:
             print(res.stdout + res.stderr)
             print("check_docs: installing the built tarball failed")
