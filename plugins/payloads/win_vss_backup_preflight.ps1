@@ -1,0 +1,231 @@
+# Copyright: (c) 2026, vaware.hyperv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# win_vss_backup, step "preflight": read-only inventory of everything the controller needs to plan a
+# backup, in one call. It decides nothing: admin rights, tools, Hyper-V, VMs, volumes, writer states,
+# destination, our lock/job state, shadow copies and our job folders are reported as found.
+[CmdletBinding(SupportsShouldProcess)]
+param(
+    [Parameter(Mandatory)][string]$Destination,
+    [bool]$WantVms = $true,
+    [string]$HostFolderName = ''
+)
+
+$ErrorActionPreference = 'Stop'
+$WhatIfPreference = $false
+$root = Join-Path $env:ProgramData 'vaware.hyperv'
+$jobsRoot = Join-Path $root 'jobs'
+$lockPath = Join-Path $root 'backup.lock'
+$taskPath = '\vaware.hyperv\'
+
+function Read-JsonFile {
+    param([string]$Path)
+    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) { return $null }
+    try {
+        return [IO.File]::ReadAllText($Path) | ConvertFrom-Json
+    } catch {
+        return @{ unreadable = $_.Exception.Message }
+    }
+}
+
+function Test-RunnerAlive {
+    # The runner records its PID and start time; both must match so a reused PID is not mistaken for it.
+    param($Status)
+    if ($null -eq $Status -or -not $Status.pid) { return $false }
+    $proc = Get-Process -Id ([int]$Status.pid) -ErrorAction SilentlyContinue
+    if ($null -eq $proc) { return $false }
+    try {
+        return ($proc.StartTime.ToUniversalTime().ToString('o') -eq [string]$Status.pid_started)
+    } catch {
+        return $false
+    }
+}
+
+$identity = [Security.Principal.WindowsIdentity]::GetCurrent()
+$principal = New-Object Security.Principal.WindowsPrincipal($identity)
+$result = [ordered]@{
+    computer_name = $env:COMPUTERNAME
+    is_admin = $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
+    user = $identity.Name
+    now = [DateTime]::UtcNow.ToString('o')
+    tools = [ordered]@{}
+    hyperv = [ordered]@{ module = $false; cim = $false; error = $null }
+    vms = @()
+    volumes = @()
+    mount_points = @()
+    writers_text = $null
+    writers_error = $null
+    destination = [ordered]@{}
+    lock = $null
+    jobs = @()
+    shadows = @()
+}
+
+foreach ($tool in 'diskshadow.exe', 'robocopy.exe', 'vssadmin.exe') {
+    $found = Get-Command -Name $tool -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    $result.tools[$tool] = if ($found) { $found.Source } else { $null }
+}
+
+# --- Hyper-V: the VM inventory with every file a backup has to copy -------------------------------
+$result.hyperv.module = [bool](Get-Module -ListAvailable -Name Hyper-V)
+try {
+    $null = Get-CimInstance -Namespace 'root\virtualization\v2' -ClassName Msvm_VirtualSystemManagementService -ErrorAction Stop
+    $result.hyperv.cim = $true
+} catch {
+    $result.hyperv.error = $_.Exception.Message
+}
+if ($WantVms -and $result.hyperv.module) {
+    $vmList = @()
+    foreach ($vm in @(Get-VM)) {
+        $disks = @()
+        $seen = @{}
+        foreach ($drive in @(Get-VMHardDiskDrive -VM $vm)) {
+            $path = $drive.Path
+            # Follow the differencing chain (checkpoints) down to the base disk.
+            while ($path -and -not $seen.ContainsKey($path)) {
+                $seen[$path] = $true
+                $item = Get-Item -LiteralPath $path -ErrorAction SilentlyContinue
+                $parent = $null
+                try { $parent = (Get-VHD -Path $path -ErrorAction Stop).ParentPath } catch { $parent = $null }
+                $disks += [ordered]@{
+                    path = $path
+                    size = if ($item) { $item.Length } else { $null }
+                    parent = $parent
+                }
+                $path = $parent
+            }
+        }
+        $vmList += [ordered]@{
+            name = $vm.Name
+            id = $vm.VMId.ToString()
+            state = $vm.State.ToString()
+            configuration_location = $vm.ConfigurationLocation
+            snapshot_location = $vm.SnapshotFileLocation
+            smart_paging_location = $vm.SmartPagingFilePath
+            checkpoint_count = @(Get-VMSnapshot -VM $vm -ErrorAction SilentlyContinue).Count
+            disks = $disks
+        }
+    }
+    $result.vms = $vmList
+}
+
+# --- Volumes and mount points, raw, in the shape of win_volume_guid_facts (normalised on the controller) ---
+$volumeProperties = @(
+    'DeviceID', 'Name', 'DriveLetter', 'Label', 'FileSystem', 'Capacity', 'FreeSpace', 'BlockSize',
+    'DriveType', 'SerialNumber', 'SystemVolume', 'BootVolume', 'PageFilePresent'
+)
+$result.volumes = @(Get-CimInstance -ClassName Win32_Volume | Select-Object -Property $volumeProperties)
+$result.mount_points = @(Get-CimInstance -ClassName Win32_MountPoint | ForEach-Object -Process {
+        [PSCustomObject]@{
+            Directory = $_.Directory.Name
+            Volume = $_.Volume.DeviceID
+        }
+    })
+
+# --- VSS writers (raw text; parsed by the controller) -----------------------------------------------
+$vssadmin = $result.tools['vssadmin.exe']
+if ($vssadmin) {
+    try {
+        $text = & $vssadmin list writers 2>&1 | Out-String
+        $result.writers_text = $text
+        $result.writers_exit = $LASTEXITCODE
+    } catch {
+        $result.writers_error = $_.Exception.Message
+    }
+}
+
+# --- Destination, as seen from this session ---------------------------------------------------------
+$dest = [ordered]@{
+    path = $Destination
+    reachable = $false
+    error = $null
+    free_bytes = $null
+    generations = @()
+}
+try {
+    if (-not (Test-Path -LiteralPath $Destination -PathType Container)) {
+        throw "the folder does not exist or cannot be read"
+    }
+    $dest.reachable = $true
+    $free = [UInt64]0
+    $total = [UInt64]0
+    $totalFree = [UInt64]0
+    if (-not ('VawareHyperV.DiskSpace' -as [type])) {
+        Add-Type -Namespace VawareHyperV -Name DiskSpace -MemberDefinition @'
+[DllImport("kernel32.dll", SetLastError = true, CharSet = CharSet.Unicode)]
+public static extern bool GetDiskFreeSpaceEx(string directory, out ulong freeForCaller, out ulong total, out ulong totalFree);
+'@
+    }
+    if ([VawareHyperV.DiskSpace]::GetDiskFreeSpaceEx($Destination, [ref]$free, [ref]$total, [ref]$totalFree)) {
+        $dest.free_bytes = $free
+        $dest.total_bytes = $total
+    }
+    if ($HostFolderName) {
+        $hostFolder = Join-Path $Destination $HostFolderName
+        if (Test-Path -LiteralPath $hostFolder -PathType Container) {
+            $gens = @()
+            foreach ($dir in @(Get-ChildItem -LiteralPath $hostFolder -Directory)) {
+                $gens += [ordered]@{
+                    name = $dir.Name
+                    path = $dir.FullName
+                    created = $dir.CreationTimeUtc.ToString('o')
+                    manifest = Read-JsonFile -Path (Join-Path $dir.FullName 'manifest.json')
+                }
+            }
+            $dest.generations = $gens
+        }
+    }
+} catch {
+    $dest.error = $_.Exception.Message
+}
+$result.destination = $dest
+
+# --- Our lock, our job folders and their state ------------------------------------------------------
+if (Test-Path -LiteralPath $lockPath -PathType Leaf) {
+    $result.lock = Read-JsonFile -Path $lockPath
+}
+if (Test-Path -LiteralPath $jobsRoot -PathType Container) {
+    $jobs = @()
+    foreach ($dir in @(Get-ChildItem -LiteralPath $jobsRoot -Directory)) {
+        $status = Read-JsonFile -Path (Join-Path $dir.FullName 'status.json')
+        $task = Get-ScheduledTask -TaskPath $taskPath -TaskName ('backup-' + $dir.Name) -ErrorAction SilentlyContinue
+        $mountRoot = Join-Path $dir.FullName 'mnt'
+        $mounts = @()
+        if (Test-Path -LiteralPath $mountRoot -PathType Container) {
+            foreach ($m in @(Get-ChildItem -LiteralPath $mountRoot -Force -Directory)) {
+                $mounts += [ordered]@{
+                    path = $m.FullName
+                    reparse_point = [bool]($m.Attributes -band [IO.FileAttributes]::ReparsePoint)
+                }
+            }
+        }
+        $jobs += [ordered]@{
+            job_id = $dir.Name
+            path = $dir.FullName
+            status = $status
+            task_state = if ($task) { $task.State.ToString() } else { $null }
+            runner_alive = (Test-RunnerAlive -Status $status)
+            mount_folders = $mounts
+        }
+    }
+    $result.jobs = $jobs
+}
+
+# --- Every shadow copy on the host (the controller picks out ours by id / mount folder) --------------
+$shadows = @()
+foreach ($s in @(Get-CimInstance -ClassName Win32_ShadowCopy -ErrorAction SilentlyContinue)) {
+    $shadows += [ordered]@{
+        id = $s.ID
+        set_id = $s.SetID
+        volume_name = $s.VolumeName
+        device_object = $s.DeviceObject
+        exposed_path = $s.ExposedPath
+        exposed_name = $s.ExposedName
+        persistent = $s.Persistent
+        install_date = if ($s.InstallDate) { $s.InstallDate.ToUniversalTime().ToString('o') } else { $null }
+    }
+}
+$result.shadows = $shadows
+
+$Ansible.Changed = $false
+$Ansible.Result = $result | ConvertTo-Json -Depth 8 -Compress

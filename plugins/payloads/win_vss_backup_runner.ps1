@@ -1,0 +1,340 @@
+# Copyright: (c) 2026, vaware.hyperv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# win_vss_backup job runner. The start payload copies this file into the job folder
+# (%ProgramData%\vaware.hyperv\jobs\<job id>\runner.ps1) and a one-shot scheduled task runs it as
+# SYSTEM or the run_as account, detached from the WinRM session. It only executes what the controller
+# planned (params.json and the rendered diskshadow script and copy wrapper in the same folder):
+#
+#   1. check the destination from this account (reachable, free space >= required_bytes)
+#   2. create the empty mount folders and run `diskshadow /s <script>`, transcript to a file;
+#      a cancel.request file in the job folder stops diskshadow and everything it started
+#   3. finally, always: delete exactly this job's shadow copies by id (the set id diskshadow printed,
+#      and any shadow exposed on one of this job's mount folders; never all shadows), remove the
+#      mount folders
+#   4. list the generation's files (size, SHA-256 when asked) for the controller to verify
+#   5. wait for the controller's verdict.json: write the manifest it contains and delete the expired
+#      generations it names
+#   6. release the lock (only if it still names this job)
+#
+# status.json is rewritten atomically at every phase change and every few seconds while copying.
+param()
+
+$ErrorActionPreference = 'Stop'
+$jobDir = $PSScriptRoot
+$root = Join-Path $env:ProgramData 'vaware.hyperv'
+$lockPath = Join-Path $root 'backup.lock'
+$params = [IO.File]::ReadAllText((Join-Path $jobDir 'params.json')) | ConvertFrom-Json
+$cancelPath = Join-Path $jobDir 'cancel.request'
+$utf8 = New-Object Text.UTF8Encoding($false)
+$me = Get-Process -Id $PID
+
+$status = [ordered]@{
+    job_id = $params.job_id
+    phase = 'starting'
+    outcome = 'running'
+    pid = $PID
+    pid_started = $me.StartTime.ToUniversalTime().ToString('o')
+    account = [Security.Principal.WindowsIdentity]::GetCurrent().Name
+    started_at = [DateTime]::UtcNow.ToString('o')
+    updated_at = $null
+    finished_at = $null
+    error = $null
+    error_phase = $null
+    cancelled = $false
+    destination_free_bytes = $null
+    diskshadow_started_at = $null
+    diskshadow_finished_at = $null
+    diskshadow_exit_code = $null
+    bytes_copied = 0
+    vm_bytes = [ordered]@{}
+    shadow_set_ids = @()
+    shadows_deleted = @()
+    shadow_delete_errors = @()
+    mount_folders_left = @()
+    listing_written = $false
+    verdict = $null
+    manifest_written = $false
+    expired_deleted = @()
+    expired_errors = @()
+}
+
+function Write-Status {
+    param([string]$Phase)
+    if ($Phase) { $status.phase = $Phase }
+    $status.updated_at = [DateTime]::UtcNow.ToString('o')
+    $path = Join-Path $jobDir 'status.json'
+    $tmp = $path + '.tmp'
+    [IO.File]::WriteAllText($tmp, ($status | ConvertTo-Json -Depth 6 -Compress), $utf8)
+    if (Test-Path -LiteralPath $path) {
+        [IO.File]::Replace($tmp, $path, $null)
+    } else {
+        [IO.File]::Move($tmp, $path)
+    }
+}
+
+function Get-FolderBytes {
+    param([string]$Path)
+    if (-not (Test-Path -LiteralPath $Path -PathType Container)) { return [long]0 }
+    $sum = [long]0
+    foreach ($f in @(Get-ChildItem -LiteralPath $Path -Recurse -Force -File -ErrorAction SilentlyContinue)) {
+        $sum += $f.Length
+    }
+    return $sum
+}
+
+function Update-Progress {
+    $total = [long]0
+    foreach ($vm in @($params.vm_destinations)) {
+        $bytes = Get-FolderBytes -Path $vm.destination
+        $status.vm_bytes[$vm.name] = $bytes
+        $total += $bytes
+    }
+    foreach ($extra in @($params.extra_destinations)) {
+        $total += (Get-FolderBytes -Path $extra)
+    }
+    $status.bytes_copied = $total
+}
+
+function Get-FreeBytes {
+    param([string]$Path)
+    if (-not ('VawareHyperV.RunnerDiskSpace' -as [type])) {
+        Add-Type -Namespace VawareHyperV -Name RunnerDiskSpace -MemberDefinition @'
+[DllImport("kernel32.dll", SetLastError = true, CharSet = CharSet.Unicode)]
+public static extern bool GetDiskFreeSpaceEx(string directory, out ulong freeForCaller, out ulong total, out ulong totalFree);
+'@
+    }
+    $free = [UInt64]0
+    $total = [UInt64]0
+    $totalFree = [UInt64]0
+    if (-not [VawareHyperV.RunnerDiskSpace]::GetDiskFreeSpaceEx($Path, [ref]$free, [ref]$total, [ref]$totalFree)) {
+        throw "cannot read the free space of $Path (Win32 error $([Runtime.InteropServices.Marshal]::GetLastWin32Error()))"
+    }
+    return $free
+}
+
+function Stop-ProcessTree {
+    param([int]$ProcessId)
+    # diskshadow -> cmd.exe (EXEC) -> robocopy.exe: end the whole tree, children first.
+    foreach ($child in @(Get-CimInstance -ClassName Win32_Process -Filter "ParentProcessId = $ProcessId" -ErrorAction SilentlyContinue)) {
+        Stop-ProcessTree -ProcessId ([int]$child.ProcessId)
+    }
+    Stop-Process -Id $ProcessId -Force -ErrorAction SilentlyContinue
+}
+
+function Remove-JobShadows {
+    # Exactly this job's shadows: the set ids diskshadow printed for this job, and any shadow exposed
+    # on one of this job's mount folders. Each is deleted by its own id.
+    $setIds = @()
+    $transcript = [string]$params.transcript
+    if (Test-Path -LiteralPath $transcript -PathType Leaf) {
+        $text = [IO.File]::ReadAllText($transcript)
+        foreach ($m in [regex]::Matches($text, 'shadow set ID (\{[0-9A-Fa-f-]{36}\})')) {
+            $setIds += $m.Groups[1].Value.ToLowerInvariant()
+        }
+    }
+    $mountFolders = @($params.mount_folders | ForEach-Object { ([string]$_).TrimEnd('\').ToLowerInvariant() })
+    $mine = @(Get-CimInstance -ClassName Win32_ShadowCopy -ErrorAction SilentlyContinue | Where-Object {
+            ($setIds -contains ([string]$_.SetID).ToLowerInvariant()) -or
+            ($_.ExposedPath -and ($mountFolders -contains ([string]$_.ExposedPath).TrimEnd('\').ToLowerInvariant()))
+        })
+    $status.shadow_set_ids = @($setIds | Select-Object -Unique)
+    foreach ($shadow in $mine) {
+        $id = [string]$shadow.ID
+        try {
+            Remove-CimInstance -InputObject $shadow -ErrorAction Stop
+            $status.shadows_deleted += $id
+        } catch {
+            $cimError = $_.Exception.Message
+            $out = & vssadmin.exe delete shadows "/shadow=$id" /quiet 2>&1 | Out-String
+            if ($LASTEXITCODE -eq 0) {
+                $status.shadows_deleted += $id
+            } else {
+                $status.shadow_delete_errors += [ordered]@{ id = $id; error = $cimError; vssadmin = $out.Trim() }
+            }
+        }
+    }
+}
+
+function Remove-MountFolders {
+    $left = @()
+    foreach ($folder in @($params.mount_folders)) {
+        $folder = [string]$folder
+        if (-not (Test-Path -LiteralPath $folder)) { continue }
+        try {
+            $item = Get-Item -LiteralPath $folder -Force
+            if ($item.Attributes -band [IO.FileAttributes]::ReparsePoint) {
+                # Still a mount point: unmount it (the path is an argument, never script text).
+                $null = & mountvol.exe ($folder.TrimEnd('\') + '\') /D 2>&1
+            }
+            # Not recursive: an empty folder is all that may be removed here.
+            [IO.Directory]::Delete($folder, $false)
+        } catch {
+            $left += [ordered]@{ path = $folder; error = $_.Exception.Message }
+        }
+    }
+    $mountRoot = Join-Path $jobDir 'mnt'
+    if ((Test-Path -LiteralPath $mountRoot) -and -not (Get-ChildItem -LiteralPath $mountRoot -Force)) {
+        [IO.Directory]::Delete($mountRoot, $false)
+    }
+    $status.mount_folders_left = $left
+}
+
+function Test-Cancel {
+    return (Test-Path -LiteralPath $cancelPath -PathType Leaf)
+}
+
+function Test-Under {
+    param([string]$Path, [string]$Folder)
+    $p = $Path.TrimEnd('\').ToLowerInvariant()
+    $f = $Folder.TrimEnd('\').ToLowerInvariant()
+    return $p.StartsWith($f + '\')
+}
+
+$copyOk = $false
+try {
+    Write-Status -Phase 'destination'
+    # 1. destination, from the account the job runs as
+    $null = New-Item -ItemType Directory -Path $params.generation_path -Force
+    $status.destination_free_bytes = Get-FreeBytes -Path $params.generation_path
+    if ($null -ne $params.required_bytes -and $status.destination_free_bytes -lt [UInt64]$params.required_bytes) {
+        throw ('destination too small: {0} bytes free at {1}, {2} bytes to copy' -f
+            $status.destination_free_bytes, $params.generation_path, $params.required_bytes)
+    }
+    if (Test-Cancel) { throw 'cancelled before the snapshot' }
+
+    # 2. snapshot and copy: diskshadow runs the rendered script, which EXECs the copy wrapper
+    foreach ($folder in @($params.mount_folders)) {
+        $null = New-Item -ItemType Directory -Path $folder -Force
+    }
+    Write-Status -Phase 'diskshadow'
+    $status.diskshadow_started_at = [DateTime]::UtcNow.ToString('o')
+    $proc = Start-Process -FilePath 'diskshadow.exe' -ArgumentList @('/s', ('"' + $params.script + '"')) `
+        -WorkingDirectory $jobDir -RedirectStandardOutput $params.transcript `
+        -RedirectStandardError (Join-Path $jobDir 'diskshadow.err') -NoNewWindow -PassThru
+    $lastProgress = [DateTime]::MinValue
+    while (-not $proc.HasExited) {
+        if (Test-Cancel) {
+            $status.cancelled = $true
+            Write-Status -Phase 'cancelling'
+            Stop-ProcessTree -ProcessId $proc.Id
+            break
+        }
+        if (([DateTime]::UtcNow - $lastProgress).TotalSeconds -ge [int]$params.progress_seconds) {
+            Update-Progress
+            Write-Status
+            $lastProgress = [DateTime]::UtcNow
+        }
+        Start-Sleep -Seconds 2
+    }
+    $proc.WaitForExit()
+    $status.diskshadow_exit_code = $proc.ExitCode
+    $status.diskshadow_finished_at = [DateTime]::UtcNow.ToString('o')
+    if ($status.cancelled) { throw 'cancelled while diskshadow was running' }
+    $copyOk = $true
+} catch {
+    if (Test-Cancel) { $status.cancelled = $true }
+    $status.error = $_.Exception.Message
+    $status.error_phase = $status.phase
+} finally {
+    # 3. always: this job's shadows and mount folders go, whatever happened above
+    try {
+        Write-Status -Phase 'cleanup'
+        Remove-JobShadows
+        Remove-MountFolders
+    } catch {
+        $status.shadow_delete_errors += [ordered]@{ id = $null; error = $_.Exception.Message; vssadmin = $null }
+    }
+    Update-Progress
+    Write-Status
+}
+
+try {
+    if (-not $status.cancelled -and $status.diskshadow_started_at) {
+        # 4. what is at the destination now, for the controller to verify
+        Write-Status -Phase 'listing'
+        $files = @()
+        $base = ([string]$params.generation_path).TrimEnd('\')
+        if (Test-Path -LiteralPath $base -PathType Container) {
+            foreach ($f in @(Get-ChildItem -LiteralPath $base -Recurse -Force -File)) {
+                $entry = [ordered]@{
+                    path = $f.FullName.Substring($base.Length + 1)
+                    size = $f.Length
+                    modified = $f.LastWriteTimeUtc.ToString('o')
+                }
+                if ($params.hash -and -not (Test-Cancel)) {
+                    $entry.sha256 = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash.ToLowerInvariant()
+                }
+                $files += $entry
+            }
+        }
+        [IO.File]::WriteAllText((Join-Path $jobDir 'listing.json'), (ConvertTo-Json -InputObject @($files) -Depth 4 -Compress), $utf8)
+        $status.listing_written = $true
+
+        # 5. the controller verifies and answers with verdict.json
+        Write-Status -Phase 'awaiting_verdict'
+        $verdictPath = Join-Path $jobDir 'verdict.json'
+        $deadline = [DateTime]::UtcNow.AddSeconds([int]$params.verdict_timeout_seconds)
+        while (-not (Test-Path -LiteralPath $verdictPath -PathType Leaf) -and -not (Test-Cancel) -and [DateTime]::UtcNow -lt $deadline) {
+            Start-Sleep -Seconds 2
+        }
+        if (Test-Path -LiteralPath $verdictPath -PathType Leaf) {
+            Write-Status -Phase 'finalizing'
+            $verdict = [IO.File]::ReadAllText($verdictPath) | ConvertFrom-Json
+            $status.verdict = $verdict.decision
+            if ($verdict.manifest_text) {
+                $manifest = [string]$verdict.manifest_path
+                if (-not (Test-Under -Path $manifest -Folder $params.generation_path)) {
+                    throw "manifest path $manifest is not inside $($params.generation_path)"
+                }
+                [IO.File]::WriteAllText($manifest + '.tmp', [string]$verdict.manifest_text, $utf8)
+                if (Test-Path -LiteralPath $manifest) { Remove-Item -LiteralPath $manifest -Force }
+                [IO.File]::Move($manifest + '.tmp', $manifest)
+                $status.manifest_written = $true
+            }
+            foreach ($old in @($verdict.delete_generations)) {
+                $old = [string]$old
+                $parent = Split-Path -Parent $old.TrimEnd('\')
+                if (-not $old -or $parent.TrimEnd('\') -ne ([string]$params.host_path).TrimEnd('\') -or
+                    $old.TrimEnd('\') -eq ([string]$params.generation_path).TrimEnd('\')) {
+                    $status.expired_errors += [ordered]@{ path = $old; error = 'not a generation folder of this host' }
+                    continue
+                }
+                try {
+                    if (Test-Path -LiteralPath $old) { Remove-Item -LiteralPath $old -Recurse -Force }
+                    $status.expired_deleted += $old
+                } catch {
+                    $status.expired_errors += [ordered]@{ path = $old; error = $_.Exception.Message }
+                }
+            }
+        } elseif (Test-Cancel) {
+            $status.cancelled = $true
+        } else {
+            $status.verdict = 'timed_out'
+        }
+    }
+} catch {
+    if (-not $status.error) {
+        $status.error = $_.Exception.Message
+        $status.error_phase = $status.phase
+    }
+} finally {
+    # 6. release the lock, but only our own
+    try {
+        if (Test-Path -LiteralPath $lockPath -PathType Leaf) {
+            $lock = [IO.File]::ReadAllText($lockPath) | ConvertFrom-Json
+            if ($lock.job_id -eq $params.job_id) { Remove-Item -LiteralPath $lockPath -Force }
+        }
+    } catch {
+        if (-not $status.error) { $status.error = 'releasing the lock: ' + $_.Exception.Message }
+    }
+    if ($status.cancelled) {
+        $status.outcome = 'cancelled'
+    } elseif ($status.error -or -not $copyOk) {
+        $status.outcome = 'failed'
+    } else {
+        $status.outcome = 'finished'
+    }
+    $status.finished_at = [DateTime]::UtcNow.ToString('o')
+    Write-Status -Phase 'done'
+}

@@ -1,0 +1,29 @@
+# Copyright: (c) 2026, vaware.hyperv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# win_vss_backup, steps "cancel" and "finalize": hand the running job runner a message by writing
+# one file into its job folder: cancel.request (stop now, clean up) or verdict.json (the controller's
+# verdict after verification: the manifest to write and the expired generations to delete).
+param(
+    [Parameter(Mandatory)][string]$JobId,
+    [Parameter(Mandatory)][ValidateSet('cancel.request', 'verdict.json')][string]$Name,
+    [string]$Text = ''
+)
+
+$ErrorActionPreference = 'Stop'
+if ($JobId -notmatch '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$') {
+    throw "invalid job id '$JobId'"
+}
+$jobDir = Join-Path (Join-Path (Join-Path $env:ProgramData 'vaware.hyperv') 'jobs') $JobId
+if (-not (Test-Path -LiteralPath $jobDir -PathType Container)) {
+    throw "job $JobId has no job folder $jobDir"
+}
+$path = Join-Path $jobDir $Name
+$tmp = $path + '.tmp'
+[IO.File]::WriteAllText($tmp, $Text, (New-Object Text.UTF8Encoding($false)))
+if (Test-Path -LiteralPath $path) { Remove-Item -LiteralPath $path -Force }
+# Renamed into place so the runner never reads a half-written file.
+[IO.File]::Move($tmp, $path)
+
+$Ansible.Changed = $true
+$Ansible.Result = [ordered]@{ job_id = $JobId; written = $Name } | ConvertTo-Json -Compress

@@ -1,0 +1,108 @@
+# Copyright: (c) 2026, vaware.hyperv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# win_vss_backup, step "start": take the backup lock, write the job folder the controller prepared
+# (runner, diskshadow script, copy wrapper, parameters) and start the job runner as a one-shot
+# scheduled task (SYSTEM, or the run_as account). Every file's content comes from the controller.
+# If anything fails after the lock was taken, the lock, the task and the job folder are removed again.
+param(
+    [Parameter(Mandatory)][string]$JobId,
+    [Parameter(Mandatory)][hashtable]$Files,
+    [Parameter(Mandatory)][string]$LockText,
+    [string]$RunAs = '',
+    [securestring]$RunAsPassword,
+    [int]$ExecutionTimeLimitSeconds = 0
+)
+
+$ErrorActionPreference = 'Stop'
+if ($JobId -notmatch '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$') {
+    throw "invalid job id '$JobId'"
+}
+$root = Join-Path $env:ProgramData 'vaware.hyperv'
+$jobsRoot = Join-Path $root 'jobs'
+$lockPath = Join-Path $root 'backup.lock'
+$jobDir = Join-Path $jobsRoot $JobId
+$taskPath = '\vaware.hyperv\'
+$taskName = 'backup-' + $JobId
+
+$null = New-Item -ItemType Directory -Path $jobsRoot -Force
+
+# The lock is created exclusively: a second start racing this one fails here instead of running twice.
+try {
+    $stream = [IO.File]::Open($lockPath, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, [IO.FileShare]::None)
+} catch [System.IO.IOException] {
+    $holder = ''
+    try { $holder = [IO.File]::ReadAllText($lockPath) } catch { $holder = '(unreadable)' }
+    throw "another backup job holds the lock ${lockPath}: $holder"
+}
+try {
+    $bytes = (New-Object Text.UTF8Encoding($false)).GetBytes($LockText)
+    $stream.Write($bytes, 0, $bytes.Length)
+} finally {
+    $stream.Dispose()
+}
+
+$registered = $false
+try {
+    if (Test-Path -LiteralPath $jobDir) {
+        throw "job folder $jobDir already exists"
+    }
+    $null = New-Item -ItemType Directory -Path $jobDir
+    foreach ($name in $Files.Keys) {
+        if ($name -notmatch '^[A-Za-z0-9_][A-Za-z0-9_.-]*$') {
+            throw "invalid job file name '$name'"
+        }
+        $entry = $Files[$name]
+        $encoding = switch ($entry.encoding) {
+            'ascii' { New-Object Text.ASCIIEncoding }
+            'utf8bom' { New-Object Text.UTF8Encoding($true) }
+            default { New-Object Text.UTF8Encoding($false) }
+        }
+        [IO.File]::WriteAllText((Join-Path $jobDir $name), [string]$entry.text, $encoding)
+    }
+    $runner = Join-Path $jobDir 'runner.ps1'
+    if (-not (Test-Path -LiteralPath $runner -PathType Leaf)) {
+        throw "the job files contain no runner.ps1"
+    }
+
+    $argument = '-NoProfile -NonInteractive -ExecutionPolicy Bypass -File "' + $runner + '"'
+    $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument $argument -WorkingDirectory $jobDir
+    $settingsArgs = @{
+        AllowStartIfOnBatteries = $true
+        DontStopIfGoingOnBatteries = $true
+        MultipleInstances = 'IgnoreNew'
+        ExecutionTimeLimit = [TimeSpan]::FromSeconds($ExecutionTimeLimitSeconds)
+    }
+    $settings = New-ScheduledTaskSettingsSet @settingsArgs
+    if ($RunAs) {
+        $plain = (New-Object System.Net.NetworkCredential('', $RunAsPassword)).Password
+        $null = Register-ScheduledTask -TaskPath $taskPath -TaskName $taskName -Action $action -Settings $settings `
+            -User $RunAs -Password $plain -RunLevel Highest
+        $plain = $null
+    } else {
+        $principal = New-ScheduledTaskPrincipal -UserId 'NT AUTHORITY\SYSTEM' -LogonType ServiceAccount -RunLevel Highest
+        $null = Register-ScheduledTask -TaskPath $taskPath -TaskName $taskName -Action $action -Settings $settings `
+            -Principal $principal
+    }
+    $registered = $true
+    Start-ScheduledTask -TaskPath $taskPath -TaskName $taskName
+    $task = Get-ScheduledTask -TaskPath $taskPath -TaskName $taskName
+} catch {
+    $failure = $_
+    if ($registered) {
+        Unregister-ScheduledTask -TaskPath $taskPath -TaskName $taskName -Confirm:$false -ErrorAction SilentlyContinue
+    }
+    if (Test-Path -LiteralPath $jobDir) {
+        Remove-Item -LiteralPath $jobDir -Recurse -Force -ErrorAction SilentlyContinue
+    }
+    Remove-Item -LiteralPath $lockPath -Force -ErrorAction SilentlyContinue
+    throw $failure
+}
+
+$Ansible.Changed = $true
+$Ansible.Result = [ordered]@{
+    job_id = $JobId
+    job_dir = $jobDir
+    task_name = $taskPath + $taskName
+    task_state = $task.State.ToString()
+} | ConvertTo-Json -Compress
