@@ -172,7 +172,7 @@ def _check_components(path: str, what: str) -> None:
 def _local_path(path: Any, what: str) -> str:
     norm = normalize_path(path, what)
     if not _DRIVE_PATH_RE.match(norm):
-        raise BackupPlanError(f"{what}: expected an absolute local path such as D:\\VMs\\web01.vhdx, got {path!r}")
+        raise BackupPlanError(f"{what}: expected an absolute local path such as D:\\Hyper-V\\web01, got {path!r}")
     _check_components(norm, what)
     return norm
 
@@ -311,8 +311,16 @@ def _file_entries(vm_name: str, vm: Mapping[str, Any]) -> List[Dict[str, Any]]:
     return files
 
 
-def _match(name: str, pattern: str) -> bool:
-    return name.casefold() == pattern.casefold() or fnmatch.fnmatchcase(name.casefold(), pattern.casefold())
+def _matcher(names: Sequence[str]):
+    """A pattern that equals a VM name matches only that VM; any other pattern is a glob."""
+    literal = {n.casefold() for n in names}
+
+    def match(name: str, pattern: str) -> bool:
+        if pattern.casefold() in literal:
+            return name.casefold() == pattern.casefold()
+        return fnmatch.fnmatchcase(name.casefold(), pattern.casefold())
+
+    return match
 
 
 def _patterns(value: Any, what: str) -> Optional[List[str]]:
@@ -332,6 +340,7 @@ def select_vms(
     include_p = _patterns(include, "vms")
     exclude_p = _patterns(exclude, "exclude_vms") or []
     names = [str(vm.get("name")) for vm in vms]
+    _match = _matcher(names)
     if include_p is not None:
         unknown = [p for p in include_p if not any(_match(n, p) for n in names)]
         if unknown:
@@ -441,8 +450,12 @@ def build_plan(
     _check_components(destination, "destination")
     host_path = _join(destination, host)
     generation_path = _join(host_path, generation)
-    if is_under(destination, job_dir) or is_under(job_dir, generation_path):
-        raise BackupPlanError(f"destination: {destination!r} and job_dir {job_dir!r} must not contain each other")
+    jobs_root = _parent(job_dir) if len(_parts(job_dir)) > 1 else job_dir
+    if is_under(destination, jobs_root) or is_under(job_dir, generation_path):
+        raise BackupPlanError(
+            f"destination: {destination!r} and the job folders ({jobs_root!r}) must not contain each other:"
+            " job cleanup removes what is below the job folders"
+        )
 
     if not isinstance(vms, (list, tuple)) or not all(isinstance(vm, Mapping) for vm in vms):
         raise BackupPlanError(f"VM inventory of host {host}: expected a list of VM dicts, got {vms!r}")
