@@ -18,7 +18,7 @@ diskshadow prints each writer as::
         - Writer ID: {e8132975-6f93-4464-a53e-1050253ae220}
         - Instance ID: {7e631031-c695-4229-9da1-a7de057e64cb}
 
-(the name quoted or not; other builds print the IDs before the status).
+(the name quoted or not; other builds print the IDs first, as ``- Writer ID = {guid}``).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ WRITER_STATES = {
 }
 
 _GUID = re.compile(r"^\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}?$")
-_LABELLED = re.compile(r"^\s*(?:-\s*)?([^:]+?)\s*:\s*(.*?)\s*$")
+_LABELLED = re.compile(r"^\s*(?:-\s*)?([^:=]+?)\s*[:=]\s*(.*?)\s*$")
 _DISKSHADOW_HEAD = re.compile(r"^\s*\*\s*WRITER\b\s*(.*?)\s*:?\s*$", re.IGNORECASE)
 _VSSADMIN_STATE = re.compile(r"^\[(\d+)\]")
 _DISKSHADOW_STATE = re.compile(r"^(\d+)\s*\((VSS_WS_\w+)\)", re.IGNORECASE)
