@@ -1,0 +1,343 @@
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+from _backup_samples import GUID_DATA, JOB_DIR, plan, vm, vms
+
+from ansible_collections.vaware.hyperv.plugins.plugin_utils import backup_scripts
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import BackupPlanError
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts import (
+    ScriptRenderError,
+    parse_exit_codes,
+    render_copy_wrapper,
+    render_script,
+    wrapper_exit_code,
+)
+
+HYPERV_WRITER = "{66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}"
+RC_FILE = JOB_DIR + "\\robocopy-exit-codes.txt"
+
+
+def _commands(text):
+    return [line for line in text.split("\r\n") if line and not line.startswith("#")]
+
+
+def _index(commands, prefix):
+    return next(i for i, c in enumerate(commands) if c.startswith(prefix))
+
+
+# ----------------------------------------------------------------------------- diskshadow script
+
+
+def _plans():
+    return [
+        plan(),
+        plan(backup_type="full"),
+        plan(include_vms=["sql01"], require_hyperv_writer=False),
+        plan(include_vms=[], extra_paths=["D:\\Scripts"]),
+    ]
+
+
+@pytest.mark.parametrize("p", _plans())
+def test_script_is_ascii_with_crlf_line_ends(p):
+    for text in (render_script(p), render_copy_wrapper(p)):
+        text.encode("ascii")
+        assert text.endswith("\r\n")
+        assert "\n" not in text.replace("\r\n", "") and "\r" not in text.replace("\r\n", "")
+
+
+@pytest.mark.parametrize("p", _plans())
+def test_script_never_deletes_other_shadows(p):
+    text = render_script(p)
+    assert not re.search(r"delete\s+shadows\s+(all|volume|oldest|exposed)", text, re.IGNORECASE)
+    deletes = [c for c in _commands(text) if c.upper().startswith("DELETE")]
+    assert deletes == ["DELETE SHADOWS SET %VSS_SHADOW_SET%"]
+    assert _commands(text)[-1] == deletes[0]
+
+
+def test_script_for_a_copy_backup():
+    p = plan(include_vms=["web01", "sql01"])
+    assert _commands(render_script(p)) == [
+        "SET CONTEXT PERSISTENT",
+        f"SET METADATA {JOB_DIR}\\metadata.cab",
+        "SET VERBOSE ON",
+        f"WRITER VERIFY {HYPERV_WRITER}",
+        "ADD VOLUME D: ALIAS VAWVOL1",
+        f"ADD VOLUME \\\\?\\Volume{GUID_DATA}\\ ALIAS VAWVOL2",
+        "CREATE",
+        f"EXPOSE %VAWVOL1% {JOB_DIR}\\mnt\\VAWVOL1",
+        f"EXPOSE %VAWVOL2% {JOB_DIR}\\mnt\\VAWVOL2",
+        f"EXEC {JOB_DIR}\\copy.cmd",
+        f"UNEXPOSE {JOB_DIR}\\mnt\\VAWVOL2",
+        f"UNEXPOSE {JOB_DIR}\\mnt\\VAWVOL1",
+        "DELETE SHADOWS SET %VSS_SHADOW_SET%",
+    ]
+
+
+def test_full_backup_brackets_the_shadow_and_copy_with_begin_and_end_backup():
+    copy_text = render_script(plan())
+    assert "BEGIN BACKUP" not in copy_text and "END BACKUP" not in copy_text
+    commands = _commands(render_script(plan(backup_type="full")))
+    begin, end = commands.index("BEGIN BACKUP"), commands.index("END BACKUP")
+    assert commands.index(f"WRITER VERIFY {HYPERV_WRITER}") < begin < _index(commands, "ADD VOLUME")
+    assert max(i for i, c in enumerate(commands) if c.startswith("UNEXPOSE")) < end
+    assert end == len(commands) - 2  # only the deletion of this job's shadow set follows
+
+
+def test_writer_verify_only_when_vms_are_planned_and_required():
+    assert f"WRITER VERIFY {HYPERV_WRITER}" in render_script(plan(include_vms=["web01"]))
+    assert "WRITER" not in render_script(plan(include_vms=["web01"], require_hyperv_writer=False))
+    assert "WRITER" not in render_script(plan(include_vms=[], extra_paths=["D:\\Scripts"]))
+
+
+@pytest.mark.parametrize("p", _plans())
+def test_every_volume_is_added_with_an_alias_and_exposed_on_its_job_folder(p):
+    commands = _commands(render_script(p))
+    create, exec_at = commands.index("CREATE"), _index(commands, "EXEC ")
+    for volume in p["volumes"]:
+        add = f"ADD VOLUME {volume['add_as']} ALIAS {volume['alias']}"
+        expose = f"EXPOSE %{volume['alias']}% {volume['mount_folder']}"
+        unexpose = f"UNEXPOSE {volume['mount_folder']}"
+        assert commands.index(add) < create < commands.index(expose) < exec_at < commands.index(unexpose)
+        assert volume["mount_folder"].startswith(JOB_DIR + "\\mnt\\")
+    exposed = [c.split(" ", 2)[2] for c in commands if c.startswith("EXPOSE")]
+    assert not any(re.fullmatch(r"[A-Za-z]:\\?", target) for target in exposed)
+
+
+@pytest.mark.parametrize(
+    ("job_dir", "bad"),
+    [
+        ("C:\\Program Data\\jobs\\j1", "space"),
+        ("C:\\Daten\\Sicherung\u00e4\\j1", "non-ASCII"),
+        ("C:\\jobs%TEMP%\\j1", "%"),
+        ("C:\\job's\\j1", "quote"),
+    ],
+)
+def test_paths_diskshadow_cannot_express_are_refused_before_anything_runs(job_dir, bad):
+    with pytest.raises(ScriptRenderError, match="diskshadow cannot express") as err:
+        plan(job_dir=job_dir)
+    assert repr(job_dir + "\\metadata.cab") in str(err.value) or repr(job_dir) in str(err.value)
+
+
+def test_render_refuses_a_tampered_plan():
+    p = plan()
+    p["volumes"][0]["add_as"] = "D: ALIAS X\r\nDELETE SHADOWS ALL"
+    with pytest.raises(ScriptRenderError, match="diskshadow cannot express"):
+        render_script(p)
+    p = plan()
+    p["volumes"][0]["alias"] = "VSS_SHADOW_SET"
+    with pytest.raises(ScriptRenderError, match="alias"):
+        render_script(p)
+
+
+# ---------------------------------------------------------------------------------- copy wrapper
+
+
+def _robocopy_lines(text):
+    return [c for c in _commands(text) if c.startswith("robocopy ")]
+
+
+def _args(line):
+    return shlex.split(line, posix=False)
+
+
+def test_wrapper_runs_robocopy_with_the_safe_flags_on_every_line():
+    p = plan(copy_threads=16, retry=3, wait=10, extra_paths=["D:\\Scripts"])
+    lines = _robocopy_lines(render_copy_wrapper(p))
+    assert len(lines) == 2 * len(p["steps"])
+    for line in lines:
+        args = _args(line)
+        for flag in ("/B", "/COPY:DAT", "/DCOPY:T", "/R:3", "/W:10", "/MT:16", "/NP", "/BYTES", "/XJ"):
+            assert flag in args, (flag, line)
+        assert f'/UNILOG+:"{JOB_DIR}\\robocopy.log"' in args
+        assert not any(a.upper() in ("/V", "/MIR", "/PURGE", "/MOV", "/MOVE", "/ZB") for a in args)
+
+
+def test_vm_steps_name_their_files_and_extra_paths_copy_trees():
+    p = plan(include_vms=["sql01"], extra_paths=["D:\\Scripts"])
+    lines = _robocopy_lines(render_copy_wrapper(p))
+    vm_line, extra_line = lines[0], lines[-1]
+    args = _args(vm_line)
+    assert args[1:3] == [
+        f'"{JOB_DIR}\\mnt\\VAWVOL1\\sql01\\Virtual Machines"',
+        '"\\\\nas01\\backups\\HV01\\20261125T020000Z\\sql01\\Virtual Machines"',
+    ]
+    assert args[3] == '"77AA0000-0000-4000-8000-000000000077.vmcx"'
+    assert "/E" not in args
+    assert "/E" in _args(extra_line)
+
+
+def test_unbuffered_io_splits_each_step_into_large_and_small_passes():
+    lines = _robocopy_lines(render_copy_wrapper(plan(include_vms=["web01"], unbuffered_min_size=1000)))
+    large, small = _args(lines[0]), _args(lines[1])
+    assert "/J" in large and "/MIN:1000" in large and not any(a.startswith("/MAX") for a in large)
+    assert "/J" not in small and "/MAX:999" in small and not any(a.startswith("/MIN") for a in small)
+
+
+@pytest.mark.parametrize(("size", "unbuffered"), [(0, True), (None, False)])
+def test_unbuffered_io_for_every_file_or_none_uses_one_pass(size, unbuffered):
+    p = plan(include_vms=["web01"], unbuffered_min_size=size)
+    lines = _robocopy_lines(render_copy_wrapper(p))
+    assert len(lines) == len(p["steps"])
+    for line in lines:
+        args = _args(line)
+        assert ("/J" in args) is unbuffered
+        assert not any(a.startswith(("/MIN", "/MAX")) for a in args)
+
+
+def test_long_file_lists_are_split_over_several_robocopy_lines():
+    names = [f"D:\\Big\\{'d' * 40}{n:04d}.avhdx" for n in range(400)]
+    p = plan([vm("big", *names)], unbuffered_min_size=None)
+    lines = _robocopy_lines(render_copy_wrapper(p))
+    assert len(lines) > 1 and all(len(line) < 8000 for line in lines)
+    listed = [a.strip('"') for line in lines for a in _args(line)[3:] if not a.startswith("/")]
+    assert listed == [n.rsplit("\\", 1)[1] for n in names]
+
+
+# A small interpreter for exactly the batch subset the wrapper uses. Any other line fails the test,
+# so the wrapper cannot grow constructs these tests do not understand.
+class FakeCmd:
+    def __init__(self, robocopy_codes):
+        self.codes = list(robocopy_codes)
+        self.env = {}
+        self.files = {}
+        self.robocopy_calls = []
+        self.errorlevel = 0
+
+    def expand(self, text):
+        def var(match):
+            name = match.group(1)
+            if name.upper() == "ERRORLEVEL" and "ERRORLEVEL" not in self.env:
+                return str(self.errorlevel)
+            return self.env.get(name.upper(), "")
+
+        return re.sub(r"%([A-Za-z_][A-Za-z0-9_]*)%", var, text)
+
+    def run(self, text):
+        for raw in text.split("\r\n"):
+            line = self.expand(raw)
+            if not line or line == "@echo off" or line.startswith("rem ") or line.startswith("setlocal "):
+                continue
+            if m := re.fullmatch(r'set "([A-Za-z_]+)=(.*)"', line):
+                if m.group(2):
+                    self.env[m.group(1).upper()] = m.group(2)
+                else:
+                    self.env.pop(m.group(1).upper(), None)
+            elif line.startswith("robocopy "):
+                self.robocopy_calls.append(line)
+                self.errorlevel = self.codes.pop(0)
+            elif m := re.fullmatch(r'(>>?)"([^"]+)" echo (.*)', line):
+                previous = self.files.get(m.group(2), "") if m.group(1) == ">>" else ""
+                self.files[m.group(2)] = previous + m.group(3) + "\r\n"
+            elif m := re.fullmatch(r'if (-?\d+) GEQ (\d+) set "([A-Za-z_]+)=(.*)"', line):
+                if int(m.group(1)) >= int(m.group(2)):
+                    self.env[m.group(3).upper()] = m.group(4)
+            elif line.startswith("attrib "):
+                self.errorlevel = 0
+            elif m := re.fullmatch(r"exit /b (\d+)", line):
+                return int(m.group(1))
+            else:
+                raise AssertionError(f"the copy wrapper uses a construct the test does not know: {raw!r}")
+        raise AssertionError("the copy wrapper ended without exit /b")
+
+
+def _run_wrapper(p, codes):
+    fake = FakeCmd(codes)
+    exit_code = fake.run(render_copy_wrapper(p))
+    assert not fake.codes, "every planned robocopy run must happen"
+    return exit_code, fake
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        ([0, 0, 0, 0], 0),
+        ([1, 0, 1, 0], 0),
+        ([3, 7, 2, 5], 0),
+        ([1, 8, 1, 0], 1),
+        ([16, 0, 0, 0], 1),
+        ([1, 1, 1, 9], 1),
+    ],
+)
+def test_wrapper_maps_robocopy_codes_and_records_the_real_ones(codes, expected):
+    p = plan(include_vms=["web01"])  # two steps, two passes each
+    exit_code, fake = _run_wrapper(p, codes)
+    assert exit_code == expected == wrapper_exit_code(codes)
+    recorded = parse_exit_codes(fake.files[RC_FILE])
+    assert [r["code"] for r in recorded["runs"]] == codes
+    assert [(r["step"], r["pass"]) for r in recorded["runs"]] == [
+        ("s001", "large"),
+        ("s001", "small"),
+        ("s002", "large"),
+        ("s002", "small"),
+    ]
+    assert recorded["finished"] and recorded["exit_code"] == expected
+    assert recorded["steps"] == {"s001": max(codes[:2]), "s002": max(codes[2:])}
+    assert fake.files[RC_FILE].startswith(f"begin {p['job_id']}\r\n")
+
+
+def test_wrapper_keeps_copying_the_other_vms_after_a_failure():
+    p = plan(include_vms=["web01", "sql01"], unbuffered_min_size=None)
+    codes = [8, 16] + [1] * (len(p["steps"]) - 2)
+    exit_code, fake = _run_wrapper(p, codes)
+    assert exit_code == 1
+    assert len(fake.robocopy_calls) == len(p["steps"])
+    steps = parse_exit_codes(fake.files[RC_FILE])["steps"]
+    assert [steps[s] for s in p["vms"][1]["steps"]] == [1] * len(p["vms"][1]["steps"])
+
+
+def test_wrapper_ignores_an_inherited_errorlevel_variable():
+    fake = FakeCmd([8])
+    fake.env["ERRORLEVEL"] = "0"  # a user variable would otherwise hide robocopy's code
+    assert fake.run(render_copy_wrapper(plan([vm("v", "D:\\V\\v.vhdx")], unbuffered_min_size=None))) == 1
+
+
+def test_parse_exit_codes_tolerates_a_cut_off_file_and_noise():
+    parsed = parse_exit_codes("begin j\r\ns001 large 1\ngarbage line\ns001 small 9\r\ns002 all")
+    assert parsed == {
+        "runs": [{"step": "s001", "pass": "large", "code": 1}, {"step": "s001", "pass": "small", "code": 9}],
+        "steps": {"s001": 9},
+        "finished": False,
+        "exit_code": None,
+    }
+    assert parse_exit_codes("")["steps"] == {}
+
+
+def test_volume_root_extra_path_loses_the_hidden_attribute_robocopy_gives_it():
+    p = plan(include_vms=[], extra_paths=["E:\\"], destination="\\\\nas01\\b")
+    commands = _commands(render_copy_wrapper(p))
+    assert 'attrib -H -S "\\\\nas01\\b\\HV01\\20261125T020000Z\\_extra_paths\\E"' in commands
+
+
+HOSTILE = ["x & del /q C:\\*", "50%off", "caret^x", "bang!", "Caf\u00e9", "tab\u2028x"]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_vm_names_are_refused_with_the_name(name):
+    with pytest.raises(BackupPlanError) as err:
+        plan(vms(vm(name, "D:\\VMs\\x.vhdx")), include_vms=[name])
+    assert repr(name) in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["a&b.vhdx", "a%PATH%.vhdx", "a^b.vhdx", "a!b.vhdx", "\u00fcber.vhdx"])
+def test_hostile_file_names_are_refused(name):
+    with pytest.raises(ScriptRenderError, match="hostile01"):
+        plan([vm("hostile01", "D:\\VMs\\" + name)])
+
+
+@pytest.mark.parametrize("path", ["D:\\R&D", "D:\\100%", "D:\\Gr\u00fc\u00dfe"])
+def test_hostile_extra_paths_and_destinations_are_refused(path):
+    with pytest.raises(ScriptRenderError):
+        plan(include_vms=[], extra_paths=[path])
+    with pytest.raises(ScriptRenderError):
+        plan(include_vms=["web01"], destination=path.replace("D:", "E:"))
+
+
+@pytest.mark.parametrize("char", list(backup_scripts.CMD_SPECIAL))
+def test_every_cmd_special_character_is_refused_in_a_tampered_plan(char):
+    p = plan(include_vms=["web01"])
+    p["steps"][0]["destination_dir"] += char
+    with pytest.raises(ScriptRenderError, match=r"cmd\.exe would interpret"):
+        render_copy_wrapper(p)
