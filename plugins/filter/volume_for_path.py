@@ -41,7 +41,7 @@ EXAMPLES = r"""
 
 - name: The GUID path of the volume that holds the VM folder
   ansible.builtin.debug:
-    msg: "{{ (ansible_facts.win_volumes | vaware.hyperv.volume_for_path('C:\\ClusterStorage\\Fast\\web01')).path }}"
+    msg: "{{ (ansible_facts.win_volumes | vaware.hyperv.volume_for_path('C:/ClusterStorage/Fast/web01')).path }}"
 
 - name: Free space where a virtual disk lives
   ansible.builtin.set_fact:

@@ -90,7 +90,7 @@ EXAMPLES = r"""
 
 - name: Show the GUID path of the volume that holds a VM folder
   ansible.builtin.debug:
-    msg: "{{ (ansible_facts.win_volumes | vaware.hyperv.volume_for_path('C:\\ClusterStorage\\Fast\\web01')).path }}"
+    msg: "{{ (ansible_facts.win_volumes | vaware.hyperv.volume_for_path('C:/ClusterStorage/Fast/web01')).path }}"
 """
 
 RETURN = r"""
