@@ -96,6 +96,8 @@ def _file_index(entries: Any, what: str) -> Dict[str, Mapping[str, Any]]:
     for entry in entries:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("relative_path"), str):
             raise ManifestError(f"{what}: expected {{'relative_path', 'size', ...}} entries, got {entry!r}")
+        for key in ("size", "source_size"):
+            _size(entry.get(key), f"{what}: {entry['relative_path']} {key}")
         index[entry["relative_path"].replace("/", "\\").casefold()] = entry
     return index
 
@@ -238,6 +240,12 @@ def build_manifest(
             elif verify == "hash":
                 problems.append(f"{rel}: no SHA-256 although verify is hash")
             entries.append(entry)
+        planned_paths = {f["relative_path"].casefold() for f in vm["files"]}
+        warnings.extend(
+            f"VM {name!r}: unexpected file at the destination: {found[key]['relative_path']}"
+            for key in found
+            if key not in planned_paths
+        )
         seconds = (vm_seconds or {}).get(name)
         vms.append(
             {
