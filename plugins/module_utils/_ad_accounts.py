@@ -1,0 +1,159 @@
+# Copyright: (c) vaware.hyperv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Finding Active Directory accounts by the names administrators use.
+
+Shared by the vaware.hyperv AD modules; works on an
+:class:`~ansible_collections.vaware.hyperv.plugins.module_utils._ldap_client.AdConnection`.
+"""
+
+from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import Spn, sid_from_bytes
+from ansible_collections.vaware.hyperv.plugins.module_utils._ldap_client import LdapClientError, escape_filter
+
+ACCOUNT_ATTRIBUTES = [
+    "objectClass",
+    "sAMAccountName",
+    "dNSHostName",
+    "objectSid",
+    "userAccountControl",
+    "msDS-AllowedToDelegateTo",
+    "servicePrincipalName",
+    "uSNChanged",
+]
+
+# objectClass values that are security principals able to delegate (computer, user, sMSA, gMSA, dMSA)
+ACCOUNT_CLASSES = {"user", "computer", "msds-managedserviceaccount", "msds-groupmanagedserviceaccount"}
+
+
+class Account:
+    """The attributes of one account entry the AD modules work with."""
+
+    def __init__(self, dn, attrs):
+        self.dn = dn
+        self.attrs = attrs
+
+    def text(self, name):
+        values = self.attrs.get(name) or []
+        return values[0].decode("utf-8") if values else None
+
+    def texts(self, name):
+        return [v.decode("utf-8") for v in self.attrs.get(name) or []]
+
+    @property
+    def object_classes(self):
+        return [c.lower() for c in self.texts("objectClass")]
+
+    @property
+    def sam_account_name(self):
+        return self.text("sAMAccountName")
+
+    @property
+    def short_name(self):
+        """NetBIOS-style host name: sAMAccountName without the trailing ``$``."""
+        sam = self.sam_account_name or ""
+        return sam[:-1] if sam.endswith("$") else sam
+
+    @property
+    def dns_host_name(self):
+        return self.text("dNSHostName")
+
+    @property
+    def sid(self):
+        values = self.attrs.get("objectSid") or []
+        return sid_from_bytes(values[0])[0] if values else None
+
+    @property
+    def user_account_control(self):
+        value = self.text("userAccountControl")
+        return int(value) & 0xFFFFFFFF if value is not None else 0
+
+    @property
+    def uac_raw(self):
+        values = self.attrs.get("userAccountControl") or []
+        return values[0] if values else None
+
+    @property
+    def label(self):
+        return self.sam_account_name or self.dn
+
+
+def _kind(classes):
+    for name, label in (
+        ("organizationalunit", "an organizational unit"),
+        ("group", "a group"),
+        ("container", "a container"),
+        ("contact", "a contact"),
+        ("domaindns", "the domain itself"),
+    ):
+        if name in classes:
+            return label
+    return "a %s object" % (classes[-1] if classes else "non-account")
+
+
+def _require_account(entry, given):
+    classes = entry.object_classes
+    if not ACCOUNT_CLASSES.intersection(classes):
+        raise LdapClientError(
+            f"{given!r} resolves to {_kind(classes)} ({entry.dn}), not a computer, user or managed service account"
+        )
+    return entry
+
+
+def looks_like_dn(name):
+    return "=" in name and ("," in name or name.split("=", 1)[0].strip().upper() in ("CN", "OU", "DC"))
+
+
+def resolve_account(conn, name, attrs=None, what="computer"):
+    """Exactly one account for ``HYPERV01``, ``HYPERV01$``, ``hyperv01.corp.example.com`` or a DN."""
+    attrs = list(attrs or ACCOUNT_ATTRIBUTES)
+    if not name or not name.strip():
+        raise LdapClientError(f"{what} is empty")
+    name = name.strip()
+    if looks_like_dn(name):
+        found = conn.read(name, attrs)
+        if not found:
+            raise LdapClientError(f"{what} {name!r}: no object with this DN exists")
+        return _require_account(Account(*found), name)
+    value = escape_filter(name)
+    if name.endswith("$"):
+        filterstr = f"(sAMAccountName={value})"
+    elif "." in name:
+        short = escape_filter(name.split(".", 1)[0])
+        filterstr = f"(|(dNSHostName={value})(servicePrincipalName=HOST/{value}))"
+        entries = [Account(*e) for e in conn.search(filterstr, attrs)]
+        if not entries:
+            # an account without dNSHostName: the DNS name's first label as computer name
+            filterstr = f"(sAMAccountName={short}$)"
+    else:
+        filterstr = (
+            f"(|(sAMAccountName={value}$)(sAMAccountName={value})(&(objectClass=organizationalUnit)(ou={value})))"
+        )
+    entries = [Account(*e) for e in conn.search(filterstr, attrs)]
+    if not entries:
+        raise LdapClientError(f"{what} {name!r} was not found below {conn.base_dn} (looked for {filterstr})")
+    if len(entries) > 1:
+        raise LdapClientError(
+            "%s %r is ambiguous, it matches %d objects: %s; give the sAMAccountName with $ or the DN"
+            % (what, name, len(entries), "; ".join(e.dn for e in entries))
+        )
+    return _require_account(entries[0], name)
+
+
+def resolve_host(conn, host, what="host"):
+    """The computer account of a host given by short name, DNS name, ``NAME$`` or DN."""
+    return resolve_account(conn, host, what=what)
+
+
+def spn_holders(conn, spn):
+    """Accounts holding ``spn`` itself, or ``HOST/host[:port]`` which AD maps most services to."""
+    parsed = spn if isinstance(spn, Spn) else Spn.parse(spn)
+    exact = escape_filter(str(parsed))
+    host_form = f"HOST/{parsed.host}" + (":%d" % parsed.port if parsed.port else "")
+    filterstr = f"(|(servicePrincipalName={exact})(servicePrincipalName={escape_filter(host_form)}))"
+    return [Account(*e) for e in conn.search(filterstr, ["sAMAccountName", "objectSid", "objectClass"])]
+
+
+def writable_attributes(conn, dn):
+    """Attributes the bound account may write on ``dn`` (AD's constructed allowedAttributesEffective), lowercased."""
+    entry = conn.read(dn, ["allowedAttributesEffective"])
+    values = entry[1].get("allowedAttributesEffective", []) if entry else []
+    return {v.decode("utf-8").lower() for v in values}

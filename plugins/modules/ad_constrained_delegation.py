@@ -1,0 +1,628 @@
+#!/usr/bin/python
+# Copyright: (c) vaware.hyperv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+
+DOCUMENTATION = r"""
+module: ad_constrained_delegation
+short_description: Trust an AD account for Kerberos constrained delegation to given services
+version_added: 1.0.0
+description:
+  - Sets what an Active Directory computer (or user, or managed service) account may delegate to, the way
+    the Delegation tab of Active Directory Users and Computers does with "Trust this computer for delegation
+    to specified services only".
+  - O(mode=classic) edits C(msDS-AllowedToDelegateTo) on the delegating account and, with
+    O(protocol_transition), the C(TRUSTED_TO_AUTH_FOR_DELEGATION) bit of its C(userAccountControl)
+    ("Use any authentication protocol").
+  - O(mode=resource_based) edits C(msDS-AllowedToActOnBehalfOfOtherIdentity) on each target account instead,
+    adding or removing the delegating account's SID in that security descriptor.
+  - Talks LDAP to a domain controller from wherever it runs; usually used with C(delegate_to: localhost).
+  - Every change is sent as value-level delete/add operations, so a change someone made in the meantime
+    makes the write fail and be retried on fresh data instead of being overwritten. A run that finds
+    everything as requested sends no write at all.
+  - Typical use, Hyper-V: mounting an ISO from a file share in a VM from a remote console needs the host
+    account trusted for C(cifs) on the file server; live migration with Kerberos needs C(cifs) and
+    C(Microsoft Virtual System Migration Service) on each peer host.
+options:
+  computer:
+    description:
+      - The account that delegates (the Hyper-V host). V(HYPERV01), V(HYPERV01$), a DNS host name
+        V(hyperv01.corp.example.com) or a distinguished name.
+      - Must resolve to exactly one computer, user or managed service account; a group, an OU or a name
+        that matches several objects is an error.
+    type: str
+    required: true
+  services:
+    description:
+      - The services the account may delegate to. Each item is either a raw SPN string such as
+        V(cifs/fs01.corp.example.com) or V(MSSQLSvc/sql01.corp.example.com:1433), or a dictionary with
+        C(service) and C(host).
+      - For a dictionary the host is looked up in AD (it must exist) and the SPN forms given by C(forms)
+        (default O(spn_forms)) are used, as ADUC does: C(service/SHORTNAME) and C(service/dns.host.name).
+      - "Dictionary keys: C(service) (required, service class such as V(cifs)), C(host) (required, short name,
+        DNS name, V(NAME$) or DN), C(port) (optional int), C(forms) (optional: V(both), V(short) or V(fqdn))."
+      - A raw SPN that no account in the domain holds is still written, with a warning.
+    type: list
+    elements: raw
+    default: []
+  spn_forms:
+    description:
+      - Which SPN forms a C({service, host}) item expands to when the item does not say.
+    type: str
+    choices: [both, short, fqdn]
+    default: both
+  state:
+    description:
+      - V(present) adds the O(services), V(absent) removes them.
+    type: str
+    choices: [present, absent]
+    default: present
+  exclusive:
+    description:
+      - With O(state=present), also remove every service that is not in O(services), so the list is exactly
+        what was given (an empty O(services) then clears it).
+      - In O(mode=resource_based), removes the account from the security descriptor of every target that is
+        not in O(services).
+    type: bool
+    default: false
+  protocol_transition:
+    description:
+      - V(true) sets "Use any authentication protocol" (C(TRUSTED_TO_AUTH_FOR_DELEGATION), 0x1000000), needed
+        when the user did not log on with Kerberos (S4U2Self), as for Hyper-V remote management.
+      - V(false) clears it ("Use Kerberos only"). When not given the bit is left as it is.
+    type: bool
+  allow_unconstrained:
+    description:
+      - An account with unconstrained delegation (C(TRUSTED_FOR_DELEGATION), "Trust this computer for
+        delegation to any service") can already delegate anywhere, which makes constrained delegation
+        meaningless and usually is a mistake. The module fails on such an account unless this is V(true).
+      - The module never sets or clears unconstrained delegation itself.
+    type: bool
+    default: false
+  mode:
+    description:
+      - V(classic) writes on the delegating account (O(computer)); the domain administrator's way, needs
+        C(SeEnableDelegationPrivilege).
+      - V(resource_based) writes on each target account found from O(services); needs write access to the
+        targets only.
+    type: str
+    choices: [classic, resource_based]
+    default: classic
+extends_documentation_fragment:
+  - vaware.hyperv.ldap_connection
+attributes:
+  check_mode:
+    support: full
+    description: Reads everything and reports what would change; writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the delegation list and account flags before and after.
+  platform:
+    platforms: posix
+    description: Runs on the controller (or any host with python-ldap) and talks LDAP to a domain controller.
+  action_group:
+    support: full
+    membership:
+      - vaware.hyperv.ad
+seealso:
+  - module: microsoft.ad.computer
+    description: Its C(delegates) option sets resource-based delegation as a whole list.
+  - module: community.general.ldap_attrs
+author:
+  - vaware.hyperv contributors
+"""
+
+EXAMPLES = r"""
+- name: Let HYPERV01 mount ISO images from the library share (cifs on FS01, any authentication protocol)
+  vaware.hyperv.ad_constrained_delegation:
+    computer: HYPERV01
+    services:
+      - service: cifs
+        host: fs01
+    protocol_transition: true
+  delegate_to: localhost
+
+- name: Live migration between two hosts, exact list, over LDAPS with a service account from the environment
+  vaware.hyperv.ad_constrained_delegation:
+    computer: hyperv01.corp.example.com
+    services:
+      - {service: cifs, host: hyperv02}
+      - {service: Microsoft Virtual System Migration Service, host: hyperv02}
+    exclusive: true
+    transport: ldaps
+    ca_cert: /etc/pki/corp-root-ca.pem
+  delegate_to: localhost
+  # VAWARE_LDAP_SERVER / VAWARE_LDAP_USERNAME / VAWARE_LDAP_PASSWORD set by an AWX credential
+
+- name: Raw SPNs, including a port form
+  vaware.hyperv.ad_constrained_delegation:
+    computer: APP01$
+    services:
+      - cifs/fs01.corp.example.com
+      - MSSQLSvc/sql01.corp.example.com:1433
+  delegate_to: localhost
+
+- name: Remove the delegation again
+  vaware.hyperv.ad_constrained_delegation:
+    computer: HYPERV01
+    services:
+      - {service: cifs, host: fs01}
+    state: absent
+  delegate_to: localhost
+
+- name: Resource-based instead, written on FS01
+  vaware.hyperv.ad_constrained_delegation:
+    computer: HYPERV01
+    services:
+      - {service: cifs, host: fs01}
+    mode: resource_based
+  delegate_to: localhost
+
+- name: Set the connection once for all AD modules
+  module_defaults:
+    group/vaware.hyperv.ad:
+      server: dc1.corp.example.com
+      transport: ldap
+      auth: kerberos
+  block:
+    - name: Trust HYPERV02 as well
+      vaware.hyperv.ad_constrained_delegation:
+        computer: HYPERV02
+        services: [{service: cifs, host: fs01}]
+        protocol_transition: true
+      delegate_to: localhost
+"""
+
+RETURN = r"""
+dn:
+  description: Distinguished name of the delegating account.
+  returned: success
+  type: str
+  sample: CN=HYPERV01,CN=Computers,DC=corp,DC=example,DC=com
+sam_account_name:
+  description: sAMAccountName of the delegating account.
+  returned: success
+  type: str
+  sample: HYPERV01$
+allowed_to_delegate_to:
+  description: C(msDS-AllowedToDelegateTo) after the run (what it would be in check mode).
+  returned: success
+  type: list
+  elements: str
+  sample: [cifs/FS01, cifs/fs01.corp.example.com]
+protocol_transition:
+  description: Whether "Use any authentication protocol" (C(TRUSTED_TO_AUTH_FOR_DELEGATION)) is set after the run.
+  returned: success
+  type: bool
+  sample: true
+user_account_control:
+  description: Names of the C(userAccountControl) flags after the run.
+  returned: success
+  type: list
+  elements: str
+  sample: [WORKSTATION_TRUST_ACCOUNT, TRUSTED_TO_AUTH_FOR_DELEGATION]
+resource_based_targets:
+  description:
+    - Accounts whose C(msDS-AllowedToActOnBehalfOfOtherIdentity) allows O(computer) after the run.
+    - Only the targets named in O(services) are read, plus every account in the domain when O(exclusive=true).
+  returned: O(mode=resource_based)
+  type: list
+  elements: str
+  sample: [FS01$]
+added:
+  description: SPNs added (O(mode=classic)) or target accounts that now allow O(computer) (O(mode=resource_based)).
+  returned: success
+  type: list
+  elements: str
+  sample: [cifs/fs01.corp.example.com]
+removed:
+  description: SPNs or target accounts removed.
+  returned: success
+  type: list
+  elements: str
+  sample: []
+server:
+  description: The LDAP URI of the domain controller used.
+  returned: success
+  type: str
+  sample: ldap://dc1.corp.example.com:389
+diff:
+  description: Before and after state, when run with C(--diff).
+  returned: diff mode
+  type: dict
+  contains:
+    before:
+      description: State before the run.
+      type: dict
+    after:
+      description: State after the run.
+      type: dict
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.vaware.hyperv.plugins.module_utils import _ldap_client
+from ansible_collections.vaware.hyperv.plugins.module_utils._ad_accounts import (
+    resolve_account,
+    resolve_host,
+    spn_holders,
+    writable_attributes,
+)
+from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import (
+    TRUSTED_FOR_DELEGATION,
+    TRUSTED_TO_AUTH_FOR_DELEGATION,
+    SecurityDescriptor,
+    Spn,
+    SpnError,
+    plan_values,
+    spn_forms,
+    to_signed32,
+    uac_flag_names,
+    with_flag,
+)
+from ansible_collections.vaware.hyperv.plugins.module_utils._ldap_client import LdapClientError
+
+A2D = "msDS-AllowedToDelegateTo"
+RBCD = "msDS-AllowedToActOnBehalfOfOtherIdentity"
+UAC_ATTR = "userAccountControl"
+MAX_ATTEMPTS = 6
+PAIR_KEYS = {"service", "host", "port", "forms"}
+
+
+class DelegationError(Exception):
+    pass
+
+
+def parse_services(services):
+    """Validate O(services) before connecting: ('spn', Spn) and ('pair', dict) items."""
+    parsed = []
+    for index, item in enumerate(services):
+        where = "services[%d]" % index
+        if isinstance(item, str):
+            try:
+                parsed.append(("spn", Spn.parse(item)))
+            except SpnError as err:
+                raise DelegationError(f"{where}: {err}")
+        elif isinstance(item, dict):
+            unknown = set(item) - PAIR_KEYS
+            if unknown:
+                raise DelegationError(
+                    "{} has unknown keys {}; expected service, host, port, forms".format(
+                        where, ", ".join(sorted(unknown))
+                    )
+                )
+            service, host = item.get("service"), item.get("host")
+            if not isinstance(service, str) or not isinstance(host, str) or not service or not host:
+                raise DelegationError(f"{where} must have a service (for example cifs) and a host, got {item!r}")
+            port = item.get("port")
+            if port is not None:
+                try:
+                    port = int(port)
+                except (TypeError, ValueError):
+                    port = -1
+                if not 0 < port < 65536:
+                    raise DelegationError("{}: port {!r} is not between 1 and 65535".format(where, item.get("port")))
+            forms = item.get("forms")
+            if forms is not None and forms not in ("both", "short", "fqdn"):
+                raise DelegationError(f"{where}: forms {forms!r} is not one of both, short, fqdn")
+            try:
+                Spn.validate_service(service)
+                if "=" not in host:
+                    Spn.validate_host(host.rstrip("$"))
+            except SpnError as err:
+                raise DelegationError(f"{where}: {err}")
+            parsed.append(("pair", {"service": service, "host": host, "port": port, "forms": forms}))
+        else:
+            raise DelegationError(
+                f"{where} is {item!r}; expected an SPN string such as cifs/fs01.corp.example.com or a {{service, host}} dictionary"
+            )
+    return parsed
+
+
+class Delegation:
+    def __init__(self, module, conn):
+        self.module = module
+        self.conn = conn
+        self.p = module.params
+        self.warnings = []
+
+    # ------------------------------------------------------------------ resolving
+    def resolve_services(self, parsed):
+        """(SPN strings, target accounts) for the requested services; errors name the bad item."""
+        spns, targets = [], []
+        for index, (kind, item) in enumerate(parsed):
+            where = "services[%d]" % index
+            if kind == "pair":
+                try:
+                    host = resolve_host(self.conn, item["host"], what=f"{where} host")
+                except LdapClientError as err:
+                    raise DelegationError(str(err))
+                forms = item["forms"] or self.p["spn_forms"]
+                dns_name = host.dns_host_name
+                if not dns_name and "." in item["host"]:
+                    dns_name = item["host"]
+                if not dns_name and forms in ("both", "fqdn"):
+                    dns_name = f"{host.short_name.lower()}.{self.conn.dns_domain}"
+                try:
+                    expanded = spn_forms(item["service"], host.short_name, dns_name, forms, item["port"])
+                except SpnError as err:
+                    raise DelegationError(f"{where}: {err}")
+                spns.extend(str(s) for s in expanded)
+                targets.append(host)
+            else:
+                holders = spn_holders(self.conn, item)
+                if self.p["mode"] == "resource_based":
+                    if len(holders) != 1:
+                        raise DelegationError(
+                            "{}: SPN {} is held by {}; resource-based delegation needs exactly one target account".format(
+                                where, item, "no account" if not holders else ", ".join(h.dn for h in holders)
+                            )
+                        )
+                    target = resolve_account(self.conn, holders[0].dn, what=where)
+                    targets.append(target)
+                elif not holders and self.p["state"] == "present":
+                    self.warnings.append(
+                        f"{where}: no account in {self.conn.base_dn} holds the SPN {item} (nor HOST/{item.host}); Kerberos cannot issue tickets for it "
+                        "until it is registered"
+                    )
+                spns.append(str(item))
+        return spns, targets
+
+    def check_unconstrained(self, account):
+        if account.user_account_control & TRUSTED_FOR_DELEGATION and not self.p["allow_unconstrained"]:
+            raise DelegationError(
+                f"{account.label} ({account.dn}) is trusted for unconstrained delegation (TRUSTED_FOR_DELEGATION, 'Trust this computer for "
+                "delegation to any service'): it can already delegate anywhere, so constrained delegation would not "
+                "restrict it. Switch it to 'specified services only' first, or set allow_unconstrained: true to "
+                "configure the list anyway"
+            )
+
+    # ------------------------------------------------------------------ writing
+    def require_write_access(self, dn, attributes):
+        """Fail before writing (and in check mode) when the bind account may not write ``attributes``."""
+        writable = writable_attributes(self.conn, dn)
+        missing = [a for a in attributes if a.lower() not in writable]
+        if missing:
+            raise DelegationError(
+                f"{self.conn.credential_source} may not change {', '.join(missing)} on {dn} (the domain controller "
+                "lists no write access to it). Setting delegation needs write access to these attributes and, for "
+                "classic delegation, the SeEnableDelegationPrivilege user right on the domain controllers "
+                "(Domain Admins have both)"
+            )
+
+    def _modify(self, dn, modlist, what):
+        import ldap
+
+        try:
+            self.conn.modify(dn, modlist)
+        except (ldap.NO_SUCH_ATTRIBUTE, ldap.TYPE_OR_VALUE_EXISTS, ldap.CONSTRAINT_VIOLATION):
+            return False  # someone changed it in between: read again and retry
+        except ldap.INSUFFICIENT_ACCESS as err:
+            raise DelegationError(
+                f"{self.conn.credential_source} may not change {what} on {dn}: {_ldap_client.describe(err)}. Setting delegation needs write access to the attribute and, for "
+                "classic delegation, the SeEnableDelegationPrivilege user right on the domain controllers "
+                "(Domain Admins have both)"
+            )
+        except ldap.UNWILLING_TO_PERFORM as err:
+            raise DelegationError(
+                f"the domain controller refused to change {what} on {dn}: {_ldap_client.describe(err)}"
+            )
+        except ldap.LDAPError as err:
+            raise DelegationError(f"changing {what} on {dn} failed: {_ldap_client.describe(err)}")
+        return True
+
+    def run_classic(self, computer, requested):
+        state, exclusive, pt = self.p["state"], self.p["exclusive"], self.p["protocol_transition"]
+        account = computer
+        for _attempt in range(MAX_ATTEMPTS):
+            current = account.texts(A2D)
+            uac = account.user_account_control
+            after, added, removed = plan_values(current, requested, state, exclusive)
+            new_uac = uac if pt is None else with_flag(uac, TRUSTED_TO_AUTH_FOR_DELEGATION, pt)
+            before_state = self.classic_state(current, uac)
+            after_state = self.classic_state(after, new_uac)
+            result = {
+                "dn": account.dn,
+                "sam_account_name": account.sam_account_name,
+                "allowed_to_delegate_to": after,
+                "protocol_transition": bool(new_uac & TRUSTED_TO_AUTH_FOR_DELEGATION),
+                "user_account_control": uac_flag_names(new_uac),
+                "added": added,
+                "removed": removed,
+                "changed": bool(added or removed or new_uac != uac),
+                "diff": {"before": before_state, "after": after_state},
+            }
+            if not result["changed"]:
+                return result
+            self.require_write_access(account.dn, ([A2D] if added or removed else []) + ([UAC_ATTR] if new_uac != uac else []))
+            if self.module.check_mode:
+                return result
+            modlist = []
+            import ldap
+
+            if removed:
+                modlist.append((ldap.MOD_DELETE, A2D, [v.encode("utf-8") for v in removed]))
+            if added:
+                modlist.append((ldap.MOD_ADD, A2D, [v.encode("utf-8") for v in added]))
+            if new_uac != uac:
+                # Delete exactly the value read, add the new one: fails if anyone changed it since.
+                modlist.append((ldap.MOD_DELETE, UAC_ATTR, [account.uac_raw]))
+                modlist.append((ldap.MOD_ADD, UAC_ATTR, [str(to_signed32(new_uac)).encode()]))
+            if self._modify(account.dn, modlist, f"{A2D}/{UAC_ATTR}"):
+                return result
+            account = resolve_account(self.conn, account.dn)
+        raise DelegationError(
+            "%s kept changing while it was being updated (%d attempts); nothing more was written"
+            % (account.dn, MAX_ATTEMPTS)
+        )
+
+    @staticmethod
+    def classic_state(spns, uac):
+        return {
+            "allowed_to_delegate_to": sorted(spns, key=str.lower),
+            "protocol_transition": bool(uac & TRUSTED_TO_AUTH_FOR_DELEGATION),
+            "user_account_control": uac_flag_names(uac),
+        }
+
+    def _read_sd(self, dn):
+        entry = self.conn.read(dn, ["sAMAccountName", RBCD])
+        raw = (entry[1].get(RBCD) or [None])[0] if entry else None
+        if raw is None:
+            return None, None
+        try:
+            return raw, SecurityDescriptor.from_bytes(raw)
+        except ValueError as err:
+            raise DelegationError(f"{RBCD} on {dn} cannot be decoded: {err}; not touching it")
+
+    def run_resource_based(self, computer, targets):
+        import ldap
+
+        sid = computer.sid
+        state, exclusive = self.p["state"], self.p["exclusive"]
+        by_dn = {}
+        for target in targets:
+            by_dn.setdefault(target.dn.lower(), target)
+        # Targets currently allowing the account, when exclusive=true must find strays domain-wide.
+        holders = {}
+        if exclusive:
+            for dn, attrs in self.conn.search(f"({RBCD}=*)", ["sAMAccountName", RBCD]):
+                try:
+                    sd = SecurityDescriptor.from_bytes(attrs[RBCD][0])
+                except ValueError:
+                    continue
+                if sid in sd.allowed_sids():
+                    holders[dn.lower()] = (dn, (attrs.get("sAMAccountName") or [dn.encode()])[0].decode())
+        work = {key: (t.dn, t.label) for key, t in by_dn.items()}
+        for key, value in holders.items():
+            work.setdefault(key, value)
+        before_list, after_list, added, removed = [], [], [], []
+        changed = False
+        for key, (dn, label) in sorted(work.items()):
+            wanted_here = key in by_dn
+            for _attempt in range(MAX_ATTEMPTS):
+                raw, sd = self._read_sd(dn)
+                allowed = sd.allowed_sids() if sd else []
+                has = sid in allowed
+                want = wanted_here or (not exclusive and has) if state == "present" else has and not wanted_here
+                if has:
+                    before_list.append(label)
+                if want:
+                    after_list.append(label)
+                if want == has:
+                    break
+                (added if want else removed).append(label)
+                changed = True
+                self.require_write_access(dn, [RBCD])
+                if self.module.check_mode:
+                    break
+                new_sids = [*allowed, sid] if want else [s for s in allowed if s != sid]
+                modlist = []
+                if raw is not None:
+                    modlist.append((ldap.MOD_DELETE, RBCD, [raw]))
+                if new_sids:
+                    base = sd or SecurityDescriptor()
+                    modlist.append((ldap.MOD_ADD, RBCD, [base.with_allowed_sids(new_sids).to_bytes()]))
+                if self._modify(dn, modlist, RBCD):
+                    break
+                # lost a race: forget this attempt's bookkeeping and read again
+                (added if want else removed).pop()
+                if has:
+                    before_list.pop()
+                if want:
+                    after_list.pop()
+            else:
+                raise DelegationError(f"{RBCD} on {dn} kept changing while it was being updated")
+        return {
+            "dn": computer.dn,
+            "sam_account_name": computer.sam_account_name,
+            "allowed_to_delegate_to": computer.texts(A2D),
+            "protocol_transition": bool(computer.user_account_control & TRUSTED_TO_AUTH_FOR_DELEGATION),
+            "user_account_control": uac_flag_names(computer.user_account_control),
+            "resource_based_targets": sorted(after_list, key=str.lower),
+            "added": added,
+            "removed": removed,
+            "changed": changed,
+            "diff": {
+                "before": {"resource_based_targets": sorted(before_list, key=str.lower)},
+                "after": {"resource_based_targets": sorted(after_list, key=str.lower)},
+            },
+        }
+
+    def run_protocol_transition_only(self, computer, result):
+        """In resource-based mode protocol_transition still applies to the delegating account itself."""
+        pt = self.p["protocol_transition"]
+        if pt is None:
+            return result
+        classic = dict(self.p, state="present", exclusive=False)
+        saved, self.p = self.p, classic
+        try:
+            current = computer.texts(A2D)
+            pt_result = self.run_classic(computer, current)
+        finally:
+            self.p = saved
+        result["protocol_transition"] = pt_result["protocol_transition"]
+        result["user_account_control"] = pt_result["user_account_control"]
+        if pt_result["changed"]:
+            result["changed"] = True
+            result["diff"]["before"]["protocol_transition"] = pt_result["diff"]["before"]["protocol_transition"]
+            result["diff"]["after"]["protocol_transition"] = pt_result["diff"]["after"]["protocol_transition"]
+        return result
+
+
+def main():
+    argument_spec = {
+        "computer": {"type": "str", "required": True},
+        "services": {"type": "list", "elements": "raw", "default": []},
+        "spn_forms": {"type": "str", "choices": ["both", "short", "fqdn"], "default": "both"},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "exclusive": {"type": "bool", "default": False},
+        "protocol_transition": {"type": "bool"},
+        "allow_unconstrained": {"type": "bool", "default": False},
+        "mode": {"type": "str", "choices": ["classic", "resource_based"], "default": "classic"},
+    }
+    argument_spec.update(_ldap_client.LDAP_CONNECTION_ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+
+    for name, error in _ldap_client.missing_libraries(p):
+        module.fail_json(msg=missing_required_lib(name), exception=error)
+
+    # Everything that can be checked without the directory is checked before connecting.
+    try:
+        if p["exclusive"] and p["state"] == "absent":
+            raise DelegationError("exclusive: true only goes with state: present (it makes the list exactly services)")
+        parsed = parse_services(p["services"])
+        _ldap_client.check_connection_params(p)
+    except (DelegationError, LdapClientError) as err:
+        module.fail_json(msg=str(err))
+
+    conn = None
+    try:
+        conn = _ldap_client.connect(p)
+        work = Delegation(module, conn)
+        computer = resolve_account(conn, p["computer"])
+        requested, targets = work.resolve_services(parsed)
+        work.check_unconstrained(computer)
+        if p["mode"] == "classic":
+            result = work.run_classic(computer, requested)
+        else:
+            result = work.run_protocol_transition_only(computer, work.run_resource_based(computer, targets))
+        result["server"] = conn.uri
+        if not module._diff:
+            result.pop("diff", None)
+        for warning in work.warnings:
+            module.warn(warning)
+    except (DelegationError, LdapClientError) as err:
+        module.fail_json(msg=str(err))
+    except Exception as err:  # an unexpected library error: still a clean failure with the trace
+        module.fail_json(msg=f"unexpected error: {err}", exception=traceback.format_exc())
+    finally:
+        if conn is not None:
+            conn.close()
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Run one of the collection's modules the way Ansible does, reading the task JSON from stdin.
+
+Usage (inside the DC's namespace): ``python run_module.py ad_constrained_delegation < args.json``
+where args.json is ``{"ANSIBLE_MODULE_ARGS": {...}}``. Prints the module's JSON result.
+
+The arguments come through stdin, so passwords never show up in a command line. When the
+environment variable ``VAWARE_LDAP_WRITE_LOG`` names a file, every LDAP write operation
+python-ldap sends (modify/add/delete/rename) is appended to it as one JSON line: tests use it
+as evidence of what went over the wire (python-ldap is the library boundary, not the module).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pathlib
+import runpy
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+COLLECTIONS = ROOT / ".tmp" / "collections"
+
+
+def _install_finder() -> None:
+    link = COLLECTIONS / "ansible_collections" / "vaware" / "hyperv"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink():
+        with contextlib.suppress(FileExistsError):
+            os.symlink(ROOT, link, target_is_directory=True)
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    _AnsibleCollectionFinder(paths=[str(COLLECTIONS)], scan_sys_paths=True)._install()
+
+
+def _record_writes(path: str) -> None:
+    import ldap.ldapobject
+
+    cls = ldap.ldapobject.SimpleLDAPObject
+
+    def wrap(name):
+        original = getattr(cls, name)
+
+        def recorder(self, *args, **kwargs):
+            with open(path, "a") as handle:
+                handle.write(json.dumps({"op": name, "dn": str(args[0]) if args else None}) + "\n")
+            return original(self, *args, **kwargs)
+
+        setattr(cls, name, recorder)
+
+    for name in ("modify_ext", "add_ext", "delete_ext", "rename"):
+        wrap(name)
+
+
+def main() -> None:
+    name = sys.argv[1]
+    args = sys.stdin.buffer.read()
+    _install_finder()
+    if os.environ.get("VAWARE_LDAP_WRITE_LOG"):
+        _record_writes(os.environ["VAWARE_LDAP_WRITE_LOG"])
+    from ansible.module_utils import basic
+
+    basic._ANSIBLE_ARGS = args
+    basic._ANSIBLE_PROFILE = "legacy"
+    sys.argv = [name]
+    runpy.run_module(f"ansible_collections.vaware.hyperv.plugins.modules.{name}", run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,434 @@
+"""A throwaway Samba Active Directory domain controller on a private loopback.
+
+One place for the test suite, ``scripts/demo.py`` and ``benchmarks/ad_delegation.py``.
+
+The DC runs inside a network namespace created for it (``ip netns add``), so:
+
+* it listens only on that namespace's own loopback; nothing it does can reach another
+  machine (DNS is off as well, and no forwarder points anywhere);
+* ``ip netns exec`` gives every command run in it ``/etc/netns/<ns>/hosts`` as ``/etc/hosts``,
+  which carries the DC's name for Kerberos without touching the machine's ``/etc/hosts``;
+* ``ip netns pids`` lists exactly the processes that belong to it. Samba's workers leave the
+  process group of the first PID, so this is how :meth:`SambaDC.stop` ends all of them.
+
+Everything runs as root (``ip netns`` needs it). Every client that talks to the DC (kinit,
+kvno, samba-tool, the module) is started through :meth:`SambaDC.run` / :meth:`SambaDC.command`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import contextlib
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from typing import Dict, List, Optional, Sequence, Tuple
+
+REALM = "CORP.EXAMPLE.TEST"
+DOMAIN = "CORP"
+DNS_DOMAIN = REALM.lower()
+BASE_DN = "DC=corp,DC=example,DC=test"
+DC_HOST = "dc1"
+DC_FQDN = f"{DC_HOST}.{DNS_DOMAIN}"
+ADMIN_USER = "Administrator"
+ADMIN_PASSWORD = "Passw0rd!Adm1n"  # throwaway domain, lives only inside the namespace
+
+REQUIRED_PROGRAMS = ("samba", "samba-tool", "kinit", "kvno", "klist", "ip", "ldbmodify", "ldbsearch")
+
+
+class SambaDCError(RuntimeError):
+    """The DC could not be provisioned, started or reached."""
+
+
+def missing_programs() -> List[str]:
+    return [p for p in REQUIRED_PROGRAMS if shutil.which(p) is None and not os.path.exists(f"/usr/sbin/{p}")]
+
+
+def _which(name: str) -> str:
+    found = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
+    if not found:
+        raise SambaDCError(
+            f"program {name!r} not found; install the Debian packages samba samba-ad-dc krb5-user iproute2"
+        )
+    return found
+
+
+class SambaDC:
+    """Provision, start, use and stop one Samba AD DC in its own network namespace."""
+
+    def __init__(self, workdir: Optional[str] = None, log=None):
+        self.netns = f"vaware-ad-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._own_workdir = workdir is None
+        self.workdir = pathlib.Path(workdir or tempfile.mkdtemp(prefix="vaware-samba-"))
+        self.smb_conf = self.workdir / "dc" / "etc" / "smb.conf"
+        self.krb5_conf = self.workdir / "krb5.conf"
+        self.ca_cert = self.workdir / "dc" / "private" / "tls" / "ca.pem"
+        self.log_file = self.workdir / "samba.log"
+        self._samba: Optional[subprocess.Popen] = None
+        self._netns_created = False
+        self._log = log or (lambda msg: None)
+        self.server = DC_FQDN
+        self.realm = REALM
+        self.base_dn = BASE_DN
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, timeout: float = 90.0) -> SambaDC:
+        missing = missing_programs()
+        if missing:
+            raise SambaDCError(
+                "cannot start a Samba AD DC, missing programs: "
+                + ", ".join(missing)
+                + " (Debian packages: samba samba-ad-dc krb5-user smbclient ldb-tools iproute2)"
+            )
+        if os.geteuid() != 0:
+            raise SambaDCError("the Samba AD DC harness needs root (ip netns add)")
+        atexit.register(self.stop)
+        try:
+            self._create_netns()
+            self._write_krb5_conf()
+            self._provision()
+            self._start_samba(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _create_netns(self) -> None:
+        ip = _which("ip")
+        subprocess.run([ip, "netns", "add", self.netns], check=True, capture_output=True)
+        self._netns_created = True
+        subprocess.run([ip, "-n", self.netns, "link", "set", "lo", "up"], check=True, capture_output=True)
+        etc = pathlib.Path("/etc/netns") / self.netns
+        etc.mkdir(parents=True, exist_ok=True)
+        (etc / "hosts").write_text(f"127.0.0.1 localhost\n127.0.0.1 {DC_FQDN} {DC_HOST}\n::1 localhost\n")
+        # No resolver inside: every name the tests use is in the hosts file above.
+        (etc / "resolv.conf").write_text("# no name servers inside the test namespace\n")
+
+    def _write_krb5_conf(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.krb5_conf.write_text(
+            textwrap.dedent(
+                f"""\
+                [libdefaults]
+                    default_realm = {REALM}
+                    dns_lookup_realm = false
+                    dns_lookup_kdc = false
+                    rdns = false
+                    forwardable = true
+                [realms]
+                    {REALM} = {{
+                        kdc = 127.0.0.1
+                        admin_server = 127.0.0.1
+                    }}
+                [domain_realm]
+                    .{DNS_DOMAIN} = {REALM}
+                    {DNS_DOMAIN} = {REALM}
+                """
+            )
+        )
+
+    def _provision(self) -> None:
+        run_dir = self.workdir / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        self.run(
+            [
+                "samba-tool",
+                "domain",
+                "provision",
+                f"--targetdir={self.workdir / 'dc'}",
+                f"--realm={REALM}",
+                f"--domain={DOMAIN}",
+                "--server-role=dc",
+                "--dns-backend=NONE",
+                f"--adminpass={ADMIN_PASSWORD}",
+                f"--host-name={DC_HOST}",
+                "--host-ip=127.0.0.1",
+                "--option=interfaces=lo",
+                "--option=bind interfaces only=yes",
+                "--option=server services=-dns",
+                "--option=disable netbios=yes",
+                "--option=dns forwarder=127.0.0.1",
+                f"--option=pid directory={run_dir}",
+            ],
+            timeout=300,
+        )
+        self._log(f"provisioned {REALM} in {time.monotonic() - started:.1f}s")
+        self._allow_rbcd_writes()
+        # Test accounts use short passwords (computer password = lowercase name, as --prepare-oldjoin sets).
+        self.samba_tool(
+            "domain",
+            "passwordsettings",
+            "set",
+            "--complexity=off",
+            "--min-pwd-length=1",
+            "--min-pwd-age=0",
+            "--max-pwd-age=0",
+            "--history-length=0",
+        )
+
+    def _allow_rbcd_writes(self) -> None:
+        """Let LDAP clients write msDS-AllowedToActOnBehalfOfOtherIdentity, as Windows DCs do.
+
+        Samba 4.17 keeps the schema's ``systemOnly: TRUE`` literally and answers every LDAP write of
+        this attribute with "can only be modified as system"; Windows DCs (and newer Samba) let any
+        principal with write access set it (that is how Set-ADComputer
+        -PrincipalsAllowedToDelegateToAccount works). The test domain's schema is adjusted offline,
+        before the DC starts, so resource-based delegation can be exercised over LDAP.
+        """
+        ldif = self.workdir / "rbcd-writable.ldif"
+        ldif.write_text(
+            f"dn: CN=ms-DS-Allowed-To-Act-On-Behalf-Of-Other-Identity,CN=Schema,CN=Configuration,{BASE_DN}\n"
+            "changetype: modify\nreplace: systemOnly\nsystemOnly: FALSE\n"
+        )
+        sam = self.workdir / "dc" / "private" / "sam.ldb"
+        self.run(["ldbmodify", "-H", str(sam), "--option=dsdb:schema update allowed=true", str(ldif)])
+
+    def _start_samba(self, timeout: float) -> None:
+        log = open(self.log_file, "wb")  # noqa: SIM115 - closed with the process
+        self._samba = subprocess.Popen(
+            [
+                _which("ip"),
+                "netns",
+                "exec",
+                self.netns,
+                _which("samba"),
+                "-i",
+                "-s",
+                str(self.smb_conf),
+                "--debug-stdout",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self.env(),
+        )
+        log.close()
+        probe = textwrap.dedent(
+            """\
+            import socket, sys, time
+            deadline = time.monotonic() + float(sys.argv[1])
+            while time.monotonic() < deadline:
+                ok = 0
+                for port in (88, 389, 636):
+                    s = socket.socket()
+                    s.settimeout(0.5)
+                    try:
+                        s.connect(("127.0.0.1", port)); ok += 1
+                    except OSError:
+                        pass
+                    finally:
+                        s.close()
+                if ok == 3:
+                    sys.exit(0)
+                time.sleep(0.3)
+            sys.exit(1)
+            """
+        )
+        started = time.monotonic()
+        result = self.run([sys.executable, "-c", probe, str(timeout)], check=False, timeout=timeout + 10)
+        if result.returncode != 0 or self._samba.poll() is not None:
+            tail = self.log_file.read_text(errors="replace")[-3000:]
+            raise SambaDCError(f"samba did not start listening on 88/389/636 within {timeout}s:\n{tail}")
+        # The KDC answers a little after the port opens; wait for a real ticket.
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.kinit(
+                f"{ADMIN_USER}@{REALM}", ADMIN_PASSWORD, ccache=f"FILE:{self.workdir / 'probe.cc'}", check=False
+            )
+            if r.returncode == 0:
+                break
+            if time.monotonic() > deadline:
+                raise SambaDCError(f"the KDC does not issue tickets: {r.stderr.strip()}")
+            time.sleep(0.5)
+        self._log(f"samba listening after {time.monotonic() - started:.1f}s (netns {self.netns})")
+
+    def stop(self) -> None:
+        """End every process in the namespace, delete the namespace and the work directory."""
+        try:
+            atexit.unregister(self.stop)
+        except Exception:  # noqa: S110 - best effort during interpreter exit
+            pass
+        if self._netns_created:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                pids = self.pids()
+                if not pids:
+                    break
+                for pid in pids:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, sig)
+                deadline = time.monotonic() + 10
+                while self.pids() and time.monotonic() < deadline:
+                    time.sleep(0.2)
+            if self._samba is not None:
+                try:
+                    self._samba.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self._samba.kill()
+            subprocess.run([_which("ip"), "netns", "del", self.netns], check=False, capture_output=True)
+            shutil.rmtree(pathlib.Path("/etc/netns") / self.netns, ignore_errors=True)
+            self._netns_created = False
+        if self._own_workdir and os.environ.get("VAWARE_KEEP_SAMBA") != "1":
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def pids(self) -> List[int]:
+        r = subprocess.run([_which("ip"), "netns", "pids", self.netns], capture_output=True, text=True, check=False)
+        return [int(p) for p in r.stdout.split() if p.strip().isdigit()]
+
+    def __enter__(self) -> SambaDC:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ running things inside
+    def env(self, ccache: Optional[str] = None, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KRB5", "VAWARE_LDAP_"))}
+        env["KRB5_CONFIG"] = str(self.krb5_conf)
+        env["KRB5CCNAME"] = ccache or f"FILE:{self.workdir / 'default.cc'}"
+        env.setdefault("LC_ALL", "C.UTF-8")
+        if extra:
+            env.update(extra)
+        return env
+
+    def command(self, argv: Sequence[str]) -> List[str]:
+        """argv wrapped so it runs inside the DC's network namespace."""
+        return [_which("ip"), "netns", "exec", self.netns, *argv]
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: Optional[str] = None,
+        ccache: Optional[str] = None,
+        env: Optional[Dict[str, str]] = None,
+        check: bool = True,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess:
+        argv = list(argv)
+        if argv and not os.path.isabs(argv[0]):
+            argv[0] = _which(argv[0])
+        r = subprocess.run(
+            self.command(argv),
+            input=input,
+            capture_output=True,
+            text=True,
+            env=self.env(ccache, env),
+            timeout=timeout,
+            check=False,
+        )
+        if check and r.returncode != 0:
+            raise SambaDCError(
+                f"{' '.join(argv[:4])} ... failed ({r.returncode}): {r.stderr.strip() or r.stdout.strip()}"
+            )
+        return r
+
+    def samba_tool(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run(["samba-tool", *args, f"--configfile={self.smb_conf}"], check=check)
+
+    def kinit(self, principal: str, password: str, *, ccache: str, forwardable: bool = True, check: bool = True):
+        argv = ["kinit"] + (["-f"] if forwardable else []) + [principal]
+        # The password goes through stdin, never the command line.
+        return self.run(argv, input=password + "\n", ccache=ccache, check=check)
+
+    # ------------------------------------------------------------------ accounts
+    def create_computer(self, name: str, spns: Sequence[str] = ()) -> str:
+        """Create a computer account (password = lowercase name) and its SPNs; returns its password."""
+        self.samba_tool("computer", "create", name.upper(), "--prepare-oldjoin")
+        for spn in spns:
+            self.samba_tool("spn", "add", spn, f"{name.upper()}$")
+        return name.lower()
+
+    def create_user(self, name: str, password: str) -> None:
+        self.samba_tool("user", "create", name, password)
+
+    def create_accounts(
+        self,
+        computers: Sequence[Tuple[str, Sequence[str]]] = (),
+        users: Sequence[Tuple[str, str]] = (),
+        groups: Sequence[str] = (),
+        ous: Sequence[str] = (),
+    ) -> None:
+        """Create many objects in one go through Samba's own Python API (seconds for hundreds).
+
+        ``computers`` are ``(NAME, [spn, ...])``; each gets the password ``name.lower()`` like
+        ``samba-tool computer create --prepare-oldjoin`` gives it. ``users`` are ``(name, password)``.
+        """
+        spec = {
+            "url": str(self.workdir / "dc" / "private" / "sam.ldb"),
+            "smb_conf": str(self.smb_conf),
+            "computers": [[name, list(spns)] for name, spns in computers],
+            "users": [list(u) for u in users],
+            "groups": list(groups),
+            "ous": list(ous),
+        }
+        script = textwrap.dedent(
+            """\
+            import json, sys
+            from samba.auth import system_session
+            from samba.param import LoadParm
+            from samba.samdb import SamDB
+            spec = json.load(sys.stdin)
+            lp = LoadParm()
+            lp.load(spec["smb_conf"])
+            db = SamDB(url=spec["url"], session_info=system_session(), lp=lp)
+            base = str(db.domain_dn())
+            for ou in spec["ous"]:
+                db.create_ou("OU=%s,%s" % (ou, base))
+            for name, spns in spec["computers"]:
+                db.newcomputer(name, prepare_oldjoin=True, service_principal_name_list=spns or None)
+            for name, password in spec["users"]:
+                db.newuser(name, password)
+            for name in spec["groups"]:
+                db.newgroup(name)
+            """
+        )
+        # Samba's bindings belong to the system Python, not to any virtualenv.
+        self.run(["/usr/bin/python3", "-c", script], input=json.dumps(spec), timeout=600)
+
+    def delegation_show(self, account: str) -> Dict[str, object]:
+        """Independent read-back with ``samba-tool delegation show`` (reads the DC's database directly)."""
+        out = self.samba_tool("delegation", "show", account).stdout
+        result: Dict[str, object] = {"raw": out, "allowed_to_delegate_to": [], "resource_based": []}
+        for line in out.splitlines():
+            key, _, value = line.strip().partition(":")
+            value = value.strip()
+            if key == "UF_TRUSTED_FOR_DELEGATION":
+                result["unconstrained"] = value == "True"
+            elif key == "UF_TRUSTED_TO_AUTHENTICATE_FOR_DELEGATION":
+                result["protocol_transition"] = value == "True"
+            elif key == "msDS-AllowedToDelegateTo":
+                result["allowed_to_delegate_to"].append(value)
+            elif key == "msDS-AllowedToActOnBehalfOfOtherIdentity":
+                result["resource_based"].append(value)
+        return result
+
+    def kvno_as(self, host: str, user: str, spn: str) -> subprocess.CompletedProcess:
+        """The S4U proof: the host account gets a service ticket for ``spn`` on behalf of ``user``."""
+        ccache = f"FILE:{self.workdir / ('s4u-' + uuid.uuid4().hex[:8] + '.cc')}"
+        self.kinit(f"{host.upper()}$@{REALM}", host.lower(), ccache=ccache)
+        return self.run(["kvno", "-U", user, "-P", spn], ccache=ccache, check=False)
+
+    def ldb_attr(self, dn_filter: str, attr: str) -> List[str]:
+        """Read an attribute straight from the DC's database with ldbsearch (no LDAP involved)."""
+        sam = self.workdir / "dc" / "private" / "sam.ldb"
+        r = self.run(["ldbsearch", "-H", str(sam), dn_filter, attr], check=True)
+        values = []
+        for line in r.stdout.splitlines():
+            if line.lower().startswith(attr.lower() + ":"):
+                values.append(line.split(":", 1)[1].strip())
+        return values
+
+
+if __name__ == "__main__":  # manual use: python tests/support/samba_dc.py  (starts, prints, stops)
+    with SambaDC(log=print) as dc:
+        print(dc.samba_tool("domain", "info", "127.0.0.1", check=False).stdout)
+        print("pids in namespace:", len(dc.pids()))
