@@ -27,9 +27,9 @@ What is recognised (indentation may be tabs or spaces, line ends CRLF or LF):
   label wording.
 * ``The shadow copy was successfully exposed as C:\\path\\.`` (attached to the shadow named by
   the preceding ``EXPOSE`` command or its ``-> %alias% = {guid}`` echo).
-* failures: ``The last operation failed.`` and ``- Returned HRESULT: 80042306`` followed by
-  ``- Error text: VSS_E_PROVIDER_VETO``. An HRESULT line is any ``- label: 8xxxxxxx`` line, so
-  a translated label still counts.
+* failures: ``The last operation failed.`` and ``- Returned HRESULT: 80042306`` (or
+  ``= 0x80042306``) followed by ``- Error text: VSS_E_PROVIDER_VETO``. Outside a shadow block any
+  ``- label: 8xxxxxxx`` line counts as an HRESULT line, so a translated label still counts.
 * writer exclusions (``Excluding writer "X", because ...``, ``The writer "X" is now entirely
   excluded ...``, ``Component "C" from writer "X" is excluded from backup, ...``), also when
   diskshadow wraps the message over two lines.
@@ -64,7 +64,9 @@ _EXPOSED = re.compile(r"^The\s+shadow\s+copy\s+was\s+successfully\s+exposed\s+as
 _COMMAND = re.compile(r"^(?:->|DISKSHADOW>)\s*(.*)$", re.IGNORECASE)
 _EXPOSE_CMD = re.compile(r"^expose\s+(%[^%\s]+%|" + _GUID + r")\s", re.IGNORECASE)
 _ALIAS_ECHO = re.compile(r"^%([^%\s]+)%\s*=\s*(" + _GUID + r")\s*$")
-_HRESULT = re.compile(r"^-?\s*[^:=]*?\s*[:=]\s*(?:0x)?(8[0-9A-Fa-f]{7})\s*$")
+# "- Returned HRESULT: 80042306", "- Returned HRESULT = 0x80042301" (failure codes have the top bit set).
+_HRESULT = re.compile(r"^(-?)\s*([^:=]*?)\s*[:=]\s*(?:0x)?([89A-Fa-f][0-9A-Fa-f]{7})\s*$")
+_ERROR_TEXT = re.compile(r"^((?i:[^:=]*(?:text|error)[^:=]*?))\s*[:=]\s*(.*?)\s*$")
 _LAST_OP_FAILED = re.compile(r"^The\s+last\s+operation\s+failed\.?\s*$", re.IGNORECASE)
 _EXIT_CODE = re.compile(r"^The\s+command\s+script\s+returned\s+failure\s+exit\s+code\s+(-?\d+)", re.IGNORECASE)
 _SCRIPT_FAILED = re.compile(r"^The\s+command\s+script\s+failed\.?\s*$", re.IGNORECASE)
@@ -267,9 +269,11 @@ def parse_output(text: str) -> Dict[str, Any]:
             continue
 
         match = _HRESULT.match(line)
-        if match and line.startswith("-"):
+        # The label normally says HRESULT (also when translated); a "- label: 8xxxxxxx" line
+        # outside a shadow block counts too, but inside one it could be a host name.
+        if match and ("hresult" in match.group(2).lower() or (match.group(1) and current is None)):
             current = None
-            hresult = match.group(1).upper()
+            hresult = match.group(3).upper()
             if open_error is None or open_error["hresult"] is not None:
                 open_error = {"hresult": None, "text": None}
                 errors.append(open_error)
@@ -278,9 +282,10 @@ def parse_output(text: str) -> Dict[str, Any]:
 
         detail = _DETAIL.match(line)
         if open_error is not None:
-            if detail and open_error["text"] is None:
+            text_line = detail or _ERROR_TEXT.match(line)
+            if text_line and open_error["text"] is None:
                 # "- Error text: VSS_E_PROVIDER_VETO" (the label may be translated)
-                open_error["text"] = detail.group(2)
+                open_error["text"] = text_line.group(2)
                 continue
             open_error = None
 

@@ -227,3 +227,26 @@ def test_empty_and_wrong_type():
     }
     with pytest.raises(TypeError, match="expects the transcript as str"):
         parse_output(b"-> CREATE")
+
+
+def test_hresult_forms_equal_sign_0x_and_no_dash():
+    text = (
+        'COM call "m_pVssObject->BackupComplete(&pAsync)" failed.\n'
+        "- Returned HRESULT = 0x80042301\n"
+        "- Error text: VSS_E_BAD_STATE\n"
+        "\n"
+        "The last operation failed.\n"
+        "Returned HRESULT: 80042316\n"
+        "Error text: VSS_E_SNAPSHOT_SET_IN_PROGRESS\n"
+    )
+    assert parse_output(text)["errors"] == [
+        {"hresult": "80042301", "text": "VSS_E_BAD_STATE"},
+        {"hresult": "80042316", "text": "VSS_E_SNAPSHOT_SET_IN_PROGRESS"},
+    ]
+
+
+def test_hex_looking_host_name_in_a_shadow_block_is_not_an_error():
+    text = fixture("copy_backup_spaces.log").replace("HV01.corp.example.test", "DB000001")
+    result = parse_output(text)
+    assert result["errors"] == []
+    assert result["shadows"] == EXPECTED_SHADOWS
