@@ -195,7 +195,7 @@ def render_copy_wrapper(plan: Mapping[str, Any]) -> str:
     lines = [
         "@echo off",
         f"rem vaware.hyperv copy wrapper for backup job {job_id}, generation {generation}",
-        "rem Appends '<step> <pass> <robocopy exit code>' per run to the exit code file below;",
+        "rem Appends 'step pass robocopy-exit-code' per run to the exit code file below;",
         "rem exits 0 when every run returned 0-7, 1 when any returned 8 or more (after running all steps).",
         "setlocal EnableExtensions DisableDelayedExpansion",
         'set "ERRORLEVEL="',

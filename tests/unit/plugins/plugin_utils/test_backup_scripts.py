@@ -5,8 +5,9 @@ import shlex
 
 import pytest
 from _backup_samples import GUID_DATA, JOB_DIR, plan, vm, vms
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils import backup_scripts
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import BackupPlanError
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts import (
     ScriptRenderError,
@@ -335,9 +336,55 @@ def test_hostile_extra_paths_and_destinations_are_refused(path):
         plan(include_vms=["web01"], destination=path.replace("D:", "E:"))
 
 
-@pytest.mark.parametrize("char", list(backup_scripts.CMD_SPECIAL))
+@pytest.mark.parametrize("char", list('%^&|<>"!'))
 def test_every_cmd_special_character_is_refused_in_a_tampered_plan(char):
     p = plan(include_vms=["web01"])
     p["steps"][0]["destination_dir"] += char
     with pytest.raises(ScriptRenderError, match=r"cmd\.exe would interpret"):
         render_copy_wrapper(p)
+
+
+# ------------------------------------------------------------------ property: nothing hostile renders
+
+_SAFE_CHARS = "abcXYZ019 -_.'()[]{};=,~#@$+"
+CMD_SPECIALS = list('%^&|<>"!')  # written out here, not taken from the code under test
+_HOSTILE = CMD_SPECIALS + list(":?*/\t") + ["\u00e9", "\u00fc", "\u2028", "\x00"]
+
+
+def _maybe_hostile(parts):
+    text, bad, at = parts
+    return text if bad is None else text[:at] + bad + text[at:]
+
+
+_NAMES = st.tuples(
+    st.text(st.sampled_from(_SAFE_CHARS), min_size=1, max_size=8),
+    st.none() | st.none() | st.sampled_from(_HOSTILE),
+    st.integers(0, 8),
+).map(_maybe_hostile)
+_SAFE_PERCENT = re.compile(r"%(VAW_RC|VAW_EXIT|ERRORLEVEL|VSS_SHADOW_SET|VAWVOL\d+)%")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=_NAMES,
+    folder=_NAMES,
+    file_name=_NAMES,
+)
+def test_a_plan_either_is_refused_or_renders_without_anything_cmd_or_diskshadow_would_interpret(
+    name, folder, file_name
+):
+    try:
+        p = plan([vm(name, f"D:\\{folder}\\{file_name}")])
+    except BackupPlanError:
+        event("refused")
+        return
+    event("rendered")
+    wrapper, script = render_copy_wrapper(p), render_script(p)
+    for text in (wrapper, script):
+        text.encode("ascii")
+        assert not re.search(r"[&|<^!]", text)
+        assert "%" not in _SAFE_PERCENT.sub("", text)
+    for line in wrapper.split("\r\n"):
+        assert line.count('"') % 2 == 0, line
+        assert ">" not in line.lstrip(">")
+    assert len(re.findall(r"(?m)^robocopy ", wrapper)) == 2
