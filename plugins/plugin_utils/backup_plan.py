@@ -167,6 +167,12 @@ def _check_components(path: str, what: str) -> None:
     for part in _parts(path)[1:]:
         if part in (".", ".."):
             raise BackupPlanError(f"{what}: {path!r} contains a '{part}' component; give a plain absolute path")
+        bad = sorted({c for c in part if c in _FOLDER_FORBIDDEN or ord(c) < 32})
+        if bad:
+            raise BackupPlanError(
+                f"{what}: {path!r} contains {' '.join(repr(c) for c in bad)}, which Windows does not allow in a"
+                " file or folder name"
+            )
 
 
 def _local_path(path: Any, what: str) -> str:

@@ -146,7 +146,7 @@ def test_path_on_no_volume_is_refused_naming_the_vm_and_path():
 
 
 def test_vm_paths_must_be_local_absolute_file_paths():
-    for bad in ("\\\\fs01\\vms\\a.vhdx", "VMs\\a.vhdx", "D:\\VMs\\..\\a.vhdx", ""):
+    for bad in ("\\\\fs01\\vms\\a.vhdx", "VMs\\a.vhdx", "D:\\VMs\\..\\a.vhdx", "", "D:\\a.vhdx:ads", "D:\\a?.vhdx"):
         with pytest.raises(BackupPlanError, match="bad01"):
             plan(vms(vm("bad01", bad)), include_vms=["bad01"])
 
