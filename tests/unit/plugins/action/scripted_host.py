@@ -24,7 +24,8 @@ A scenario maps a payload name (the file stem in ``plugins/payloads``) to the an
 order. An answer is either a dict, returned as the module result (use :func:`ok` & co. to build one in
 the recorded win_powershell shape), or an exception instance, raised (:func:`unreachable` gives the
 ``AnsibleConnectionFailure`` a dead WinRM connection raises). A call with no answer left, or a script
-that is not a payload file, fails the test with a clear message.
+that is not a payload file, or a parameter the payload's ``param()`` block does not declare (which
+win_powershell would reject on the host), fails the test with a clear message.
 
 The payload is recognised by comparing the script text with the files on disk, so a test also proves
 that the script was sent exactly as stored (no value formatted into it).
@@ -35,6 +36,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Union
 
@@ -77,6 +79,7 @@ class ScriptedHost:
 
     scenario: Mapping[str, List[Answer]]
     calls: List[ScriptedCall] = field(default_factory=list)
+    check_parameters: bool = True  # False only for tests of the runner itself with made-up names
 
     def __post_init__(self) -> None:
         self._pending = {name: list(answers) for name, answers in self.scenario.items()}
@@ -95,6 +98,25 @@ class ScriptedHost:
                     return name
         return None
 
+    @staticmethod
+    def declared_parameters(script: str) -> List[str]:
+        """Names declared in the script's top-level ``param()`` block."""
+        match = re.search(r"^\s*param\s*\(", script, re.IGNORECASE | re.MULTILINE)
+        if not match:
+            return []
+        depth, start = 0, match.end() - 1
+        for index in range(start, len(script)):
+            if script[index] == "(":
+                depth += 1
+            elif script[index] == ")":
+                depth -= 1
+                if depth == 0:
+                    block = script[start : index + 1]
+                    break
+        else:
+            raise AssertionError("scripted host: the payload's param() block is not closed")
+        return re.findall(r"(?:\]|^|,|\()\s*\$(\w+)", block, re.MULTILINE)
+
     def execute_module(self, module_name=None, module_args=None, task_vars=None, **kwargs):
         module_args = copy.deepcopy(module_args or {})
         payload = self.payload_for_script(module_args.get("script", ""))
@@ -103,6 +125,13 @@ class ScriptedHost:
             raise AssertionError(f"scripted host: unexpected module {module_name!r}")
         if payload is None:
             raise AssertionError("scripted host: the script sent is not the text of any file in plugins/payloads")
+        declared = {name.lower() for name in self.declared_parameters(module_args["script"])}
+        sent = list(module_args.get("parameters") or {}) + [
+            e["name"] for e in module_args.get("sensitive_parameters") or []
+        ]
+        unknown = [name for name in sent if name.lower() not in declared]
+        if unknown and self.check_parameters:
+            raise AssertionError(f"scripted host: payload {payload!r} declares no parameter {unknown}")
         answers = self._pending.get(payload)
         if not answers:
             raise AssertionError(f"scripted host: no answer left for payload {payload!r} (call #{len(self.calls)})")

@@ -34,7 +34,8 @@ class _Action:
 
 
 def run(answer, parameters=None, **kwargs):
-    host = ScriptedHost({PAYLOAD: [answer]})
+    # The runner is tested with made-up parameter names; action plugin tests keep the check on.
+    host = ScriptedHost({PAYLOAD: [answer]}, check_parameters=False)
     action = host.install(_Action())
     return host, run_payload(action, PAYLOAD, parameters or {}, {"inventory_hostname": "hv01"}, **kwargs)
 
@@ -170,3 +171,11 @@ def test_scripted_host_refuses_scripts_that_are_not_payload_files():
     host = ScriptedHost({PAYLOAD: [ok({})]})
     with pytest.raises(AssertionError, match="not the text of any file"):
         host.execute_module(module_name="ansible.windows.win_powershell", module_args={"script": "Get-Date"})
+
+
+def test_scripted_host_refuses_parameters_the_payload_does_not_declare():
+    host = ScriptedHost({PAYLOAD: [ok({"volumes": []})]})
+    action = host.install(_Action())
+    with pytest.raises(AssertionError, match=r"declares no parameter \['VmPlacment'\]"):
+        run_payload(action, PAYLOAD, {"VmPlacment": True}, {})
+    assert run_payload(action, PAYLOAD, {"vmplacement": True}, {}) == {"volumes": []}  # PowerShell ignores case
