@@ -12,9 +12,9 @@ parser anchors on structure, not on words:
   whatever the labels say (``Dirs :``, ``Verzeich.:``, ``Rép :``);
 * sizes may carry a unit suffix (``3.9 k``, ``848.175 g``, ``18,00 m``: binary multiples of 1024)
   or be plain byte counts (``/BYTES``);
-* the speed rows after the summary are ``<label> : <number> <unit>/<unit>``; the one whose
-  unit starts with ``M`` (``MegaBytes/min.``, ``Megabytes/Min.``, ``Mo/min``) is megabytes per
-  minute, the other bytes per second;
+* the speed rows after the summary are ``<label> : <number> <unit>/<unit>``: bytes per second
+  first, then megabytes per minute (a unit starting with ``M``, such as ``MegaBytes/min.`` or
+  ``Mégaoctets/min.``, is megabytes per minute wherever it stands);
 * a per-file error is the line carrying ``<code> (0x<8 hex digits>)`` (the word ``ERROR`` is
   translated); its path starts at the first ``X:\\`` or ``\\\\`` after the code, and the reason
   is the next non-blank line.
@@ -119,9 +119,18 @@ def _row_values(text: str) -> Optional[List[int]]:
     return values if len(values) == 6 else None
 
 
-def _speed(number: str, unit: str) -> Optional[int]:
+def _is_megabytes(unit: str, position: int) -> bool:
+    """True when a speed row is the megabytes-per-minute one.
+
+    robocopy prints bytes per second first and megabytes per minute second; the unit word
+    (``MegaBytes``, ``Mégaoctets``, ``МБ``) confirms it where it starts with an M.
+    """
+    return unit[:1].lower() in ("m", "\u043c") or position >= 1
+
+
+def _speed(number: str, megabytes: bool) -> Optional[int]:
     digits = re.sub(r"[\u00a0\u202f' ]", "", number)
-    if unit[:1].lower() == "m":  # megabytes (2**20 bytes) per minute, printed with decimals
+    if megabytes:  # megabytes (2**20 bytes) per minute, printed with decimals
         digits = digits.replace(",", ".")
         if digits.count(".") > 1:
             head, _, tail = digits.rpartition(".")
@@ -170,6 +179,7 @@ def parse_summary(text_or_lines: Union[str, Iterable[str]]) -> Dict[str, Any]:
     last_speed: Optional[int] = None
     speed_bytes: Optional[int] = None
     speed_mb: Optional[int] = None
+    speed_rows = 0  # speed rows seen after the last summary
     jobs = 0
     rows: List[List[int]] = []  # summary rows of the block being read
     after_summary = False  # between a job's summary and the next job's header
@@ -213,12 +223,15 @@ def parse_summary(text_or_lines: Union[str, Iterable[str]]) -> Dict[str, Any]:
                         jobs += 1
                         after_summary = True
                         last_speed = speed_bytes = speed_mb = None
+                        speed_rows = 0
                     continue
             if after_summary:
                 speed = _SPEED.match(stripped)
                 if speed:
-                    value = _speed(speed.group(1), speed.group(2))
-                    if speed.group(2)[:1].lower() == "m":
+                    megabytes = _is_megabytes(speed.group(2), speed_rows)
+                    speed_rows += 1
+                    value = _speed(speed.group(1), megabytes)
+                    if megabytes:
                         speed_mb = speed_mb if speed_mb is not None else value
                     else:
                         speed_bytes = speed_bytes if speed_bytes is not None else value

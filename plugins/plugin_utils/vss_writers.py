@@ -53,6 +53,7 @@ _LABELLED = re.compile(r"^\s*(?:-\s*)?([^:=]+?)\s*[:=]\s*(.*?)\s*$")
 _DISKSHADOW_HEAD = re.compile(r"^\s*\*\s*WRITER\b\s*(.*?)\s*:?\s*$", re.IGNORECASE)
 _VSSADMIN_STATE = re.compile(r"^\[(\d+)\]")
 _DISKSHADOW_STATE = re.compile(r"^(\d+)\s*\((VSS_WS_\w+)\)", re.IGNORECASE)
+_FAILURE_CODE = re.compile(r"^(?:0x)?[0-9A-Fa-f]{8}\b")
 _QUOTES = (
     ("'", "'"),
     ('"', '"'),
@@ -107,12 +108,15 @@ def parse_writers(text: str) -> List[Dict[str, Any]]:
     lines = [line for line in lines if line]
     writers: List[Dict[str, Any]] = []
     current: Optional[Dict[str, Any]] = None
+    from_diskshadow = False  # the record started with "* WRITER"
+    after_state = False  # the previous labelled line of a vssadmin record was its state
 
     for index, line in enumerate(lines):
         head = _DISKSHADOW_HEAD.match(line)
         if head:
             current = _new(_unquote(head.group(1)))
             writers.append(current)
+            from_diskshadow, after_state = True, False
             continue
         labelled = _LABELLED.match(line)
         if not labelled:
@@ -123,9 +127,11 @@ def parse_writers(text: str) -> List[Dict[str, Any]]:
         if guid is None and _starts_vssadmin_record(value, lines, index):
             current = _new(_unquote(value))
             writers.append(current)
+            from_diskshadow, after_state = False, False
             continue
         if current is None:
             continue
+        was_after_state, after_state = after_state, False
         if guid is not None:
             if current["id"] is None:
                 current["id"] = guid.group(1).lower()
@@ -136,13 +142,21 @@ def parse_writers(text: str) -> List[Dict[str, Any]]:
         if state:
             current["state"] = int(state.group(1))
             current["state_name"] = state_name(current["state"])
+            after_state = True
             continue
         state = _DISKSHADOW_STATE.match(value)
         if state:
             current["state"] = int(state.group(1))
             current["state_name"] = state_name(current["state"]) or state.group(2).upper()
             continue
-        if current["last_error"] is None:
+        if current["last_error"] is not None:
+            continue
+        if from_diskshadow:
+            # "- Writer Failure code: 0x800423f2 (VSS_E_WRITERERROR_TIMEOUT)"
+            if _FAILURE_CODE.match(value):
+                current["last_error"] = value
+        elif was_after_state:
+            # vssadmin prints the last error on the line after the state, in the host's language.
             current["last_error"] = value
 
     for writer in writers:

@@ -229,3 +229,18 @@ def test_streaming_memory_stays_flat():
     assert len(result["errors"]) == jobs
     # Holding the log would take megabytes; the parser keeps only the errors and one summary.
     assert peak < 400_000, peak
+
+
+def test_speed_rows_with_words_that_do_not_start_with_m():
+    summary = (
+        "    Dirs :         1         1         0         0         0         0\n"
+        "   Files :         1         1         0         0         0         0\n"
+        "   Bytes :   18.00 m   18.00 m         0         0         0         0\n"
+        "   Times :   0:00:00   0:00:00                       0:00:00   0:00:00\n"
+    )
+    russian = "Скорость :            30198988 Байт/сек.\nСкорость :            1728,000 МБ/мин.\n"  # noqa: RUF001
+    assert parse_summary(summary + russian)["speed_bytes_per_sec"] == 30198988
+    # 1728 MB/min = 1728 * 2**20 / 60 = 30198988.8 bytes per second
+    mb_only = russian.splitlines()[1]
+    assert parse_summary(summary + mb_only)["speed_bytes_per_sec"] == 30198989
+    assert parse_summary(summary + "   Speed :   1,234,567 Bytes/sec.\n")["speed_bytes_per_sec"] == 1234567

@@ -175,3 +175,21 @@ def test_noise_is_not_a_writer():
     assert parse_writers("") == []
     with pytest.raises(TypeError):
         parse_writers(None)
+
+
+def test_diskshadow_metadata_lines_are_not_taken_for_the_last_error():
+    text = (
+        '* WRITER "System Writer"\n'
+        "    - WriterId = {e8132975-6f93-4464-a53e-1050253ae220}\n"
+        "    - Writer instance ID = {7e631031-c695-4229-9da1-a7de057e64cb}\n"
+        "    - Supports restore events = TRUE\n"
+        "    - Writer restore conditions = VSS_WRE_ALWAYS\n"
+        "    - Status: 7 (VSS_WS_FAILED_AT_PREPARE_BACKUP)\n"
+        "    - Writer Failure code: 0x80042409 (VSS_E_WRITERERROR_NONRETRYABLE)\n"
+        '    + Component "System Writer:\\System Files"\n'
+        "        - Name: System Files\n"
+    )
+    [writer] = parse_writers(text)
+    assert writer["last_error"] == "0x80042409 (VSS_E_WRITERERROR_NONRETRYABLE)"
+    assert (writer["state"], writer["failed"]) == (7, True)
+    assert writer["instance_id"] == "7e631031-c695-4229-9da1-a7de057e64cb"
