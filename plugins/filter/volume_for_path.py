@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 name: volume_for_path
 short_description: The volume of a Windows host that holds a path
 version_added: 0.1.0
-author: vaware.hyperv maintainers
+author: vaware.hyperv maintainers (@vaware)
 description:
   - Given the C(win_volumes) facts of M(vaware.hyperv.win_volume_guid_facts) and a Windows path, returns the
     volume that holds the path.

@@ -72,7 +72,7 @@ seealso:
   - plugin: vaware.hyperv.volume_for_path
     plugin_type: filter
 author:
-  - vaware.hyperv maintainers
+  - vaware.hyperv maintainers (@vaware)
 """
 
 EXAMPLES = r"""

@@ -63,14 +63,14 @@ def test_check_mode_runs_the_read_only_payload():
 
 
 def test_check_mode_skip_by_win_powershell_is_a_clear_failure():
-    _, result = run([check_mode_skipped()], check_mode=True)
+    result = run([check_mode_skipped()], check_mode=True)[1]
     assert result["failed"] is True
     assert "check mode" in result["msg"] and PAYLOAD in result["msg"]
     assert "ansible_facts" not in result
 
 
 def test_without_drive_letter_only():
-    _, result = run([ok(recorded("hyperv_host.json"))], {"without_drive_letter_only": True})
+    result = run([ok(recorded("hyperv_host.json"))], {"without_drive_letter_only": True})[1]
     assert guids(result) == [
         "{c0ffee00-3333-4c33-a333-333333333333}",
         "{a1b2c3d4-5e6f-4a1b-8c2d-3e4f5a6b7c8d}",
@@ -89,7 +89,7 @@ def test_without_drive_letter_only():
     ],
 )
 def test_filter_glob(pattern, expected):
-    _, result = run([ok(recorded("hyperv_host.json"))], {"filter": pattern})
+    result = run([ok(recorded("hyperv_host.json"))], {"filter": pattern})[1]
     assert guids(result) == expected
 
 
@@ -104,7 +104,7 @@ def test_vm_placement_with_filter_places_before_filtering():
 
 
 def test_vm_placement_without_hyperv_role_warns_not_fails():
-    _, result = run([ok(recorded("single_volume.json"))], {"vm_placement": True})
+    result = run([ok(recorded("single_volume.json"))], {"vm_placement": True})[1]
     assert not result.get("failed")
     assert result["hyperv_installed"] is False
     assert result["ansible_facts"]["win_volumes"][0]["vms"] == []
@@ -112,9 +112,9 @@ def test_vm_placement_without_hyperv_role_warns_not_fails():
 
 
 def test_payload_error_record_becomes_failed_result():
-    _, result = run(
+    result = run(
         [ps_error("Access denied", line=21, exception_type="Microsoft.Management.Infrastructure.CimException")]
-    )
+    )[1]
     assert result["failed"] is True
     assert result["step"] == "read volumes"
     assert "read volumes" in result["msg"] and PAYLOAD in result["msg"]
@@ -123,25 +123,25 @@ def test_payload_error_record_becomes_failed_result():
 
 
 def test_non_zero_exit_becomes_failed_result():
-    _, result = run([module_failure(rc=2, stderr="The term 'Get-CimInstance' is not recognized")])
+    result = run([module_failure(rc=2, stderr="The term 'Get-CimInstance' is not recognized")])[1]
     assert result["failed"] is True
     assert "exit code 2" in result["msg"] and "Get-CimInstance" in result["msg"]
 
 
 def test_unreachable_host_becomes_failed_result():
-    _, result = run([unreachable("winrm: connection refused")])
+    result = run([unreachable("winrm: connection refused")])[1]
     assert result["failed"] is True
     assert result["host_unreachable"] is True
     assert "unreachable" in result["msg"] and "connection refused" in result["msg"]
 
 
 def test_result_without_volumes_is_a_clear_failure():
-    _, result = run([ok({"unexpected": 1})])
+    result = run([ok({"unexpected": 1})])[1]
     assert result["failed"] is True and "'volumes'" in result["msg"]
 
 
 def test_malformed_volume_data_is_a_clear_failure():
-    _, result = run([ok({"volumes": [{"DeviceID": "C:\\"}], "mount_points": []})])
+    result = run([ok({"volumes": [{"DeviceID": "C:\\"}], "mount_points": []})])[1]
     assert result["failed"] is True
     assert "DeviceID" in result["msg"] and "'C:\\\\'" in result["msg"]
 

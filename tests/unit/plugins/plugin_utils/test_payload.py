@@ -71,10 +71,10 @@ def test_values_travel_only_as_parameters_and_script_is_the_file():
 
 
 def test_sensitive_parameters_become_win_powershell_entries():
-    host, _ = run(
+    host = run(
         ok({"done": True}),
         sensitive_parameters={"Key": "s3cret!", "Cred": {"username": "CORP\\svc", "password": "pa$$"}},
-    )
+    )[0]
     call = host.calls[0]
     assert call.parameters == {}
     assert call.sensitive_parameters == [
@@ -92,12 +92,12 @@ def test_bad_sensitive_parameter_is_refused_before_anything_runs():
 
 
 def test_structured_result_is_accepted():
-    _, value = run(ok({"a": [1, 2]}, encode=False))
+    value = run(ok({"a": [1, 2]}, encode=False))[1]
     assert value == {"a": [1, 2]}
 
 
 def test_non_ascii_json_result_is_decoded():
-    _, value = run(ok({"label": "Données — 日本"}))
+    value = run(ok({"label": "Données — 日本"}))[1]
     assert value == {"label": "Données — 日本"}
 
 
