@@ -6,9 +6,8 @@
 # destination, our lock/job state, shadow copies and our job folders are reported as found.
 [CmdletBinding(SupportsShouldProcess)]
 param(
-    [Parameter(Mandatory)][string]$Destination,
-    [bool]$WantVms = $true,
-    [string]$HostFolderName = ''
+    [string]$Destination = '',
+    [bool]$WantVms = $true
 )
 
 $ErrorActionPreference = 'Stop'
@@ -45,6 +44,7 @@ $identity = [Security.Principal.WindowsIdentity]::GetCurrent()
 $principal = New-Object Security.Principal.WindowsPrincipal($identity)
 $result = [ordered]@{
     computer_name = $env:COMPUTERNAME
+    program_data = $env:ProgramData
     is_admin = $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
     user = $identity.Name
     now = [DateTime]::UtcNow.ToString('o')
@@ -74,36 +74,54 @@ try {
 } catch {
     $result.hyperv.error = $_.Exception.Message
 }
+function Get-FileEntries {
+    # Files directly named by a pattern in a folder, plus everything below a same-named folder
+    # (a VM's or checkpoint's runtime state), as @{ path; size }.
+    param([string]$Folder, [string]$Id)
+    $entries = @()
+    if (-not $Folder -or -not (Test-Path -LiteralPath $Folder -PathType Container)) { return $entries }
+    foreach ($f in @(Get-ChildItem -LiteralPath $Folder -Force -File | Where-Object { $_.BaseName -eq $Id })) {
+        $entries += [ordered]@{ path = $f.FullName; size = $f.Length }
+    }
+    $sub = Join-Path $Folder $Id
+    if (Test-Path -LiteralPath $sub -PathType Container) {
+        foreach ($f in @(Get-ChildItem -LiteralPath $sub -Recurse -Force -File)) {
+            $entries += [ordered]@{ path = $f.FullName; size = $f.Length }
+        }
+    }
+    return $entries
+}
+
 if ($WantVms -and $result.hyperv.module) {
     $vmList = @()
     foreach ($vm in @(Get-VM)) {
+        $vmId = $vm.VMId.ToString()
+        $config = @(Get-FileEntries -Folder (Join-Path $vm.ConfigurationLocation 'Virtual Machines') -Id $vmId)
+        $checkpoints = @()
+        foreach ($cp in @(Get-VMSnapshot -VM $vm -ErrorAction SilentlyContinue)) {
+            $checkpoints += @(Get-FileEntries -Folder (Join-Path $vm.SnapshotFileLocation 'Snapshots') -Id $cp.Id.ToString())
+        }
         $disks = @()
         $seen = @{}
         foreach ($drive in @(Get-VMHardDiskDrive -VM $vm)) {
             $path = $drive.Path
             # Follow the differencing chain (checkpoints) down to the base disk.
-            while ($path -and -not $seen.ContainsKey($path)) {
-                $seen[$path] = $true
-                $item = Get-Item -LiteralPath $path -ErrorAction SilentlyContinue
+            while ($path -and -not $seen.ContainsKey($path.ToLowerInvariant())) {
+                $seen[$path.ToLowerInvariant()] = $true
+                $item = Get-Item -LiteralPath $path -Force -ErrorAction SilentlyContinue
+                $disks += [ordered]@{ path = $path; size = if ($item) { $item.Length } else { $null } }
                 $parent = $null
                 try { $parent = (Get-VHD -Path $path -ErrorAction Stop).ParentPath } catch { $parent = $null }
-                $disks += [ordered]@{
-                    path = $path
-                    size = if ($item) { $item.Length } else { $null }
-                    parent = $parent
-                }
                 $path = $parent
             }
         }
         $vmList += [ordered]@{
             name = $vm.Name
-            id = $vm.VMId.ToString()
+            id = $vmId
             state = $vm.State.ToString()
-            configuration_location = $vm.ConfigurationLocation
-            snapshot_location = $vm.SnapshotFileLocation
-            smart_paging_location = $vm.SmartPagingFilePath
-            checkpoint_count = @(Get-VMSnapshot -VM $vm -ErrorAction SilentlyContinue).Count
-            disks = $disks
+            config_paths = $config
+            checkpoint_paths = $checkpoints
+            vhd_paths = $disks
         }
     }
     $result.vms = $vmList
@@ -143,6 +161,9 @@ $dest = [ordered]@{
     generations = @()
 }
 try {
+    if (-not $Destination) {
+        throw "no destination given"
+    }
     if (-not (Test-Path -LiteralPath $Destination -PathType Container)) {
         throw "the folder does not exist or cannot be read"
     }
@@ -160,20 +181,19 @@ public static extern bool GetDiskFreeSpaceEx(string directory, out ulong freeFor
         $dest.free_bytes = $free
         $dest.total_bytes = $total
     }
-    if ($HostFolderName) {
-        $hostFolder = Join-Path $Destination $HostFolderName
-        if (Test-Path -LiteralPath $hostFolder -PathType Container) {
-            $gens = @()
-            foreach ($dir in @(Get-ChildItem -LiteralPath $hostFolder -Directory)) {
-                $gens += [ordered]@{
-                    name = $dir.Name
-                    path = $dir.FullName
-                    created = $dir.CreationTimeUtc.ToString('o')
-                    manifest = Read-JsonFile -Path (Join-Path $dir.FullName 'manifest.json')
-                }
+    # Generations of this host live in <destination>\<computer name>\<generation>.
+    $hostFolder = Join-Path $Destination $env:COMPUTERNAME
+    if (Test-Path -LiteralPath $hostFolder -PathType Container) {
+        $gens = @()
+        foreach ($dir in @(Get-ChildItem -LiteralPath $hostFolder -Directory)) {
+            $gens += [ordered]@{
+                name = $dir.Name
+                path = $dir.FullName
+                created = $dir.CreationTimeUtc.ToString('o')
+                manifest = Read-JsonFile -Path (Join-Path $dir.FullName 'manifest.json')
             }
-            $dest.generations = $gens
         }
+        $dest.generations = $gens
     }
 } catch {
     $dest.error = $_.Exception.Message
@@ -199,8 +219,16 @@ if (Test-Path -LiteralPath $jobsRoot -PathType Container) {
                 }
             }
         }
+        # A job that never reached its end may have left shadows: its transcript names them.
+        $transcript = $null
+        $transcriptPath = Join-Path $dir.FullName 'diskshadow.log'
+        if ((-not $status -or $status.phase -ne 'done') -and (Test-Path -LiteralPath $transcriptPath -PathType Leaf)) {
+            $transcript = [IO.File]::ReadAllText($transcriptPath)
+            if ($transcript.Length -gt 262144) { $transcript = $transcript.Substring(0, 262144) }
+        }
         $jobs += [ordered]@{
             job_id = $dir.Name
+            transcript = $transcript
             path = $dir.FullName
             status = $status
             task_state = if ($task) { $task.State.ToString() } else { $null }
@@ -228,4 +256,4 @@ foreach ($s in @(Get-CimInstance -ClassName Win32_ShadowCopy -ErrorAction Silent
 $result.shadows = $shadows
 
 $Ansible.Changed = $false
-$Ansible.Result = $result | ConvertTo-Json -Depth 8 -Compress
+$Ansible.Result = $result | ConvertTo-Json -Depth 20 -Compress

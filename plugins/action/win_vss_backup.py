@@ -1,0 +1,1153 @@
+# Copyright: (c) 2026, vaware.hyperv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of ``vaware.hyperv.win_vss_backup``: a VSS backup of a Hyper-V host run as a detached job.
+
+The controller decides everything; the host only executes. One run of the task is, per host:
+
+1. **preflight** (payload ``win_vss_backup_preflight``, read-only, one call): tools, rights, VMs,
+   volumes, writer states, destination, our lock, our job folders, every shadow copy.
+2. **plan** (``backup_plan.build_plan``) and checks: writer state, free space, stale leftovers.
+   Check mode stops here and returns the plan.
+3. **sweep** (``win_vss_backup_cleanup``, only when there is something to clear): the lock of a dead
+   job, and with ``cleanup_stale`` the shadows (by id) and mount folders of crashed earlier jobs.
+4. **start** (``win_vss_backup_start``): job folder with the rendered diskshadow script, copy
+   wrapper, parameters and the runner; a one-shot scheduled task runs the runner.
+5. **poll** (``win_vss_backup_status``) every ``poll_interval`` seconds until the copy is over;
+   a lost connection is retried with backoff until ``timeout``, the job keeps running meanwhile.
+6. **collect** (``win_vss_backup_collect``): status, transcript, robocopy log tail, exit codes and the
+   generation's file listing; parsed and verified here; the manifest is built and retention chosen.
+7. **finalize** (``win_vss_backup_signal``): the verdict (manifest text, expired generations) goes to
+   the runner, which writes it as the job account; then poll until the runner is done.
+8. **cleanup** (``win_vss_backup_cleanup``): scheduled task and job folder (kept on failure with
+   ``keep_failed_job``), and any shadow of this job that the runner could not delete.
+
+The number of remote calls does not depend on the number of VMs. A run that finds our job running
+attaches to it (steps 5-8); ``job_id`` attaches to a given job; ``state: absent`` cancels.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import secrets
+import time
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
+    PayloadError,
+    load_payload,
+    run_payload,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import (
+    HYPERV_WRITER_ID,
+    BackupPlanError,
+    build_plan,
+    is_under,
+    parse_generation_id,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts import (
+    parse_exit_codes,
+    render_copy_wrapper,
+    render_script,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.diskshadow import normalize_guid, parse_output
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.manifest import (
+    build_manifest,
+    manifest_path,
+    retention_entry,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.robocopy import outcome as robocopy_outcome
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.robocopy import parse_summary
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.volumes import normalize_volumes
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.vss_writers import parse_writers
+
+display = Display()
+
+# Replaced by tests (a fake clock): every wait of the plugin goes through these two.
+monotonic = time.monotonic
+sleep = time.sleep
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+JOB_ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
+_DEST_RE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\/?.][^\\/]*\\[^\\/]+)")
+RUNNER_PAYLOAD = "win_vss_backup_runner"
+HYPERV_WRITER_NAME = "Microsoft Hyper-V VSS Writer"
+# Phases of the runner (status.json): the copy is over once it waits for the verdict or is done.
+COPY_OVER_PHASES = ("awaiting_verdict", "done")
+START_GRACE_SECONDS = 120  # a task that was just started may not have written its status yet
+MAX_BACKOFF_SECONDS = 300
+ROBOCOPY_LOG_TAIL = 4 * 1024 * 1024
+TRANSCRIPT_LIMIT = 2 * 1024 * 1024
+
+ARGUMENT_SPEC = {
+    "vms": {"type": "list", "elements": "str"},
+    "exclude_vms": {"type": "list", "elements": "str", "default": []},
+    "extra_paths": {"type": "list", "elements": "str", "default": []},
+    "destination": {"type": "str"},
+    "run_as": {"type": "str"},
+    "run_as_password": {"type": "str", "no_log": True},
+    "backup_type": {"type": "str", "choices": ["copy", "full"], "default": "copy"},
+    "require_hyperv_writer": {"type": "bool", "default": True},
+    "retention": {
+        "type": "dict",
+        "options": {
+            "keep_last": {"type": "int"},
+            "keep_daily": {"type": "int"},
+            "keep_weekly": {"type": "int"},
+            "keep_monthly": {"type": "int"},
+        },
+    },
+    "verify": {"type": "str", "choices": ["size", "hash", "none"], "default": "size"},
+    "copy_threads": {"type": "int", "default": 8},
+    "unbuffered_min_size": {"type": "int", "default": 1024 * 1024 * 1024},
+    "timeout": {"type": "int", "default": 86400},
+    "poll_interval": {"type": "int", "default": 30},
+    "cleanup_stale": {"type": "bool", "default": True},
+    "keep_failed_job": {"type": "bool", "default": False},
+    "job_id": {"type": "str"},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+}
+
+
+class StepFailed(Exception):
+    """A step of the backup failed; ``message`` names the step, the VM and the tool output line."""
+
+    def __init__(self, step: str, message: str, **partial: Any) -> None:
+        super().__init__(f"{step}: {message}")
+        self.step = step
+        self.partial = partial
+
+
+def _validate(args: Mapping[str, Any]) -> None:
+    """Checks the argument spec cannot express; each error names the value and what was expected."""
+    problems = []
+
+    def whole(name: str, low: int, high: int) -> None:
+        value = args.get(name)
+        if value is not None and not low <= value <= high:
+            problems.append(f"{name}: expected a whole number from {low} to {high}, got {value}")
+
+    whole("copy_threads", 1, 128)
+    whole("unbuffered_min_size", 0, 2**62)
+    whole("timeout", 1, 30 * 86400)
+    whole("poll_interval", 1, 3600)
+    if args["poll_interval"] > args["timeout"]:
+        problems.append(f"poll_interval: {args['poll_interval']} is longer than timeout {args['timeout']}")
+    for key, value in (args.get("retention") or {}).items():
+        if value is not None and not 0 <= value <= 100000:
+            problems.append(f"retention.{key}: expected a whole number from 0 to 100000, got {value}")
+    job_id = args.get("job_id")
+    if job_id is not None and not JOB_ID_RE.match(job_id):
+        problems.append(
+            f"job_id: expected a job id such as 20261125T020000Z-1a2b3c4d (as returned by this module), got {job_id!r}"
+        )
+    if bool(args.get("run_as")) != bool(args.get("run_as_password")):
+        problems.append(
+            "run_as and run_as_password: give both (the account the job runs as and its password) or neither"
+        )
+    run_as = args.get("run_as")
+    if run_as and (any(ord(c) < 32 for c in run_as) or not run_as.strip()):
+        problems.append(f"run_as: expected an account name such as CORP\\svc-backup, got {run_as!r}")
+    destination = args.get("destination")
+    if args["state"] == "present" and not job_id and not destination:
+        problems.append(
+            "destination: required to start a backup (a local path such as E:\\Backups or a UNC path such as \\\\nas\\backups)"
+        )
+    if destination is not None and not _DEST_RE.match(destination.replace("/", "\\")):
+        problems.append(
+            f"destination: expected a local path such as E:\\Backups or a UNC path such as \\\\nas\\backups, got {destination!r}"
+        )
+    for name in ("vms", "exclude_vms", "extra_paths"):
+        for value in args.get(name) or []:
+            if not value or not value.strip():
+                problems.append(f"{name}: expected non-empty names or paths, got {value!r}")
+    if problems:
+        raise AnsibleActionFail("; ".join(problems))
+
+
+def _human(num: Optional[int]) -> str:
+    if num is None:
+        return "unknown size"
+    value = float(num)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
+        value /= 1024
+    return f"{num} B"  # pragma: no cover
+
+
+def _first_line(text: Any) -> str:
+    for line in str(text or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _split_robocopy_jobs(text: str) -> List[str]:
+    """The robocopy log split into one chunk per run (each run starts with its ``ROBOCOPY :: ...`` banner)."""
+    chunks: List[List[str]] = []
+    for line in text.splitlines():
+        if "ROBOCOPY" in line.upper() and "::" in line:
+            chunks.append([])
+        if chunks:
+            chunks[-1].append(line)
+    return ["\n".join(c) for c in chunks]
+
+
+class BackupRun:
+    """One task run against one host: holds the options, the clock and the payload calls."""
+
+    def __init__(self, action: ActionBase, task_vars: Dict[str, Any], args: Dict[str, Any]) -> None:
+        self.action = action
+        self.task_vars = task_vars
+        self.args = args
+        self.check_mode = bool(action._task.check_mode)
+        self.start_clock = monotonic()
+        self.deadline = self.start_clock + args["timeout"]
+        self.warnings: List[str] = []
+        self.calls = 0
+        self.host = task_vars.get("inventory_hostname", "host") if task_vars else "host"
+        self.pre: Dict[str, Any] = {}
+
+    # ------------------------------------------------------------------------------ remote calls
+
+    def call(self, payload: str, parameters: Mapping[str, Any], step: str, **kwargs: Any) -> Any:
+        self.calls += 1
+        return run_payload(self.action, payload, parameters, self.task_vars, step=step, **kwargs)
+
+    def _reset_connection(self) -> None:
+        try:
+            self.action._connection.reset()
+        except Exception:  # noqa: BLE001,S110 - best effort: the next call reconnects anyway
+            pass
+
+    # ---------------------------------------------------------------------------------- entry
+
+    def run(self) -> Dict[str, Any]:
+        if self.args["state"] == "absent":
+            return self.cancel()
+        pre = self.preflight()
+        running = self.running_job(pre)
+        wanted = self.args.get("job_id")
+        if wanted:
+            job = self.find_job(pre, wanted)
+            if job is None:
+                raise StepFailed("attach", f"job {wanted} does not exist on this host (no job folder)")
+            return self.attach(pre, job)
+        if running is not None:
+            self.warnings.append(
+                f"a backup job of this collection is already running on this host (job {running['job_id']}): "
+                "attached to it instead of starting a second one"
+            )
+            return self.attach(pre, running)
+        return self.backup(pre)
+
+    # ------------------------------------------------------------------------------ preflight
+
+    def preflight(self) -> Dict[str, Any]:
+        parameters = {"Destination": self.args.get("destination") or "", "WantVms": self.args.get("vms") != []}
+        pre = self.call("win_vss_backup_preflight", parameters, "preflight")
+        if not isinstance(pre, Mapping):
+            raise StepFailed("preflight", f"unexpected answer from the host: {pre!r}")
+        self.pre = dict(pre)
+        return self.pre
+
+    def jobs_root(self, pre: Mapping[str, Any]) -> str:
+        return str(pre.get("program_data") or "C:\\ProgramData").rstrip("\\") + "\\vaware.hyperv\\jobs"
+
+    @staticmethod
+    def find_job(pre: Mapping[str, Any], job_id: str) -> Optional[Dict[str, Any]]:
+        for job in pre.get("jobs") or []:
+            if str(job.get("job_id")) == job_id:
+                return dict(job)
+        return None
+
+    @staticmethod
+    def job_alive(job: Mapping[str, Any]) -> bool:
+        """A job runs while its runner process lives or its scheduled task is running or queued."""
+        return bool(job.get("runner_alive")) or job.get("task_state") in ("Running", "Queued")
+
+    def running_job(self, pre: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+        for job in pre.get("jobs") or []:
+            if self.job_alive(job):
+                return dict(job)
+        return None
+
+    def dead_lock(self, pre: Mapping[str, Any]) -> Optional[str]:
+        """The job id named by a lock whose job is not running (crashed runner, reboot)."""
+        lock = pre.get("lock")
+        if not lock:
+            return None
+        if not isinstance(lock, Mapping) or not lock.get("job_id"):
+            return "unknown"
+        job = self.find_job(pre, str(lock["job_id"]))
+        if job is not None and self.job_alive(job):
+            return None
+        return str(lock["job_id"])
+
+    def stale(self, pre: Mapping[str, Any], exclude_job: Optional[str] = None) -> Dict[str, Any]:
+        """Shadows and mount folders left by jobs of ours that are not running."""
+        jobs_root = self.jobs_root(pre)
+        set_ids = set()
+        shadow_ids = set()
+        folders = []
+        job_ids = []
+        for job in pre.get("jobs") or []:
+            if job.get("job_id") == exclude_job or self.job_alive(job):
+                continue
+            status = job.get("status") or {}
+            for set_id in status.get("shadow_set_ids") or []:
+                set_ids.add(normalize_guid(str(set_id)))
+            transcript = job.get("transcript")
+            if transcript:
+                parsed = parse_output(str(transcript))
+                if parsed.get("shadow_set_id"):
+                    set_ids.add(parsed["shadow_set_id"])
+                shadow_ids.update(s["id"] for s in parsed.get("shadows") or [])
+            for folder in job.get("mount_folders") or []:
+                folders.append(str(folder.get("path")))
+            job_ids.append(str(job.get("job_id")))
+        stale_shadows = []
+        for shadow in pre.get("shadows") or []:
+            sid = normalize_guid(str(shadow.get("id") or ""))
+            set_id = normalize_guid(str(shadow.get("set_id") or ""))
+            exposed = str(shadow.get("exposed_path") or "")
+            ours = sid in shadow_ids or set_id in set_ids or (exposed and is_under(exposed, jobs_root))
+            if exposed and exclude_job and is_under(exposed, jobs_root + "\\" + exclude_job):
+                ours = False
+            if ours:
+                stale_shadows.append(
+                    {"id": sid, "set_id": set_id, "volume": shadow.get("volume_name"), "exposed_path": exposed or None}
+                )
+        return {"shadows": stale_shadows, "mount_folders": folders, "jobs": job_ids}
+
+    # ---------------------------------------------------------------------------------- backup
+
+    def check_host(self, pre: Mapping[str, Any], want_vms: bool) -> None:
+        if not pre.get("is_admin"):
+            raise StepFailed(
+                "preflight",
+                f"the account {pre.get('user')} is not an administrator on the host (elevation is required)",
+            )
+        tools = pre.get("tools") or {}
+        for tool in ("diskshadow.exe", "robocopy.exe"):
+            if not tools.get(tool):
+                raise StepFailed("preflight", f"{tool} was not found on the host")
+        hyperv = pre.get("hyperv") or {}
+        if want_vms and not hyperv.get("module"):
+            raise StepFailed(
+                "preflight",
+                "the Hyper-V PowerShell module is not installed on the host"
+                + (f" ({hyperv.get('error')})" if hyperv.get("error") else "")
+                + "; install it or back up extra_paths only with vms: []",
+            )
+
+    def writer_state(self, pre: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+        text = pre.get("writers_text")
+        if not text:
+            return None
+        for writer in parse_writers(str(text)):
+            if str(writer.get("id") or "").strip("{}").lower() == HYPERV_WRITER_ID:
+                return writer
+        return None
+
+    def new_job_id(self) -> str:
+        return utcnow().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
+
+    def make_plan(self, pre: Mapping[str, Any], job_id: str) -> Dict[str, Any]:
+        try:
+            volumes = normalize_volumes(pre.get("volumes"), pre.get("mount_points"))
+        except ValueError as exc:
+            raise StepFailed("plan", f"the host's volume list cannot be read: {exc}") from None
+        dest = pre.get("destination") or {}
+        existing = [str(g.get("name")) for g in dest.get("generations") or []]
+        try:
+            return build_plan(
+                str(pre.get("computer_name") or self.host),
+                list(pre.get("vms") or []),
+                volumes,
+                destination=self.args["destination"],
+                job_id=job_id,
+                job_dir=self.jobs_root(pre) + "\\" + job_id,
+                now=utcnow(),
+                include_vms=self.args.get("vms"),
+                exclude_vms=self.args.get("exclude_vms") or None,
+                extra_paths=self.args.get("extra_paths") or [],
+                backup_type=self.args["backup_type"],
+                require_hyperv_writer=self.args["require_hyperv_writer"],
+                copy_threads=self.args["copy_threads"],
+                unbuffered_min_size=self.args["unbuffered_min_size"],
+                existing_generations=existing,
+            )
+        except BackupPlanError as exc:
+            raise StepFailed("plan", str(exc)) from None
+
+    def backup(self, pre: Mapping[str, Any]) -> Dict[str, Any]:
+        want_vms = self.args.get("vms") != []
+        self.check_host(pre, want_vms)
+        job_id = self.new_job_id()
+        plan = self.make_plan(pre, job_id)
+        self.warnings.extend(plan.get("warnings") or [])
+
+        writer = self.writer_state(pre)
+        if plan.get("vms") and self.args["require_hyperv_writer"]:
+            if writer is None:
+                raise StepFailed(
+                    "preflight",
+                    f"the {HYPERV_WRITER_NAME} ({{{HYPERV_WRITER_ID}}}) is not listed by 'vssadmin list writers' on the host;"
+                    " VM copies could not be application-consistent (set require_hyperv_writer: false to accept that)",
+                )
+            if writer.get("failed"):
+                raise StepFailed(
+                    "preflight",
+                    f"the {HYPERV_WRITER_NAME} is in state {writer.get('state')} ({writer.get('state_name')}),"
+                    f" last error: {writer.get('last_error')}; fix the writer (or restart the Hyper-V Virtual Machine"
+                    " Management service) before backing up",
+                )
+
+        dest = pre.get("destination") or {}
+        required = plan.get("total_bytes")
+        if not dest.get("reachable"):
+            if str(plan["destination"]).startswith("\\\\"):
+                self.warnings.append(
+                    f"destination {plan['destination']} is not reachable from the remote session ({dest.get('error')});"
+                    f" the job checks it again as {self.args.get('run_as') or 'SYSTEM'} before it snapshots anything"
+                )
+            else:
+                raise StepFailed(
+                    "preflight", f"destination {plan['destination']} is not reachable on the host: {dest.get('error')}"
+                )
+        elif required is not None and dest.get("free_bytes") is not None and int(dest["free_bytes"]) < required:
+            raise StepFailed(
+                "preflight",
+                f"destination too small: {plan['destination']} has {_human(int(dest['free_bytes']))} free,"
+                f" the backup needs {_human(required)} ({required} bytes)",
+            )
+
+        dead = self.dead_lock(pre)
+        stale = self.stale(pre)
+        if dead:
+            self.warnings.append(f"the backup lock was held by job {dead}, which is no longer running: cleared")
+        if stale["shadows"] and not self.args["cleanup_stale"]:
+            self.warnings.append(
+                "shadow copies left by an earlier crashed job of this collection: "
+                + ", ".join(s["id"] for s in stale["shadows"])
+                + " (not deleted: cleanup_stale is false)"
+            )
+
+        result: Dict[str, Any] = {
+            "changed": True,
+            "job_id": job_id,
+            "generation": plan["generation"],
+            "destination_path": plan["generation_path"],
+            "manifest_path": manifest_path(plan),
+            "plan": plan,
+            "stale_shadows": stale["shadows"],
+            "dead_lock_job": dead,
+        }
+        if self.check_mode:
+            result["msg"] = (
+                f"check mode: would back up {len(plan['vms'])} VM(s) and {len(plan['extra_paths'])} extra path(s)"
+                f" to {plan['generation_path']}"
+            )
+            return self.finish(result)
+
+        swept: Dict[str, Any] = {}
+        if dead or (self.args["cleanup_stale"] and (stale["shadows"] or stale["mount_folders"])):
+            sweep_params: Dict[str, Any] = {}
+            if self.args["cleanup_stale"]:
+                sweep_params["ShadowIds"] = [s["id"] for s in stale["shadows"]]
+                sweep_params["MountFolders"] = stale["mount_folders"]
+            if dead and dead != "unknown":
+                sweep_params["ReleaseLockOf"] = dead
+                if JOB_ID_RE.match(dead):
+                    sweep_params["RemoveJobs"] = [dead]
+                    if self.args["keep_failed_job"]:
+                        sweep_params["KeepJobFolders"] = [dead]
+            try:
+                swept = self.call("win_vss_backup_cleanup", sweep_params, "sweep stale")
+            except PayloadError as exc:
+                raise StepFailed("sweep stale", exc.message) from None
+            for error in swept.get("shadow_errors") or []:
+                self.warnings.append(f"stale shadow {error.get('id')} could not be deleted: {error.get('error')}")
+            if dead and not swept.get("lock_released") and pre.get("lock"):
+                raise StepFailed("sweep stale", f"the lock of dead job {dead} could not be released")
+        result["stale_shadows_deleted"] = list(swept.get("shadows_deleted") or [])
+
+        started_at = utcnow()
+        self.start(plan, started_at)
+        result["started"] = True
+        return self.follow(job_id, plan, result, started_at)
+
+    def job_files(self, plan: Mapping[str, Any]) -> Dict[str, Dict[str, str]]:
+        runner_params = {
+            "job_id": plan["job_id"],
+            "script": plan["job_files"]["script"],
+            "transcript": plan["job_files"]["transcript"],
+            "mount_folders": [v["mount_folder"] for v in plan["volumes"]],
+            "generation_path": plan["generation_path"],
+            "host_path": plan["host_path"],
+            "required_bytes": plan.get("total_bytes"),
+            "vm_destinations": [{"name": vm["name"], "destination": vm["destination"]} for vm in plan["vms"]],
+            "extra_destinations": [e["destination"] for e in plan["extra_paths"]],
+            "hash": self.args["verify"] == "hash",
+            "verdict_timeout_seconds": max(3600, 4 * self.args["poll_interval"]),
+            "progress_seconds": max(5, min(self.args["poll_interval"], 60)),
+        }
+        names = {key: path.rsplit("\\", 1)[1] for key, path in plan["job_files"].items()}
+        return {
+            "runner.ps1": {"text": load_payload(RUNNER_PAYLOAD), "encoding": "utf8bom"},
+            names["script"]: {"text": render_script(plan), "encoding": "ascii"},
+            names["wrapper"]: {"text": render_copy_wrapper(plan), "encoding": "ascii"},
+            "params.json": {"text": json.dumps(runner_params, indent=1), "encoding": "utf8"},
+            "plan.json": {"text": json.dumps(plan, indent=1), "encoding": "utf8"},
+        }
+
+    def start(self, plan: Mapping[str, Any], started_at: datetime.datetime) -> Dict[str, Any]:
+        lock = {"job_id": plan["job_id"], "generation": plan["generation"], "started_at": started_at.isoformat()}
+        parameters: Dict[str, Any] = {
+            "JobId": plan["job_id"],
+            "Files": self.job_files(plan),
+            "LockText": json.dumps(lock),
+            # The task scheduler must not end the job before the controller gave up on it.
+            "ExecutionTimeLimitSeconds": self.args["timeout"] + 2 * 3600,
+        }
+        sensitive = None
+        if self.args.get("run_as"):
+            parameters["RunAs"] = self.args["run_as"]
+            sensitive = {"RunAsPassword": self.args["run_as_password"]}
+        try:
+            return self.call("win_vss_backup_start", parameters, "start", sensitive_parameters=sensitive)
+        except PayloadError as exc:
+            raise StepFailed("start", exc.message) from None
+
+    # ---------------------------------------------------------------------------------- attach
+
+    def attach(self, pre: Mapping[str, Any], job: Mapping[str, Any]) -> Dict[str, Any]:
+        job_id = str(job["job_id"])
+        status = job.get("status") or {}
+        result: Dict[str, Any] = {"changed": False, "job_id": job_id, "attached": True}
+        if self.check_mode:
+            result["msg"] = (
+                f"check mode: job {job_id} is running (phase {status.get('phase')}); a run would attach to it"
+            )
+            result["phase"] = status.get("phase")
+            return self.finish(result)
+        result["changed"] = True
+        return self.follow(job_id, None, result, None)
+
+    # ---------------------------------------------------------------------------------- poll
+
+    def poll(self, job_id: str, until: Tuple[str, ...], what: str) -> Dict[str, Any]:
+        """Poll the job until its phase is in ``until`` or its runner is gone; retry lost connections."""
+        failures = 0
+        last: Dict[str, Any] = {}
+        last_error: Optional[PayloadError] = None
+        first = monotonic()
+        shown = None
+        while True:
+            try:
+                answer = self.call("win_vss_backup_status", {"JobId": job_id}, "poll")
+                failures = 0
+                last = dict(answer or {})
+            except PayloadError as exc:
+                failures += 1
+                last_error = exc
+                remaining = self.deadline - monotonic()
+                if remaining <= 0:
+                    raise self.timeout_error(job_id, last, what, exc) from None
+                delay = min(self.args["poll_interval"] * (2 ** (failures - 1)), MAX_BACKOFF_SECONDS, remaining)
+                display.vv(f"{self.host}: poll of job {job_id} failed ({exc.message}); retrying in {delay:.0f}s")
+                self._reset_connection()
+                sleep(max(delay, 0))
+                continue
+            status = last.get("status") or {}
+            phase = status.get("phase")
+            line = self.progress_line(job_id, status)
+            if line != shown:
+                display.v(line)
+                shown = line
+            if phase in until:
+                return last
+            if not last.get("runner_alive") and last.get("task_state") not in ("Running", "Queued"):
+                if status or monotonic() - first > START_GRACE_SECONDS:
+                    last["runner_dead"] = True
+                    return last
+            if last_error is not None:
+                last_error = None
+            remaining = self.deadline - monotonic()
+            if remaining <= 0:
+                raise self.timeout_error(job_id, last, what, None)
+            sleep(min(self.args["poll_interval"], remaining))
+
+    def progress_line(self, job_id: str, status: Mapping[str, Any]) -> str:
+        vm_bytes = status.get("vm_bytes") or {}
+        current = None
+        for name, count in vm_bytes.items():
+            if count:
+                current = name
+        text = f"{self.host}: backup job {job_id}: phase {status.get('phase') or 'starting'}"
+        if current:
+            text += f", VM {current}"
+        if status.get("bytes_copied"):
+            text += f", {_human(int(status['bytes_copied']))} copied"
+        return text
+
+    def timeout_error(
+        self, job_id: str, last: Mapping[str, Any], what: str, error: Optional[PayloadError]
+    ) -> StepFailed:
+        status = last.get("status") or {}
+        reason = f" (last poll error: {error.message})" if error else ""
+        return StepFailed(
+            "poll",
+            f"timeout after {self.args['timeout']}s waiting for job {job_id} to {what}{reason}; last known phase"
+            f" {status.get('phase') or 'unknown'}, {_human(status.get('bytes_copied'))} copied. The job keeps running"
+            " on the host: re-run the task to attach to it, or run it with state: absent to cancel it",
+            job_id=job_id,
+            phase=status.get("phase"),
+        )
+
+    # ----------------------------------------------------------------------------- collect
+
+    def collect(self, job_id: str, plan: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+        files = [
+            {"name": "status.json", "tail_bytes": 0, "encoding": "utf8"},
+            {"name": "listing.json", "tail_bytes": 0, "encoding": "utf8"},
+            {"name": "diskshadow.err", "tail_bytes": 65536, "encoding": "utf8"},
+        ]
+        names = {
+            "transcript": "diskshadow.log",
+            "robocopy_log": "robocopy.log",
+            "exit_codes": "robocopy-exit-codes.txt",
+        }
+        if plan is not None:
+            names = {k: plan["job_files"][k].rsplit("\\", 1)[1] for k in names}
+        else:
+            files.append({"name": "plan.json", "tail_bytes": 0, "encoding": "utf8"})
+        files += [
+            {"name": names["transcript"], "tail_bytes": TRANSCRIPT_LIMIT, "encoding": "utf8"},
+            {"name": names["robocopy_log"], "tail_bytes": ROBOCOPY_LOG_TAIL, "encoding": "utf16"},
+            {"name": names["exit_codes"], "tail_bytes": 0, "encoding": "utf8"},
+        ]
+        try:
+            answer = self.call("win_vss_backup_collect", {"JobId": job_id, "Files": files}, "collect")
+        except PayloadError as exc:
+            raise StepFailed("collect", exc.message, job_id=job_id) from None
+        got = answer.get("files") or {}
+
+        def text(name: str) -> Optional[str]:
+            entry = got.get(name)
+            return entry.get("text") if isinstance(entry, Mapping) else None
+
+        def as_json(name: str) -> Any:
+            raw = text(name)
+            if not raw:
+                return None
+            try:
+                return json.loads(raw.lstrip("\ufeff"))
+            except ValueError:
+                self.warnings.append(f"collect: {name} of job {job_id} is not valid JSON")
+                return None
+
+        if plan is None:
+            plan = as_json("plan.json")
+            if not isinstance(plan, Mapping):
+                raise StepFailed(
+                    "collect", f"job {job_id} has no readable plan.json; it was not started by this module"
+                )
+        return {
+            "plan": plan,
+            "status": as_json("status.json") or {},
+            "listing": as_json("listing.json"),
+            "transcript": text(names["transcript"]) or "",
+            "stderr": text("diskshadow.err") or "",
+            "robocopy_log": text(names["robocopy_log"]) or "",
+            "robocopy_log_truncated": bool((got.get(names["robocopy_log"]) or {}).get("truncated")),
+            "exit_codes": text(names["exit_codes"]),
+            "shadows": answer.get("shadows") or [],
+        }
+
+    # ------------------------------------------------------------------------------ analyse
+
+    def analyse(self, collected: Mapping[str, Any], writer_before: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+        """Parse what the job left and verify the copy; returns the manifest and the findings."""
+        plan = collected["plan"]
+        status = collected["status"]
+        ds = parse_output(collected["transcript"])
+        codes = parse_exit_codes(collected["exit_codes"] or "")
+        summary = parse_summary(collected["robocopy_log"]) if collected["robocopy_log"] else None
+        problems: List[str] = []  # verification failures found here (beyond build_manifest's own rules)
+
+        # files at the destination, per VM (relative to the VM folder) and per extra path
+        listing = collected.get("listing") or []
+        gen = plan["generation_path"]
+        per_vm: Dict[str, List[Dict[str, Any]]] = {vm["name"]: [] for vm in plan["vms"]}
+        by_rel: Dict[str, Mapping[str, Any]] = {}
+        for entry in listing:
+            rel = str(entry.get("path") or "").replace("/", "\\")
+            by_rel[rel.casefold()] = entry
+            head, _, rest = rel.partition("\\")
+            for name in per_vm:
+                if head.casefold() == name.casefold() and rest:
+                    item = {"relative_path": rest, "size": entry.get("size")}
+                    if entry.get("sha256"):
+                        item["sha256"] = entry["sha256"]
+                    per_vm[name].append(item)
+        extra_totals = {}
+        for extra in plan.get("extra_paths") or []:
+            prefix = extra["destination"][len(gen) :].strip("\\").casefold() + "\\"
+            found = [e for k, e in by_rel.items() if k.startswith(prefix)]
+            extra_totals[extra["path"]] = {"files": len(found), "bytes": sum(int(e.get("size") or 0) for e in found)}
+
+        # robocopy per run: the log holds one block per run, in the order of the exit code file
+        chunks = _split_robocopy_jobs(collected["robocopy_log"]) if collected["robocopy_log"] else []
+        runs = codes["runs"]
+        run_figures: Dict[str, List[Dict[str, Any]]] = {}
+        if runs and chunks and (len(chunks) >= len(runs) or collected.get("robocopy_log_truncated")):
+            aligned = list(zip(runs[-len(chunks) :] if len(chunks) < len(runs) else runs, chunks[-len(runs) :]))
+            for run, chunk in aligned:
+                run_figures.setdefault(run["step"], []).append(parse_summary(chunk))
+        step_seconds: Dict[str, float] = {}
+        steps = {s["id"]: s for s in plan["steps"]}
+        verify = self.args.get("verify") or "size"
+        for step_id, figures in run_figures.items():
+            step = steps.get(step_id)
+            if step is None:
+                continue
+            seconds = 0.0
+            source_total = 0
+            complete = True
+            for fig in figures:
+                copied = (fig.get("bytes") or {}).get("copied")
+                total = (fig.get("bytes") or {}).get("total")
+                if total is None:
+                    complete = False
+                else:
+                    source_total += total
+                if copied and fig.get("speed_bytes_per_sec"):
+                    seconds += copied / fig["speed_bytes_per_sec"]
+            step_seconds[step_id] = seconds
+            if (
+                complete
+                and verify != "none"
+                and step.get("files")
+                and len(figures) == len([r for r in runs if r["step"] == step_id])
+            ):
+                dest_rel = step["destination_dir"][len(gen) :].strip("\\")
+                listed = 0
+                for name in step["files"]:
+                    entry = by_rel.get((dest_rel + "\\" + name).casefold())
+                    listed += int(entry.get("size") or 0) if entry else 0
+                if listed != source_total and codes["steps"].get(step_id, 99) < 8:
+                    who = f"VM {step['vm']}" if step.get("vm") else f"extra path {step.get('original_dir')}"
+                    problems.append(
+                        f"{who}: robocopy reported {source_total} bytes for {step['source_dir']},"
+                        f" the destination holds {listed} bytes"
+                    )
+        vm_seconds = {vm["name"]: sum(step_seconds.get(s, 0.0) for s in vm["steps"]) or None for vm in plan["vms"]}
+
+        # the Hyper-V writer: excluded (diskshadow said so), included (snapshot made with VMs), unknown
+        excluded = any(HYPERV_WRITER_NAME.casefold() in str(w).casefold() for w in ds.get("excluded_writers") or [])
+        excluded = excluded or any(
+            HYPERV_WRITER_NAME.casefold() in str(c.get("writer") or "").casefold()
+            for c in ds.get("excluded_components") or []
+        )
+        writer: Dict[str, Any] = dict(writer_before or {})
+        if excluded:
+            writer["included"] = False
+        elif ds.get("shadows") and plan.get("vms") and not ds.get("errors"):
+            writer["included"] = True
+        else:
+            writer["included"] = None
+
+        error = None
+        if status.get("error"):
+            error = f"{status.get('error_phase') or 'job'}: {status['error']}"
+        elif ds.get("errors"):
+            first = ds["errors"][0]
+            error = f"diskshadow: {first.get('text')} (HRESULT {first.get('hresult')})"
+        if problems:
+            error = "; ".join(([error] if error else []) + ["verification: " + p for p in problems])
+
+        started = status.get("started_at") or plan.get("created_at")
+        finished = status.get("finished_at") or status.get("updated_at")
+        started_at = _parse_time(started) or utcnow()
+        finished_at = max(_parse_time(finished) or utcnow(), started_at)
+        manifest = build_manifest(
+            plan,
+            started_at=started_at,
+            finished_at=finished_at,
+            files=per_vm,
+            exit_codes=codes,
+            shadows=ds.get("shadows"),
+            shadow_set_id=ds.get("shadow_set_id"),
+            writer={k: writer.get(k) for k in ("included", "state", "state_name", "last_error")},
+            robocopy_summary=summary,
+            extra_totals=extra_totals,
+            vm_seconds=vm_seconds,
+            verify=self.args.get("verify") or "size",
+            warnings=self.warnings_from_job(ds),
+            error=error,
+        )
+        return {"manifest": manifest, "diskshadow": ds, "codes": codes, "summary": summary, "writer": writer}
+
+    @staticmethod
+    def warnings_from_job(ds: Mapping[str, Any]) -> List[str]:
+        warnings = []
+        for item in ds.get("excluded_components") or []:
+            warnings.append(f"diskshadow excluded component {item.get('component')} of writer {item.get('writer')}")
+        return warnings
+
+    # ------------------------------------------------------------------------------ follow
+
+    def follow(
+        self,
+        job_id: str,
+        plan: Optional[Mapping[str, Any]],
+        result: Dict[str, Any],
+        started_at: Optional[datetime.datetime],
+    ) -> Dict[str, Any]:
+        """Poll the job to the end of its copy, collect, verify, finalize, clean up."""
+        result["job_id"] = job_id
+        try:
+            polled = self.poll(job_id, COPY_OVER_PHASES, "finish copying")
+        except StepFailed as exc:
+            exc.partial.setdefault("job_id", job_id)
+            raise
+        collected = self.collect(job_id, plan)
+        plan = collected["plan"]
+        result.update(
+            generation=plan["generation"],
+            destination_path=plan["generation_path"],
+            manifest_path=manifest_path(plan),
+        )
+        writer_before = self.writer_state(self.pre) if self.pre else None
+        analysis = self.analyse(collected, writer_before)
+        manifest = analysis["manifest"]
+        status = collected["status"]
+        ds = analysis["diskshadow"]
+        runner_dead = bool(polled.get("runner_dead")) and status.get("phase") not in COPY_OVER_PHASES
+
+        # retention: only once this generation is verified complete, over complete generations
+        expired: List[str] = []
+        if manifest["status"] == "complete" and status.get("phase") == "awaiting_verdict":
+            expired = self.select_expired(plan, manifest)
+
+        final = status
+        if status.get("phase") == "awaiting_verdict" and not runner_dead:
+            verdict = {
+                "decision": manifest["status"],
+                "manifest_path": manifest_path(plan),
+                "manifest_text": json.dumps(manifest, indent=1),
+                "delete_generations": [plan["host_path"] + "\\" + g for g in expired],
+            }
+            try:
+                self.call(
+                    "win_vss_backup_signal",
+                    {"JobId": job_id, "Name": "verdict.json", "Text": json.dumps(verdict)},
+                    "finalize",
+                )
+            except PayloadError as exc:
+                raise StepFailed("finalize", exc.message, job_id=job_id, manifest_status=manifest["status"]) from None
+            final = (self.poll(job_id, ("done",), "write the manifest").get("status")) or status
+
+        # this job's shadows that still exist (the runner deletes them; anything left is deleted here)
+        job_set_ids = {normalize_guid(s) for s in (status.get("shadow_set_ids") or [])}
+        if ds.get("shadow_set_id"):
+            job_set_ids.add(ds["shadow_set_id"])
+        job_shadow_ids = {s["id"] for s in ds.get("shadows") or []}
+        mount_folders = [v["mount_folder"] for v in plan.get("volumes") or []]
+        left = [
+            normalize_guid(str(s.get("id")))
+            for s in collected["shadows"]
+            if normalize_guid(str(s.get("set_id") or "")) in job_set_ids
+            or normalize_guid(str(s.get("id") or "")) in job_shadow_ids
+            or any(is_under(str(s.get("exposed_path") or "-"), f) for f in mount_folders)
+        ]
+        failed = manifest["status"] != "complete" or bool(final.get("error")) or runner_dead
+        cleanup_params: Dict[str, Any] = {"RemoveJobs": [job_id]}
+        if left:
+            cleanup_params["ShadowIds"] = left
+        if runner_dead or final.get("mount_folders_left") or left:
+            cleanup_params["MountFolders"] = mount_folders
+        if runner_dead:
+            cleanup_params["ReleaseLockOf"] = job_id
+        if failed and self.args["keep_failed_job"]:
+            cleanup_params["KeepJobFolders"] = [job_id]
+        cleaned: Dict[str, Any] = {}
+        try:
+            cleaned = self.call("win_vss_backup_cleanup", cleanup_params, "cleanup")
+        except PayloadError as exc:
+            self.warnings.append(f"cleanup of job {job_id} failed: {exc.message}")
+        for err in cleaned.get("shadow_errors") or []:
+            self.warnings.append(
+                f"shadow copy {err.get('id')} of job {job_id} could not be deleted: {err.get('error')}"
+            )
+
+        deleted = [normalize_guid(s) for s in final.get("shadows_deleted") or []]
+        deleted += [normalize_guid(s) for s in cleaned.get("shadows_deleted") or []]
+        result.update(
+            changed=True,
+            generation_status=manifest["status"],
+            vms=self.vm_results(manifest),
+            shadows_created=[s["id"] for s in ds.get("shadows") or []],
+            shadows_deleted=sorted(set(deleted)),
+            expired=[g for g in expired if plan["host_path"] + "\\" + g in (final.get("expired_deleted") or [])],
+            writer=manifest["writer"],
+            manifest_written=bool(final.get("manifest_written")),
+            job_kept=bool(failed and self.args["keep_failed_job"]),
+        )
+        result.setdefault("warnings", [])
+        for err in final.get("expired_errors") or []:
+            self.warnings.append(f"expired generation {err.get('path')} could not be deleted: {err.get('error')}")
+        if final.get("cancelled") or status.get("cancelled"):
+            result["cancelled"] = True
+            raise StepFailed("copy", f"job {job_id} was cancelled", **result)
+        if failed:
+            raise StepFailed(*self.failure_message(plan, analysis, collected, final, runner_dead), **result)
+        if not final.get("manifest_written"):
+            raise StepFailed(
+                "finalize",
+                f"the job did not write the manifest {manifest_path(plan)}: {final.get('error') or final.get('verdict')}",
+                **result,
+            )
+        result["msg"] = f"backed up {len(plan['vms'])} VM(s) to {plan['generation_path']}" + (
+            f"; expired {len(result['expired'])} old generation(s)" if result["expired"] else ""
+        )
+        return self.finish(result)
+
+    def select_expired(self, plan: Mapping[str, Any], manifest: Mapping[str, Any]) -> List[str]:
+        policy = {k: v for k, v in (self.args.get("retention") or {}).items() if v}
+        if not policy:
+            return []
+        from ansible_collections.vaware.hyperv.plugins.plugin_utils.retention import select_expired
+
+        generations = []
+        for gen in (self.pre.get("destination") or {}).get("generations") or []:
+            name = str(gen.get("name"))
+            if name == plan["generation"] or parse_generation_id(name) is None:
+                continue  # not a generation folder of ours
+            generations.append(retention_entry(name, gen.get("manifest")))
+        generations.append(retention_entry(plan["generation"], manifest))
+        expired = select_expired(generations, policy, utcnow())
+        return sorted(g for g in expired if g != plan["generation"])
+
+    @staticmethod
+    def vm_results(manifest: Mapping[str, Any]) -> List[Dict[str, Any]]:
+        out = []
+        for vm in manifest.get("vms") or []:
+            seconds = vm.get("seconds")
+            out.append(
+                {
+                    "name": vm["name"],
+                    "status": vm["status"],
+                    "bytes": vm["bytes"],
+                    "files": vm["file_count"],
+                    "seconds": None if seconds is None else round(seconds, 1),
+                    "mb_per_s": round(vm["bytes"] / seconds / 1e6, 1) if seconds else None,
+                    "problems": vm.get("problems") or [],
+                }
+            )
+        return out
+
+    def failure_message(
+        self,
+        plan: Mapping[str, Any],
+        analysis: Mapping[str, Any],
+        collected: Mapping[str, Any],
+        final: Mapping[str, Any],
+        runner_dead: bool,
+    ) -> Tuple[str, str]:
+        """(step, message) for a failed job: the step, the VM and the tool output line that explain it."""
+        status = collected["status"]
+        ds = analysis["diskshadow"]
+        manifest = analysis["manifest"]
+        if runner_dead:
+            return "job", (
+                f"the job runner of job {plan['job_id']} ended without finishing (last phase {status.get('phase')});"
+                " its shadows and mount folders were cleaned up"
+            )
+        if status.get("error") and status.get("error_phase") == "destination":
+            return "destination", f"{status['error']} (checked as {status.get('account')})"
+        if analysis["writer"].get("included") is False and manifest["writer"]["required"]:
+            lines = [f"{c.get('component')}" for c in ds.get("excluded_components") or []]
+            return "snapshot", (
+                f"the {HYPERV_WRITER_NAME} was excluded from the snapshot"
+                + (f" (components: {', '.join(lines)})" if lines else "")
+                + (f"; diskshadow: {ds['errors'][0].get('text')}" if ds.get("errors") else "")
+                + "; no application-consistent copy was made"
+            )
+        if ds.get("errors"):
+            first = ds["errors"][0]
+            vm_list = ", ".join(vm["name"] for vm in plan["vms"]) or "extra paths"
+            return "snapshot", (
+                f"diskshadow failed for VMs {vm_list}: {first.get('text')} (HRESULT {first.get('hresult')})"
+            )
+        bad_vms = [vm for vm in manifest.get("vms") or [] if vm["status"] != "complete"]
+        errors = (analysis.get("summary") or {}).get("errors") or []
+        if bad_vms:
+            parts = []
+            for vm in bad_vms:
+                plan_vm = next((p for p in plan["vms"] if p["name"] == vm["name"]), {})
+                codes = [analysis["codes"]["steps"].get(s) for s in plan_vm.get("steps", [])]
+                worst = max((c for c in codes if c is not None), default=None)
+                text = f"VM {vm['name']}"
+                if worst is not None and worst >= 8:
+                    meaning = "; ".join(f for f in robocopy_outcome(worst)["flags"] if f)
+                    text += f": robocopy exit code {worst} ({meaning})"
+                    line = self.robocopy_error_for(errors, plan_vm)
+                    if line:
+                        text += f": {line}"
+                elif vm.get("problems"):
+                    text += f": {vm['problems'][0]}"
+                parts.append(text)
+            return "copy", "; ".join(parts)
+        if status.get("error"):
+            return status.get("error_phase") or "job", str(status["error"])
+        if manifest.get("error"):
+            return "verify", str(manifest["error"])
+        return "verify", f"generation {plan['generation']} is {manifest['status']}"
+
+    @staticmethod
+    def robocopy_error_for(errors: List[Mapping[str, Any]], plan_vm: Mapping[str, Any]) -> str:
+        sources = [str(f.get("shadow_path") or "") for f in plan_vm.get("files") or []]
+        originals = [str(f.get("original_path") or "") for f in plan_vm.get("files") or []]
+        dests = [str(plan_vm.get("destination") or "")]
+        for err in errors:
+            path = str(err.get("path") or "")
+            if any(path and (is_under(path, p) or is_under(p, path)) for p in sources + originals + dests if p):
+                return f"error {err.get('code')} on {path}: {err.get('reason') or ''}".strip()
+        if errors:
+            err = errors[0]
+            return f"error {err.get('code')} on {err.get('path')}: {err.get('reason') or ''}".strip()
+        return ""
+
+    # ---------------------------------------------------------------------------------- cancel
+
+    def cancel(self) -> Dict[str, Any]:
+        pre = self.preflight()
+        wanted = self.args.get("job_id")
+        job = self.find_job(pre, wanted) if wanted else self.running_job(pre)
+        if job is None and not wanted:
+            dead = self.dead_lock(pre)
+            if dead and dead != "unknown":
+                job = self.find_job(pre, dead)
+        if job is None:
+            return self.finish({"changed": False, "msg": "no backup job of this collection is running on the host"})
+        job_id = str(job["job_id"])
+        alive = self.job_alive(job)
+        result: Dict[str, Any] = {"changed": True, "job_id": job_id, "cancelled": True}
+        if self.check_mode:
+            result["msg"] = f"check mode: would cancel job {job_id}"
+            return self.finish(result)
+        if alive:
+            try:
+                self.call("win_vss_backup_signal", {"JobId": job_id, "Name": "cancel.request"}, "cancel")
+            except PayloadError as exc:
+                raise StepFailed("cancel", exc.message, job_id=job_id) from None
+            polled = self.poll(job_id, ("done",), "stop after the cancel request")
+            status = polled.get("status") or {}
+            dead = bool(polled.get("runner_dead"))
+        else:
+            status = job.get("status") or {}
+            dead = True
+        collected = self.collect(job_id, None)
+        plan = collected["plan"]
+        ds = parse_output(collected["transcript"])
+        set_ids = {normalize_guid(s) for s in (status.get("shadow_set_ids") or [])}
+        if ds.get("shadow_set_id"):
+            set_ids.add(ds["shadow_set_id"])
+        mount_folders = [v["mount_folder"] for v in plan.get("volumes") or []]
+        left = [
+            normalize_guid(str(s.get("id")))
+            for s in collected["shadows"]
+            if normalize_guid(str(s.get("set_id") or "")) in set_ids
+            or any(is_under(str(s.get("exposed_path") or "-"), f) for f in mount_folders)
+        ]
+        params: Dict[str, Any] = {"RemoveJobs": [job_id], "MountFolders": mount_folders}
+        if left:
+            params["ShadowIds"] = left
+        if dead:
+            params["ReleaseLockOf"] = job_id
+        if self.args["keep_failed_job"]:
+            params["KeepJobFolders"] = [job_id]
+        try:
+            cleaned = self.call("win_vss_backup_cleanup", params, "cleanup")
+        except PayloadError as exc:
+            raise StepFailed("cleanup", exc.message, job_id=job_id) from None
+        deleted = [normalize_guid(s) for s in (collected["status"].get("shadows_deleted") or [])]
+        deleted += [normalize_guid(s) for s in cleaned.get("shadows_deleted") or []]
+        result.update(
+            shadows_created=[s["id"] for s in ds.get("shadows") or []],
+            shadows_deleted=sorted(set(deleted)),
+            generation=plan.get("generation"),
+            msg=f"cancelled backup job {job_id}" + (" (its runner had already ended)" if dead and not alive else ""),
+        )
+        for err in cleaned.get("shadow_errors") or []:
+            self.warnings.append(
+                f"shadow copy {err.get('id')} of job {job_id} could not be deleted: {err.get('error')}"
+            )
+        return self.finish(result)
+
+    # ---------------------------------------------------------------------------------- result
+
+    def finish(self, result: Dict[str, Any]) -> Dict[str, Any]:
+        warnings = list(dict.fromkeys(list(result.get("warnings") or []) + self.warnings))
+        result["warnings"] = warnings
+        result["remote_calls"] = self.calls
+        result.setdefault("vms", [])
+        result.setdefault("shadows_created", [])
+        result.setdefault("shadows_deleted", [])
+        result.setdefault("expired", [])
+        return result
+
+
+def _parse_time(text: Any) -> Optional[datetime.datetime]:
+    if not text:
+        return None
+    value = str(text).strip()
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    # .NET round-trip format carries 7 fractional digits; Python reads at most 6
+    value = re.sub(r"(\.\d{6})\d+", r"\1", value)
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _validate(args)
+        job = BackupRun(self, task_vars, args)
+        try:
+            outcome = job.run()
+        except StepFailed as exc:
+            outcome = job.finish(dict(exc.partial))
+            outcome.update(failed=True, step=exc.step, msg=str(exc))
+            outcome.setdefault("changed", bool(exc.partial.get("started") or exc.partial.get("attached")))
+        except PayloadError as exc:
+            outcome = job.finish({"failed": True, "changed": False, "step": exc.step, "msg": str(exc)})
+            if exc.details:
+                outcome["details"] = exc.details
+        result.update(outcome)
+        return result

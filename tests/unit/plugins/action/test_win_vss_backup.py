@@ -1,0 +1,621 @@
+"""win_vss_backup action plugin against a scripted Hyper-V host (every payload call recorded and answered).
+
+The plugin runs for real down to ``_execute_module``; the host's answers are in the formats the
+payloads produce (see ``vss_backup_host.py``). A fake clock makes polling instant.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import pathlib
+import re
+
+import pytest
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.vaware.hyperv.plugins.action import win_vss_backup as plugin
+from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
+from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import (
+    ScriptedHost,
+    make_action,
+    ps_error,
+    unreachable,
+)
+
+PAYLOADS = pathlib.Path(plugin.__file__).resolve().parents[1] / "payloads"
+ARGS = {"destination": hv.DESTINATION}
+CHANGING_PAYLOADS = {"win_vss_backup_start", "win_vss_backup_signal", "win_vss_backup_cleanup"}
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def utcnow(self):
+        return hv.NOW + datetime.timedelta(seconds=self.now - 1000.0)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(plugin, "monotonic", fake.monotonic)
+    monkeypatch.setattr(plugin, "sleep", fake.sleep)
+    monkeypatch.setattr(plugin, "utcnow", fake.utcnow)
+    monkeypatch.setattr(plugin.BackupRun, "new_job_id", lambda self: hv.JOB_ID)
+    return fake
+
+
+def run(scenario, args=None, check_mode=False):
+    host = ScriptedHost(scenario)
+    action = host.install(make_action(plugin.ActionModule, {**ARGS, **(args or {})}, check_mode=check_mode))
+    result = action.run(task_vars={"inventory_hostname": "hv01"})
+    host.assert_all_answered()
+    return host, result
+
+
+def verdict_of(host):
+    (call,) = host.calls_to("win_vss_backup_signal")
+    assert call.parameters["Name"] == "verdict.json"
+    return json.loads(call.parameters["Text"])
+
+
+def success_scenario(**overrides):
+    scenario = {
+        "win_vss_backup_preflight": [hv.preflight()],
+        "win_vss_backup_start": [hv.start_ok()],
+        "win_vss_backup_status": [
+            hv.status("diskshadow"),
+            hv.status("diskshadow", vm_bytes={"web01": 20 * hv.GIB}, bytes_copied=20 * hv.GIB),
+            hv.status("awaiting_verdict"),
+            hv.final_status(expired_deleted=[hv.HOST_PATH + "\\20261123T020000Z"]),
+        ],
+        "win_vss_backup_collect": [hv.collect()],
+        "win_vss_backup_signal": [hv.signal_ok()],
+        "win_vss_backup_cleanup": [hv.cleanup_ok()],
+    }
+    scenario.update(overrides)
+    return scenario
+
+
+def assert_failure_safe(host, result, cause):
+    """The common promises of every failure: message names the cause, old generations untouched."""
+    assert result["failed"] is True
+    assert re.search(cause, result["msg"]), result["msg"]
+    for call in host.calls_to("win_vss_backup_signal"):
+        if call.parameters["Name"] == "verdict.json":
+            assert json.loads(call.parameters["Text"])["delete_generations"] == []
+    for call in host.calls_to("win_vss_backup_cleanup"):
+        assert "delete_generations" not in json.dumps(call.parameters)
+    assert result["expired"] == []
+
+
+# ------------------------------------------------------------------------------------ success
+
+
+def test_success_two_vms_drive_letter_and_guid_only_volume(clock):
+    host, result = run(success_scenario(), {"retention": {"keep_last": 2}})
+    assert not result.get("failed"), result["msg"]
+    assert result["changed"] is True
+    assert result["job_id"] == hv.JOB_ID
+    assert result["generation"] == hv.GENERATION
+    assert result["destination_path"] == hv.GENERATION_PATH
+    assert result["manifest_path"] == hv.GENERATION_PATH + "\\manifest.json"
+    assert [v["name"] for v in result["vms"]] == ["web01", "db01"]
+    assert all(v["status"] == "complete" for v in result["vms"])
+    web01 = result["vms"][0]
+    assert web01["bytes"] == 40 * hv.GIB + 65536 + 1048576 and web01["files"] == 3
+    assert web01["seconds"] and web01["mb_per_s"] == pytest.approx(400.0, rel=0.01)
+    assert result["shadows_created"] == [hv.SHADOW_D, hv.SHADOW_FAST]
+    assert result["shadows_deleted"] == sorted([hv.SHADOW_D, hv.SHADOW_FAST])
+    assert result["writer"]["included"] is True and result["writer"]["state"] == 1
+    assert result["expired"] == ["20261123T020000Z"]
+
+    # the plan: D: by drive letter, the folder-mounted volume by its GUID path, mount folders in the job dir
+    start = host.calls_to("win_vss_backup_start")[0].parameters
+    script = start["Files"]["backup.dsh"]["text"]
+    assert "ADD VOLUME D: ALIAS VAWVOL1\r\n" in script
+    assert f"ADD VOLUME \\\\?\\Volume{hv.GUID_FAST}\\ ALIAS VAWVOL2\r\n" in script
+    assert "DELETE SHADOWS ALL" not in script.upper()
+    params = json.loads(start["Files"]["params.json"]["text"])
+    assert params["mount_folders"] == [hv.JOB_DIR + "\\mnt\\VAWVOL1", hv.JOB_DIR + "\\mnt\\VAWVOL2"]
+    assert params["required_bytes"] == hv.TOTAL_BYTES
+    assert start["Files"]["runner.ps1"]["text"] == (PAYLOADS / "win_vss_backup_runner.ps1").read_text(encoding="utf-8")
+    assert json.loads(start["LockText"])["job_id"] == hv.JOB_ID
+
+    # the verdict: manifest complete, the one generation beyond keep_last 2 expires
+    verdict = verdict_of(host)
+    manifest = json.loads(verdict["manifest_text"])
+    assert manifest["status"] == "complete"
+    assert verdict["delete_generations"] == [hv.HOST_PATH + "\\20261123T020000Z"]
+    assert verdict["manifest_path"] == hv.GENERATION_PATH + "\\manifest.json"
+    (cleanup,) = host.calls_to("win_vss_backup_cleanup")
+    assert cleanup.parameters["RemoveJobs"] == [hv.JOB_ID]
+    assert "ShadowIds" not in cleanup.parameters  # the runner deleted them all
+
+    # order of the calls: preflight, start, polls, collect, verdict, poll, cleanup
+    assert [c.payload for c in host.calls] == [
+        "win_vss_backup_preflight",
+        "win_vss_backup_start",
+        "win_vss_backup_status",
+        "win_vss_backup_status",
+        "win_vss_backup_status",
+        "win_vss_backup_collect",
+        "win_vss_backup_signal",
+        "win_vss_backup_status",
+        "win_vss_backup_cleanup",
+    ]
+    assert clock.sleeps == [30, 30]  # poll_interval between polls, nothing else
+
+
+def test_number_of_calls_does_not_grow_with_vms(clock):
+    _host, two = run(success_scenario(), {"retention": {"keep_last": 2}})
+    one_vm = success_scenario()
+    one_vm["win_vss_backup_collect"] = [hv.collect(files=[f for f in hv.listing() if f["path"].startswith("web01\\")])]
+    _host, one = run(one_vm, {"vms": ["web01"], "retention": {"keep_last": 2}})
+    assert not one.get("failed"), one["msg"]
+    assert one["remote_calls"] == two["remote_calls"] == 9
+
+
+def test_verify_hash_records_sha256_and_asks_the_runner_for_it(clock):
+    scenario = success_scenario()
+    scenario["win_vss_backup_collect"] = [hv.collect(files=hv.listing(hashes=True))]
+    host, result = run(scenario, {"verify": "hash"})
+    assert not result.get("failed"), result["msg"]
+    params = json.loads(host.calls_to("win_vss_backup_start")[0].parameters["Files"]["params.json"]["text"])
+    assert params["hash"] is True
+    manifest = json.loads(verdict_of(host)["manifest_text"])
+    assert all(len(f["sha256"]) == 64 for vm in manifest["vms"] for f in vm["files"])
+
+
+def test_verify_hash_without_digests_fails_and_keeps_old_generations(clock):
+    scenario = success_scenario()
+    scenario["win_vss_backup_status"][-1] = hv.final_status(manifest_written=True)
+    host, result = run(scenario, {"verify": "hash", "retention": {"keep_last": 1}})
+    assert_failure_safe(host, result, r"no SHA-256")
+    assert json.loads(verdict_of(host)["manifest_text"])["status"] == "failed"
+
+
+def test_size_mismatch_between_robocopy_and_destination_fails_verification(clock):
+    scenario = success_scenario()
+    sizes = {"db01\\Virtual Hard Disks\\db01.vhdx": 20 * hv.GIB - 4096}
+    scenario["win_vss_backup_collect"] = [hv.collect(files=hv.listing(sizes=sizes))]
+    host, result = run(scenario, {"retention": {"keep_last": 1}})
+    assert_failure_safe(host, result, r"db01.*robocopy reported 21474836480 bytes.*destination holds 21474832384")
+
+
+# ------------------------------------------------------------------------------------ check mode
+
+
+def test_check_mode_returns_the_plan_and_changes_nothing(clock):
+    host, result = run({"win_vss_backup_preflight": [hv.preflight()]}, check_mode=True)
+    assert not result.get("failed"), result["msg"]
+    assert result["changed"] is True
+    assert [v["name"] for v in result["plan"]["vms"]] == ["web01", "db01"]
+    assert result["plan"]["total_bytes"] == hv.TOTAL_BYTES
+    assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
+    assert not CHANGING_PAYLOADS & {c.payload for c in host.calls}
+    # the read-only payload declares SupportsShouldProcess so win_powershell runs it in check mode
+    assert "[CmdletBinding(SupportsShouldProcess)]" in host.calls[0].script
+
+
+def test_check_mode_payloads_that_change_things_are_not_read_only():
+    for name in CHANGING_PAYLOADS | {"win_vss_backup_runner"}:
+        assert "SupportsShouldProcess" not in (PAYLOADS / f"{name}.ps1").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------ failures
+
+
+def test_hyperv_writer_failed_before_start(clock):
+    host, result = run({"win_vss_backup_preflight": [hv.preflight(writers="vssadmin_writers_hyperv_failed.txt")]})
+    assert_failure_safe(host, result, r"^preflight: the Microsoft Hyper-V VSS Writer is in state 8")
+    assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
+
+
+def test_hyperv_writer_excluded_fails_and_cleans_up(clock):
+    scenario = success_scenario(
+        win_vss_backup_status=[
+            hv.status("awaiting_verdict"),
+            hv.final_status(manifest_written=True, shadows_deleted=[]),
+        ],
+        win_vss_backup_collect=[
+            hv.collect(
+                transcript_name="diskshadow_hyperv_excluded.txt",
+                copy={},
+                files=[],
+                status_fields={"shadows_deleted": []},
+            )
+        ],
+    )
+    host, result = run(scenario, {"retention": {"keep_last": 1}})
+    assert_failure_safe(host, result, r"^snapshot: the Microsoft Hyper-V VSS Writer was excluded.*5F3C0C4E")
+    assert result["writer"]["included"] is False
+    assert json.loads(verdict_of(host)["manifest_text"])["status"] == "failed"
+    assert host.calls_to("win_vss_backup_cleanup")[0].parameters["RemoveJobs"] == [hv.JOB_ID]
+
+
+def test_diskshadow_create_fails(clock):
+    scenario = success_scenario(
+        win_vss_backup_status=[
+            hv.status("diskshadow"),
+            hv.status("awaiting_verdict"),
+            hv.final_status(shadows_deleted=[]),
+        ],
+        win_vss_backup_collect=[
+            hv.collect(
+                transcript_name="diskshadow_create_failed.txt", copy={}, files=[], status_fields={"shadows_deleted": []}
+            )
+        ],
+    )
+    host, result = run(scenario, {"retention": {"keep_last": 1}})
+    assert_failure_safe(
+        host, result, r"^snapshot: diskshadow failed for VMs web01, db01: VSS_E_PROVIDER_VETO \(HRESULT 80042306\)"
+    )
+    assert result["shadows_created"] == []
+    (cleanup,) = host.calls_to("win_vss_backup_cleanup")
+    assert cleanup.parameters["RemoveJobs"] == [hv.JOB_ID]
+
+
+@pytest.mark.parametrize("code", [8, 16])
+def test_robocopy_failure_on_one_vm(clock, code):
+    """EXEC aborted: shadows stayed exposed; the runner's finally deleted them; db01 fails, web01 is fine."""
+    copy = hv.copy_outputs(fail_step="s004", fail_code=code)
+    files = hv.listing(missing=("db01.vhdx",))
+    leftover = hv.shadow(hv.SHADOW_FAST, hv.SET_ID, exposed=hv.JOB_DIR + "\\mnt\\VAWVOL2\\", volume=hv.GUID_FAST)
+    scenario = success_scenario(
+        win_vss_backup_status=[
+            hv.status("diskshadow"),
+            hv.status("awaiting_verdict"),
+            hv.final_status(
+                shadows_deleted=["{" + hv.SHADOW_D.upper() + "}"],
+                mount_folders_left=[{"path": hv.JOB_DIR + "\\mnt\\VAWVOL2"}],
+            ),
+        ],
+        win_vss_backup_collect=[
+            hv.collect(
+                transcript_name="diskshadow_exec_failed.txt",
+                copy=copy,
+                files=files,
+                shadows=[leftover],
+                status_fields={"shadows_deleted": ["{" + hv.SHADOW_D.upper() + "}"]},
+            )
+        ],
+        win_vss_backup_cleanup=[hv.cleanup_ok(shadows_deleted=["{" + hv.SHADOW_FAST.upper() + "}"])],
+    )
+    host, result = run(scenario, {"retention": {"keep_last": 1}})
+    cause = {
+        8: r"some files or directories could not be copied.*error 32 on .*db01\.vhdx: The process cannot access",
+        16: r"fatal error.*error 5 on .*Virtual Hard Disks.*Access is denied",
+    }[code]
+    assert_failure_safe(host, result, rf"^copy: VM db01: robocopy exit code {code} \({cause}")
+    assert "web01" not in result["msg"]
+    statuses = {v["name"]: v["status"] for v in result["vms"]}
+    assert statuses == {"web01": "complete", "db01": "failed"}
+    assert json.loads(verdict_of(host)["manifest_text"])["status"] == "partial"
+    # the shadow the runner could not delete is deleted by id, with its mount folders
+    (cleanup,) = host.calls_to("win_vss_backup_cleanup")
+    assert cleanup.parameters["ShadowIds"] == [hv.SHADOW_FAST]
+    assert hv.JOB_DIR + "\\mnt\\VAWVOL2" in cleanup.parameters["MountFolders"]
+    assert result["shadows_deleted"] == sorted([hv.SHADOW_D, hv.SHADOW_FAST])
+
+
+def test_destination_too_small_fails_before_anything_runs(clock):
+    host, result = run({"win_vss_backup_preflight": [hv.preflight(free_bytes=50 * hv.GIB)]})
+    assert_failure_safe(
+        host, result, r"^preflight: destination too small: E:\\Backups has 50\.0 GiB free, the backup needs 60\.0 GiB"
+    )
+    assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
+    assert result["changed"] is False
+
+
+def test_destination_too_small_seen_by_the_job_account(clock):
+    """A UNC destination the session cannot read is checked again by the runner as the job account."""
+    pre = hv.preflight()
+    pre_body = json.loads(pre["result"])
+    pre_body["destination"].update(reachable=False, error="Access is denied", free_bytes=None, path="\\\\nas\\backups")
+    pre["result"] = json.dumps(pre_body)
+    error = "destination too small: 1073741824 bytes free at \\\\nas\\backups\\HV01\\20261125T020000Z, 64425558016 bytes to copy"
+    fields = {"error": error, "error_phase": "destination", "shadows_deleted": [], "shadow_set_ids": []}
+    scenario = success_scenario(
+        win_vss_backup_preflight=[pre],
+        win_vss_backup_status=[hv.status("done", alive=False, outcome="failed", **fields)],
+        win_vss_backup_collect=[
+            hv.collect(transcript_name=None, copy={}, files=[], status_fields={**fields, "phase": "done"})
+        ],
+        win_vss_backup_signal=[],
+    )
+    host, result = run(scenario, {"destination": "\\\\nas\\backups", "retention": {"keep_last": 1}})
+    assert_failure_safe(
+        host,
+        result,
+        r"^destination: destination too small: 1073741824 bytes free .* \(checked as NT AUTHORITY\\SYSTEM\)",
+    )
+    assert any("not reachable from the remote session" in w for w in result["warnings"])
+    assert host.calls_to("win_vss_backup_cleanup")[0].parameters["RemoveJobs"] == [hv.JOB_ID]
+
+
+# ------------------------------------------------------------------------------------ polling
+
+
+def test_connection_lost_during_three_polls_then_back(clock):
+    scenario = success_scenario()
+    scenario["win_vss_backup_status"] = [
+        hv.status("diskshadow"),
+        unreachable(),
+        unreachable(),
+        unreachable(),
+        hv.status("awaiting_verdict"),
+        hv.final_status(),
+    ]
+    host, result = run(scenario)
+    assert not result.get("failed"), result["msg"]
+    # poll_interval, then backoff 30, 60, 120 after each lost poll
+    assert clock.sleeps == [30, 30, 60, 120]
+    assert len(host.calls_to("win_vss_backup_status")) == 6
+
+
+def test_timeout_leaves_the_job_running(clock):
+    scenario = {
+        "win_vss_backup_preflight": [hv.preflight()],
+        "win_vss_backup_start": [hv.start_ok()],
+        # polls at 0, 30, 60, 90 and a last one at the deadline (100)
+        "win_vss_backup_status": [hv.status("diskshadow", vm_bytes={"web01": hv.GIB}, bytes_copied=hv.GIB)] * 5,
+    }
+    host, result = run(scenario, {"timeout": 100, "poll_interval": 30})
+    assert_failure_safe(host, result, r"^poll: timeout after 100s waiting for job 20261125T020000Z-0123abcd")
+    assert "keeps running on the host" in result["msg"] and "1.0 GiB copied" in result["msg"]
+    assert result["job_id"] == hv.JOB_ID
+    assert not {"win_vss_backup_signal", "win_vss_backup_cleanup"} & {c.payload for c in host.calls}
+    assert sum(clock.sleeps) == pytest.approx(100)
+
+
+def test_timeout_while_the_host_is_unreachable(clock):
+    scenario = {
+        "win_vss_backup_preflight": [hv.preflight()],
+        "win_vss_backup_start": [hv.start_ok()],
+        # polls at 0, 30 (lost, backoff 30), 60 (lost, backoff 60), 120 (lost, backoff cut to 80), 200 (lost)
+        "win_vss_backup_status": [hv.status("diskshadow"), unreachable(), unreachable(), unreachable(), unreachable()],
+    }
+    host, result = run(scenario, {"timeout": 200, "poll_interval": 30})
+    assert_failure_safe(host, result, r"^poll: timeout after 200s .*last poll error: host unreachable")
+
+
+# ------------------------------------------------------------------------------------ attach, cancel
+
+
+def running_job(**status):
+    return hv.job_entry(hv.JOB_ID, alive=True, **status)
+
+
+def test_second_run_attaches_to_the_running_job(clock):
+    plan_host, checked = run({"win_vss_backup_preflight": [hv.preflight()]}, check_mode=True)
+    plan = checked["plan"]
+    lock = {"job_id": hv.JOB_ID}
+    scenario = {
+        "win_vss_backup_preflight": [hv.preflight(lock=lock, jobs=[running_job()])],
+        "win_vss_backup_status": [hv.status("diskshadow"), hv.status("awaiting_verdict"), hv.final_status()],
+        "win_vss_backup_collect": [hv.collect(plan=plan)],
+        "win_vss_backup_signal": [hv.signal_ok()],
+        "win_vss_backup_cleanup": [hv.cleanup_ok()],
+    }
+    host, result = run(scenario)
+    assert not result.get("failed"), result["msg"]
+    assert result["attached"] is True and result["job_id"] == hv.JOB_ID
+    assert "win_vss_backup_start" not in {c.payload for c in host.calls}
+    assert any("attached to it" in w for w in result["warnings"])
+    # collect asked for plan.json because this run did not plan the job
+    names = [f["name"] for f in host.calls_to("win_vss_backup_collect")[0].parameters["Files"]]
+    assert "plan.json" in names
+
+
+def test_job_id_attaches_in_check_mode_without_changes(clock):
+    scenario = {"win_vss_backup_preflight": [hv.preflight(lock={"job_id": hv.JOB_ID}, jobs=[running_job()])]}
+    host, result = run(scenario, {"job_id": hv.JOB_ID}, check_mode=True)
+    assert result["changed"] is False and result["job_id"] == hv.JOB_ID
+    assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
+
+
+def test_unknown_job_id_is_an_error(clock):
+    host, result = run({"win_vss_backup_preflight": [hv.preflight()]}, {"job_id": "20261125T020000Z-ffffffff"})
+    assert_failure_safe(host, result, r"^attach: job 20261125T020000Z-ffffffff does not exist")
+
+
+def test_cancel_stops_the_runner_and_cleans_up(clock):
+    checked = run({"win_vss_backup_preflight": [hv.preflight()]}, check_mode=True)[1]
+    scenario = {
+        "win_vss_backup_preflight": [hv.preflight(lock={"job_id": hv.JOB_ID}, jobs=[running_job()])],
+        "win_vss_backup_signal": [hv.signal_ok("cancel.request")],
+        "win_vss_backup_status": [
+            hv.status("cancelling"),
+            hv.final_status(outcome="cancelled", cancelled=True, manifest_written=False),
+        ],
+        "win_vss_backup_collect": [
+            hv.collect(
+                plan=checked["plan"],
+                status_fields={"phase": "done", "cancelled": True},
+                transcript_name="diskshadow_exec_failed.txt",
+            )
+        ],
+        "win_vss_backup_cleanup": [hv.cleanup_ok()],
+    }
+    host, result = run(scenario, {"state": "absent"})
+    assert not result.get("failed"), result["msg"]
+    assert result["changed"] is True and result["cancelled"] is True
+    assert host.calls_to("win_vss_backup_signal")[0].parameters == {"JobId": hv.JOB_ID, "Name": "cancel.request"}
+    (cleanup,) = host.calls_to("win_vss_backup_cleanup")
+    assert cleanup.parameters["RemoveJobs"] == [hv.JOB_ID]
+    assert "ShadowIds" not in cleanup.parameters  # the runner's finally deleted both
+    assert result["shadows_deleted"] == sorted([hv.SHADOW_D, hv.SHADOW_FAST])
+
+
+def test_cancel_with_nothing_running_changes_nothing(clock):
+    host, result = run({"win_vss_backup_preflight": [hv.preflight()]}, {"state": "absent"})
+    assert result["changed"] is False and not result.get("failed")
+    assert len(host.calls) == 1
+
+
+def test_cancel_in_check_mode(clock):
+    scenario = {"win_vss_backup_preflight": [hv.preflight(lock={"job_id": hv.JOB_ID}, jobs=[running_job()])]}
+    host, result = run(scenario, {"state": "absent"}, check_mode=True)
+    assert result["changed"] is True and "would cancel" in result["msg"]
+    assert len(host.calls) == 1
+
+
+# ------------------------------------------------------------------------------------ leftovers
+
+
+DEAD_JOB = "20261120T020000Z-deadbeef"
+DEAD_SET = "9d9d9d9d-0000-4000-8000-00000000009d"
+DEAD_SHADOW = "8c8c8c8c-0000-4000-8000-00000000008c"
+OTHER_SHADOW = "7b7b7b7b-0000-4000-8000-00000000007b"  # Previous Versions: not ours, must stay
+
+
+def dead_transcript():
+    text = hv.transcript("diskshadow_exec_failed.txt", hv.JOBS_ROOT + "\\" + DEAD_JOB)
+    return text.replace(hv.SET_ID, DEAD_SET).replace(hv.SHADOW_D, DEAD_SHADOW)
+
+
+def test_lock_left_by_a_dead_job_is_cleared_with_its_shadows(clock):
+    dead = hv.job_entry(DEAD_JOB, alive=False, phase="diskshadow", transcript_text=dead_transcript())
+    shadows = [
+        hv.shadow(DEAD_SHADOW, DEAD_SET, exposed=hv.JOBS_ROOT + "\\" + DEAD_JOB + "\\mnt\\VAWVOL1\\"),
+        hv.shadow(OTHER_SHADOW, "11111111-0000-4000-8000-000000000011"),
+    ]
+    scenario = success_scenario(
+        win_vss_backup_preflight=[hv.preflight(lock={"job_id": DEAD_JOB}, jobs=[dead], shadows=shadows)],
+        win_vss_backup_cleanup=[
+            hv.cleanup_ok(
+                shadows_deleted=["{" + DEAD_SHADOW.upper() + "}"], lock_released=True, jobs_removed=[DEAD_JOB]
+            ),
+            hv.cleanup_ok(),
+        ],
+    )
+    host, result = run(scenario)
+    assert not result.get("failed"), result["msg"]
+    sweep = host.calls_to("win_vss_backup_cleanup")[0].parameters
+    assert sweep["ReleaseLockOf"] == DEAD_JOB
+    assert sweep["RemoveJobs"] == [DEAD_JOB]
+    assert sweep["ShadowIds"] == [DEAD_SHADOW]  # by id; the other product's shadow is not touched
+    assert hv.JOBS_ROOT + "\\" + DEAD_JOB + "\\mnt\\VAWVOL1" in sweep["MountFolders"]
+    assert any(f"held by job {DEAD_JOB}" in w for w in result["warnings"])
+    assert result["stale_shadows_deleted"] == ["{" + DEAD_SHADOW.upper() + "}"]
+    order = [c.payload for c in host.calls]
+    assert order.index("win_vss_backup_cleanup") < order.index("win_vss_backup_start")
+
+
+def test_stale_shadows_from_an_earlier_crash_are_swept_by_id(clock):
+    """No lock (the crash happened after it was released by hand), but the job folder names the shadow set."""
+    crashed = hv.job_entry(DEAD_JOB, alive=False, phase="cleanup", shadow_set_ids=["{" + DEAD_SET + "}"])
+    shadows = [hv.shadow(DEAD_SHADOW, DEAD_SET), hv.shadow(OTHER_SHADOW, "11111111-0000-4000-8000-000000000011")]
+    scenario = success_scenario(
+        win_vss_backup_preflight=[hv.preflight(jobs=[crashed], shadows=shadows)],
+        win_vss_backup_cleanup=[
+            hv.cleanup_ok(shadows_deleted=["{" + DEAD_SHADOW.upper() + "}"], jobs_removed=[]),
+            hv.cleanup_ok(),
+        ],
+    )
+    host, result = run(scenario)
+    assert not result.get("failed"), result["msg"]
+    sweep = host.calls_to("win_vss_backup_cleanup")[0].parameters
+    assert sweep["ShadowIds"] == [DEAD_SHADOW]
+    assert "ReleaseLockOf" not in sweep
+    assert [s["id"] for s in result["stale_shadows"]] == [DEAD_SHADOW]
+
+
+def test_stale_shadows_only_reported_without_cleanup_stale(clock):
+    crashed = hv.job_entry(DEAD_JOB, alive=False, phase="cleanup", shadow_set_ids=["{" + DEAD_SET + "}"])
+    scenario = {"win_vss_backup_preflight": [hv.preflight(jobs=[crashed], shadows=[hv.shadow(DEAD_SHADOW, DEAD_SET)])]}
+    host, result = run(scenario, {"cleanup_stale": False}, check_mode=True)
+    assert any(DEAD_SHADOW in w and "cleanup_stale is false" in w for w in result["warnings"])
+    assert len(host.calls) == 1
+
+
+# ------------------------------------------------------------------------------------ values & validation
+
+HOSTILE = "x'; Remove-Item C:\\ -Recurse; '"
+
+
+def test_hostile_vm_name_reaches_the_host_only_as_a_parameter_value(clock):
+    """The name comes from the host's inventory; the plan records it as excluded and sends it back as data."""
+    vms = [hv.vm("web01", hv.WEB01_ID), {**hv.vm("db01", hv.DB01_ID), "name": HOSTILE}]
+    scenario = {"win_vss_backup_preflight": [hv.preflight(vms=vms)], "win_vss_backup_start": [ps_error("stop here")]}
+    host, result = run(scenario, {"exclude_vms": ["x'*"]})
+    assert result["failed"] and result["step"] == "start"
+    start = host.calls_to("win_vss_backup_start")[0]
+    plan = json.loads(start.parameters["Files"]["plan.json"]["text"])
+    assert plan["excluded_vms"] == [HOSTILE]
+    for call in host.calls:
+        # ScriptedHost recognised every script as the stored file: nothing was formatted into it
+        assert call.payload is not None
+        assert "Remove-Item C:\\ -Recurse" not in call.script
+    for name, entry in start.parameters["Files"].items():
+        if name not in ("plan.json", "runner.ps1"):
+            assert "Remove-Item" not in entry["text"], name
+
+
+def test_hostile_vm_name_to_back_up_is_refused_before_anything_changes(clock):
+    """Such a name cannot become a backup folder: the plan refuses it, naming it, before any change."""
+    vms = [hv.vm("web01", hv.WEB01_ID), {**hv.vm("db01", hv.DB01_ID), "name": HOSTILE}]
+    host, result = run({"win_vss_backup_preflight": [hv.preflight(vms=vms)]}, {"vms": [HOSTILE]})
+    assert result["failed"] and result["step"] == "plan"
+    assert "Remove-Item C:" in result["msg"] and "cannot be a folder name" in result["msg"]
+    assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
+    assert all("Remove-Item" not in c.script for c in host.calls)
+
+
+def test_run_as_password_goes_only_as_a_sensitive_parameter(clock):
+    secret = "S3cret!pw"
+    scenario = {"win_vss_backup_preflight": [hv.preflight()], "win_vss_backup_start": [ps_error(f"bad {secret}")]}
+    host, result = run(scenario, {"run_as": "CORP\\svc-backup", "run_as_password": secret})
+    start = host.calls_to("win_vss_backup_start")[0]
+    assert start.parameters["RunAs"] == "CORP\\svc-backup"
+    assert secret not in json.dumps(start.parameters)
+    assert start.sensitive_parameters == [{"name": "RunAsPassword", "value": secret}]
+    assert secret not in json.dumps(result)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"copy_threads": 0}, r"copy_threads: expected a whole number from 1 to 128, got 0"),
+        ({"poll_interval": 0}, r"poll_interval: expected a whole number from 1 to 3600, got 0"),
+        ({"timeout": 10, "poll_interval": 30}, r"poll_interval: 30 is longer than timeout 10"),
+        ({"retention": {"keep_daily": -1}}, r"retention.keep_daily: expected a whole number from 0 to 100000, got -1"),
+        ({"job_id": "../../x"}, r"job_id: expected a job id .* got '../../x'"),
+        ({"run_as": "CORP\\svc"}, r"run_as and run_as_password: give both"),
+        ({"destination": "backups"}, r"destination: expected a local path .* got 'backups'"),
+        ({"destination": None}, r"destination: required"),
+        ({"backup_type": "incremental"}, r"backup_type"),
+        ({"verify": "crc"}, r"verify"),
+    ],
+)
+def test_bad_options_fail_before_any_call(clock, args, message):
+    host = ScriptedHost({})
+    action = host.install(make_action(plugin.ActionModule, {**ARGS, **args}))
+    with pytest.raises(AnsibleActionFail, match=message):
+        action.run(task_vars={})
+    assert host.calls == []
+
+
+# ------------------------------------------------------------------------------------ payload text
+
+
+def test_payloads_never_delete_all_shadows_and_the_runner_cleans_up_in_finally():
+    for path in PAYLOADS.glob("win_vss_backup_*.ps1"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"delete\s+shadows\s+(/)?all", text, re.IGNORECASE), path.name
+        assert "Invoke-Expression" not in text and "iex " not in text.lower(), path.name
+    runner = (PAYLOADS / "win_vss_backup_runner.ps1").read_text(encoding="utf-8")
+    finally_block = runner[runner.index("} finally {") :]
+    assert finally_block.index("Remove-JobShadows") < finally_block.index("Remove-MountFolders")
+    assert "release the lock" in runner
