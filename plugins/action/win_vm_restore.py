@@ -1,0 +1,521 @@
+# Copyright: (c) 2026, vaware.hyperv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of vaware.hyperv.win_vm_restore (documentation in plugins/modules/).
+
+Order of calls, per mode (payloads ``plugins/payloads/win_vm_restore_*.ps1``)::
+
+    all       generations (read) -> verify backup files (read)            -- check mode stops here
+    copy      -> import -> [verify restored disks by hash] -> (remove on failed verification)
+    replace   -> import -> [verify] -> replace (stop + remove original, rename restored)
+    test      -> import -> [verify] -> boot Start -> boot Status ... -> remove (always)
+    files     -> files -> verify copies
+
+Nothing changes on the host before the backup's files have been checked against the manifest, and the
+original VM of ``replace`` is touched only after the restored copy is registered and verified.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from typing import Any, Dict, List, Mapping, Optional
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
+    PayloadError,
+    payload_error_result,
+    run_payload,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import (
+    DEFAULT_BOOT_TIMEOUT,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_STABLE_SECONDS,
+    MODES,
+    TEST_CHECKS,
+    VERIFY_MODES,
+    RestoreError,
+    backup_files,
+    config_file,
+    disk_map,
+    evaluate_boot,
+    existing_vms,
+    generation_entries,
+    listing_index,
+    marker,
+    parse_marker,
+    plan_steps,
+    proven_restore,
+    restored_name,
+    select_generation,
+    validate_options,
+    verify_listing,
+    verify_restored_disks,
+)
+
+ARGUMENT_SPEC = {
+    "vm": {"type": "str", "required": True},
+    "destination": {"type": "str", "required": True},
+    "restore_path": {"type": "str", "required": True},
+    "backup_host": {"type": "str"},
+    "generation": {"type": "str", "default": "latest"},
+    "before": {"type": "str"},
+    "mode": {"type": "str", "default": "copy", "choices": list(MODES)},
+    "name": {"type": "str"},
+    "connect_network": {"type": "bool"},
+    "force": {"type": "bool", "default": False},
+    "verify": {"type": "str", "default": "size", "choices": list(VERIFY_MODES)},
+    "test_check": {"type": "str", "default": "heartbeat", "choices": list(TEST_CHECKS)},
+    "boot_timeout": {"type": "int", "default": DEFAULT_BOOT_TIMEOUT},
+    "poll_interval": {"type": "int", "default": DEFAULT_POLL_INTERVAL},
+    "stable_seconds": {"type": "int", "default": DEFAULT_STABLE_SECONDS},
+}
+
+# Clock and sleep of the boot test; tests replace them to run without waiting.
+clock = time.monotonic
+sleep = time.sleep
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _iso(value: datetime.datetime) -> str:
+    return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _join(*parts: str) -> str:
+    return "\\".join([parts[0].rstrip("\\")] + [p.strip("\\") for p in parts[1:]])
+
+
+class _Failed(Exception):
+    """Stop the restore with ``message``; the result gathered so far is still returned."""
+
+    def __init__(self, message: str, step: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+class ActionModule(ActionBase):
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        del tmp
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        try:
+            options = validate_options(args)
+        except (RestoreError, ValueError) as err:
+            result.update(failed=True, changed=False, msg=f"invalid options: {err}")
+            return result
+
+        self._task_vars = task_vars
+        self._options = options
+        self._out: Dict[str, Any] = {"changed": False, "mode": options["mode"], "vm": options["vm"]}
+        self._warnings: List[str] = []
+        self._started = clock()
+        try:
+            self._restore()
+        except PayloadError as err:
+            self._out.update(payload_error_result(err, changed=self._out["changed"]))
+        except _Failed as err:
+            self._out.update(failed=True, msg=str(err))
+            if err.step:
+                self._out["step"] = err.step
+        except RestoreError as err:
+            self._out.update(failed=True, msg=str(err), step="select")
+        self._out["seconds"] = round(clock() - self._started, 1)
+        if self._warnings:
+            self._out["warnings"] = result.get("warnings", []) + self._warnings
+        result.update(self._out)
+        return result
+
+    # ---------------------------------------------------------------------------------- steps
+
+    def _payload(self, name: str, parameters: Mapping[str, Any], step: str) -> Any:
+        answer = run_payload(self, name, parameters, self._task_vars, step=step)
+        if not isinstance(answer, Mapping):
+            raise _Failed(f"{step}: payload {name} returned {str(answer)[:200]!r}, expected an object", step)
+        return answer
+
+    def _restore(self) -> None:
+        opts = self._options
+        out = self._out
+        inventory = self._payload(
+            "win_vm_restore_generations",
+            {"Destination": opts["destination"], "BackupHost": opts["backup_host"] or ""},
+            "read generations",
+        )
+        host = str(inventory.get("backup_host") or opts["backup_host"] or "")
+        host_path = str(inventory.get("host_path") or _join(opts["destination"], host))
+        out.update(backup_host=host)
+        if not inventory.get("destination_exists"):
+            raise _Failed(
+                f"the backup destination {opts['destination']} cannot be read from the host "
+                "(missing, or not shared with the account Ansible connects as)",
+                "read generations",
+            )
+        if not inventory.get("host_path_exists"):
+            hosts = ", ".join(sorted(map(str, inventory.get("hosts") or []))) or "none"
+            raise _Failed(
+                f"there are no backups of host {host} in {opts['destination']} (folder {host_path} is missing); "
+                f"host folders found: {hosts}. Set backup_host to restore another host's backup.",
+                "read generations",
+            )
+        if opts["mode"] != "files" and not inventory.get("hyperv"):
+            raise _Failed(
+                f"mode {opts['mode']} needs the Hyper-V PowerShell module on the host, which was not found; "
+                "mode files only copies the files",
+                "read generations",
+            )
+
+        selected = select_generation(
+            generation_entries(inventory.get("generations")), opts["vm"], opts["generation"], opts["before"]
+        )
+        vm_entry = selected["vm"]
+        vm_name = str(vm_entry["name"])  # the case the backup used
+        generation = selected["id"]
+        generation_path = _join(host_path, generation)
+        files = backup_files(_join(generation_path, vm_name), vm_entry)
+        out.update(
+            vm=vm_name,
+            generation=generation,
+            generation_path=generation_path,
+            generation_started_at=_iso(selected["started_at"]),
+            generation_finished_at=_iso(selected["finished_at"]),
+            selected_by="id" if opts["generation"] != "latest" else ("before" if opts["before"] else "latest"),
+            backup_vm_id=str(vm_entry.get("id") or ""),
+        )
+        mode = opts["mode"]
+        name = restored_name(vm_name, generation, mode, opts["name"])
+        folder = _join(opts["restore_path"], name)
+        out.update(name=vm_name if mode == "replace" else name, path=folder)
+        self._marker = marker(host, generation, vm_name)
+        vms = inventory.get("vms") or []
+
+        original = None
+        if mode == "replace":
+            original = self._original(vms, vm_name, host, generation, vm_entry)
+            if original is True:
+                return
+            if existing_vms(vms, name):
+                raise _Failed(
+                    f"a VM named {name!r} already exists on this host (left by an earlier replace that did not "
+                    "finish?); nothing was changed. Rename or remove it first.",
+                    "plan",
+                )
+        elif mode in ("copy", "test") and self._existing_copy(vms, name, host, generation, vm_name, folder):
+            return
+
+        # Check the backup against its manifest (and look at the target) before anything changes.
+        targets = [_join(folder, f["relative_path"]) for f in files] if mode == "files" else []
+        want_hash = opts["verify"] == "hash" and any(f.get("sha256") for f in files)
+        listing = self._payload(
+            "win_vm_restore_verify",
+            {"Paths": [f["path"] for f in files] + targets, "Hash": want_hash, "Folders": [folder]},
+            "verify backup",
+        )
+        verification = verify_listing(files, listing.get("files"), opts["verify"])
+        out["verification"] = {"backup": verification}
+        self._warnings.extend(verification["warnings"])
+        if not verification["ok"]:
+            raise _Failed(
+                f"generation {generation} of VM {vm_name} does not match its manifest, nothing was changed: "
+                + "; ".join(verification["problems"][:10]),
+                "verify backup",
+            )
+        folder_state = next(iter(listing.get("folders") or []), None) or {}
+        if mode == "files" and self._files_already_there(files, targets, listing.get("files")):
+            return
+        if folder_state.get("exists") and folder_state.get("entries", 0) != 0:
+            raise _Failed(
+                f"the restore folder {folder} already exists and is not empty; nothing was changed. "
+                "Remove it, or set name (or restore_path) to restore elsewhere.",
+                "plan",
+            )
+
+        context = {
+            "vm": vm_name,
+            "name": name,
+            "folder": folder,
+            "generation": generation,
+            "file_count": len(files),
+            "bytes": verification["bytes"],
+            "connect_network": opts["connect_network"],
+            "original": original,
+            "boot_timeout": opts["boot_timeout"],
+            "test_check": opts["test_check"],
+        }
+        out["plan"] = plan_steps(mode, context)
+        if self._play_context.check_mode:
+            out["changed"] = mode != "test"
+            out["msg"] = f"check mode: would restore {vm_name} from generation {generation} ({mode})"
+            return
+
+        if mode == "files":
+            self._files(files, targets, folder)
+        else:
+            config = config_file(files, vm_entry.get("id"))
+            imported = self._import(config, files, folder, name, mode)
+            if mode == "copy":
+                out["msg"] = f"restored {vm_name} from generation {generation} as {name}"
+            elif mode == "replace":
+                self._replace(original, imported, vm_name)
+            else:
+                self._test(imported, folder, host, generation, vm_name)
+
+    # ------------------------------------------------------------------------- existing state
+
+    def _existing_copy(self, vms, name, host, generation, vm_name, folder) -> bool:
+        """True when the copy already exists from this generation (copy: nothing to do)."""
+        found = existing_vms(vms, name)
+        if not found:
+            return False
+        mark = parse_marker(found[0].get("notes")) if len(found) == 1 else None
+        ours = mark is not None and mark == {"host": host, "generation": generation, "vm": vm_name}
+        if not ours:
+            ids = ", ".join(str(v.get("id")) for v in found)
+            raise _Failed(
+                f"a VM named {name!r} already exists on this host (id {ids}) and is not a restore of "
+                f"{vm_name} from generation {generation}; nothing was changed. Set name to restore under another name.",
+                "plan",
+            )
+        if self._options["mode"] == "copy":
+            self._out.update(
+                vm_id=str(found[0].get("id")),
+                msg=f"{name} is already restored from generation {generation}",
+            )
+            return True
+        # test: a copy left behind by an interrupted test run; it is ours (name and marker), remove it first.
+        if not self._play_context.check_mode:
+            self._remove(str(found[0].get("id")), folder, "remove leftover test copy")
+            self._warnings.append(f"removed {name} (id {found[0].get('id')}) left behind by an interrupted test run")
+        return False
+
+    def _original(self, vms, vm_name, host, generation, vm_entry):
+        """The VM ``replace`` will remove (dict), None when there is none, True when already replaced."""
+        found = existing_vms(vms, vm_name)
+        if len(found) > 1:
+            ids = ", ".join(str(v.get("id")) for v in found)
+            raise _Failed(
+                f"{len(found)} VMs are named {vm_name!r} on this host (ids {ids}); nothing was changed", "plan"
+            )
+        if not found:
+            self._warnings.append(f"no VM named {vm_name} is registered on this host: the restore only adds it")
+            self._out["original"] = None
+            return None
+        vm = found[0]
+        mark = parse_marker(vm.get("notes"))
+        if mark == {"host": host, "generation": generation, "vm": vm_name}:
+            self._out.update(
+                vm_id=str(vm.get("id")),
+                msg=f"{vm_name} is already the VM restored from generation {generation}",
+            )
+            return True
+        backup_id = str(vm_entry.get("id") or "").strip("{}").casefold()
+        vm_id = str(vm.get("id") or "").strip("{}").casefold()
+        if mark is None and backup_id and vm_id != backup_id:
+            raise _Failed(
+                f"the VM named {vm_name!r} on this host has id {vm_id}, the backup's VM has id {backup_id}: "
+                "it is a different VM, so it is not replaced; nothing was changed. Restore with mode copy instead.",
+                "plan",
+            )
+        original = {"id": vm_id, "state": vm.get("state"), "path": vm.get("path")}
+        self._out["original"] = dict(original, removed=False)
+        return original
+
+    def _files_already_there(self, files, targets, listing) -> bool:
+        index = listing_index(listing)
+        for item, target in zip(files, targets):
+            got = index.get(target.casefold())
+            if not got or not got.get("exists") or got.get("size") != item["size"]:
+                return False
+        self._out.update(
+            files=[{"path": t, "size": f["size"]} for f, t in zip(files, targets)],
+            bytes=sum(f["size"] for f in files),
+            msg=f"the files of generation {self._out['generation']} are already in {self._out['path']}",
+        )
+        return True
+
+    # ------------------------------------------------------------------------------- changes
+
+    def _import(self, config, files, folder, name, mode) -> Dict[str, Any]:
+        opts = self._options
+        imported = self._payload(
+            "win_vm_restore_import",
+            {
+                "ConfigPath": config["path"],
+                "VmFolder": folder,
+                "Name": name,
+                "Disks": disk_map(files),
+                "ConnectNetwork": opts["connect_network"] and mode != "test",
+                "Marker": self._marker,
+            },
+            "import",
+        )
+        self._out["changed"] = True
+        vm_id = str(imported.get("id") or "")
+        self._out.update(
+            vm_id=vm_id,
+            disks=imported.get("disks") or [],
+            network_adapters=imported.get("adapters") or [],
+            bytes=sum(d.get("size") or 0 for d in imported.get("disks") or []),
+        )
+        check = verify_restored_disks(files, imported.get("disks"), folder)
+        if check["ok"] and opts["verify"] == "hash":
+            check = self._hash_restored(files, imported.get("disks") or [], check)
+        self._out.setdefault("verification", {})["restored"] = check
+        if not check["ok"]:
+            removal = self._remove(vm_id, folder, "remove unverified copy")
+            gone = "it was removed again" if removal.get("vm_removed") else "it could NOT be removed: remove it by hand"
+            raise _Failed(
+                f"the imported VM {name} (id {vm_id}) does not match the backup ({'; '.join(check['problems'])}); "
+                f"{gone}. The original VM was not touched.",
+                "verify restored",
+            )
+        return imported
+
+    def _hash_restored(self, files, disks, check) -> Dict[str, Any]:
+        wanted = sorted(f["sha256"] for f in files if f.get("kind") == "vhd" and f.get("sha256"))
+        if not wanted:
+            return check
+        listing = self._payload(
+            "win_vm_restore_verify",
+            {"Paths": [d["path"] for d in disks], "Hash": True, "Folders": []},
+            "verify restored",
+        )
+        got = sorted(str(item.get("sha256") or "").lower() for item in listing.get("files") or [])
+        check = dict(check, method="hash")
+        if got != wanted:
+            check.update(
+                ok=False, problems=[*check["problems"], "SHA-256 of the restored disks differ from the manifest"]
+            )
+        return check
+
+    def _remove(self, vm_id: str, folder: str, step: str) -> Dict[str, Any]:
+        return self._payload("win_vm_restore_remove", {"VmId": vm_id, "VmFolder": folder}, step)
+
+    def _replace(self, original, imported, vm_name) -> None:
+        out = self._out
+        answer = self._payload(
+            "win_vm_restore_replace",
+            {"OriginalId": original["id"] if original else "", "RestoredId": imported["id"], "Name": vm_name},
+            "replace",
+        )
+        if original:
+            out["original"] = {
+                "id": original["id"],
+                "state": answer.get("original_state") or original.get("state"),
+                "stopped": bool(answer.get("stopped")),
+                "removed": bool(answer.get("removed")),
+                "files_kept": answer.get("original_files") or [],
+            }
+        if answer.get("error"):
+            if answer.get("removed"):
+                where = (
+                    f"the original VM was removed (its files are kept); the restored VM is registered as "
+                    f"{imported['name']} (id {imported['id']}): rename it to {vm_name}"
+                )
+            else:
+                where = (
+                    f"the original VM is still registered; the verified restored copy is registered as "
+                    f"{imported['name']} (id {imported['id']})"
+                )
+            raise _Failed(f"replace failed at step {answer.get('step')}: {answer['error']}; {where}", "replace")
+        out["name"] = vm_name
+        out["msg"] = f"replaced {vm_name} with its backup from generation {out['generation']}"
+        if original:
+            self._warnings.append(
+                f"the original VM's files were kept on disk: {', '.join(map(str, out['original']['files_kept']))}; "
+                "delete them once the restored VM is confirmed"
+            )
+
+    def _test(self, imported, folder, host, generation, vm_name) -> None:
+        opts = self._options
+        vm_id = imported["id"]
+        outcome: Dict[str, Any] = {"outcome": "failed", "check": opts["test_check"], "reason": None}
+        status: Mapping[str, Any] = {}
+        boot_error = None
+        try:
+            status = self._payload("win_vm_restore_boot", {"Action": "Start", "VmId": vm_id}, "test boot")
+            booted = clock()
+            while True:
+                elapsed = clock() - booted
+                outcome = evaluate_boot(status, elapsed, opts)
+                if outcome["outcome"] != "waiting":
+                    if outcome["outcome"] == "passed":
+                        outcome["seconds_to_heartbeat"] = round(elapsed, 1)
+                    break
+                sleep(opts["poll_interval"])
+                try:
+                    status = self._payload("win_vm_restore_boot", {"Action": "Status", "VmId": vm_id}, "test boot")
+                except PayloadError as err:
+                    if not err.unreachable or clock() - booted >= opts["boot_timeout"]:
+                        raise
+                    self._warnings.append(f"status poll failed, retrying: {err}")
+        except (PayloadError, _Failed) as err:
+            boot_error = err
+            outcome = {"outcome": "failed", "check": opts["test_check"], "reason": f"test boot failed: {err}"}
+        finally:
+            try:
+                removal = self._remove(vm_id, folder, "remove test copy")
+            except (PayloadError, _Failed) as err:
+                removal = {"vm_removed": False, "folder_removed": False, "error": str(err)}
+        outcome.setdefault("seconds_to_heartbeat", None)
+        test = dict(
+            outcome,
+            heartbeat=status.get("heartbeat"),
+            state=status.get("state"),
+            boot_timeout=opts["boot_timeout"],
+            removed=bool(removal.get("vm_removed")) and bool(removal.get("folder_removed")),
+        )
+        self._out["test"] = test
+        self._out["proven_restore"] = proven_restore(host, vm_name, generation, outcome, _utc_now())
+        leftover = None
+        if not test["removed"]:
+            leftover = (
+                f"the test copy {imported['name']} (id {vm_id}) in {folder} could not be removed"
+                + (f": {removal['error']}" if removal.get("error") else "")
+                + "; remove it by hand"
+            )
+        else:
+            # Nothing is left on the host: the test changed nothing lasting.
+            self._out["changed"] = False
+        if outcome["outcome"] != "passed":
+            message = f"test restore of {vm_name} from generation {generation} failed: {outcome['reason']}"
+            if leftover:
+                message += f"; {leftover}"
+            else:
+                message += "; the test copy was removed"
+            raise _Failed(message, "test boot" if boot_error is None else getattr(boot_error, "step", "test boot"))
+        if leftover:
+            raise _Failed(f"test restore of {vm_name} passed ({outcome['reason']}), but {leftover}", "remove test copy")
+        self._out["msg"] = f"test restore of {vm_name} from generation {generation} passed: {outcome['reason']}"
+
+    def _files(self, files, targets, folder) -> None:
+        answer = self._payload(
+            "win_vm_restore_files",
+            {"Items": [{"source": f["path"], "destination": t} for f, t in zip(files, targets)]},
+            "copy files",
+        )
+        self._out["changed"] = bool(answer.get("copied"))
+        if answer.get("error"):
+            raise _Failed(f"copying the files to {folder} failed: {answer['error']}", "copy files")
+        want_hash = self._options["verify"] == "hash" and any(f.get("sha256") for f in files)
+        listing = self._payload(
+            "win_vm_restore_verify", {"Paths": targets, "Hash": want_hash, "Folders": []}, "verify restored"
+        )
+        copies = [dict(f, path=t) for f, t in zip(files, targets)]
+        check = verify_listing(copies, listing.get("files"), self._options["verify"])
+        self._out.setdefault("verification", {})["restored"] = check
+        self._out.update(files=[{"path": t, "size": f["size"]} for f, t in zip(files, targets)], bytes=check["bytes"])
+        if not check["ok"]:
+            raise _Failed(
+                f"the copies in {folder} do not match the manifest: {'; '.join(check['problems'][:10])}",
+                "verify restored",
+            )
+        self._out["msg"] = (
+            f"copied {len(files)} files of {self._out['vm']} from generation {self._out['generation']} to {folder}"
+        )

@@ -1,0 +1,59 @@
+# Copyright: (c) 2026, vaware.hyperv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# win_vm_restore, step "replace": called only once the restored copy is imported and verified. Stops
+# and removes the original VM (by id; Remove-VM keeps its disk files) and gives the restored VM the
+# original name. Reports how far it got instead of throwing, so the controller can say exactly what
+# state the host is in.
+param(
+    [string]$OriginalId = '',
+    [Parameter(Mandatory)][string]$RestoredId,
+    [Parameter(Mandatory)][string]$Name
+)
+
+$ErrorActionPreference = 'Stop'
+$result = [ordered]@{
+    original_found = $false
+    original_state = $null
+    original_files = @()
+    stopped = $false
+    removed = $false
+    renamed = $false
+    step = 'find'
+    error = $null
+}
+try {
+    $restored = @(Get-VM | Where-Object -FilterScript { $_.Id.ToString() -eq $RestoredId })
+    if ($restored.Count -ne 1) {
+        throw "the restored VM $RestoredId is not registered"
+    }
+    $original = @()
+    if ($OriginalId) {
+        $original = @(Get-VM | Where-Object -FilterScript { $_.Id.ToString() -eq $OriginalId })
+    }
+    if ($original.Count -eq 1) {
+        $vm = $original[0]
+        $result.original_found = $true
+        $result.original_state = $vm.State.ToString()
+        $result.original_files = @(@($vm.ConfigurationLocation) + @(Get-VMHardDiskDrive -VM $vm | ForEach-Object -Process { $_.Path }))
+        $result.step = 'stop'
+        if ($result.original_state -eq 'Running') {
+            Stop-VM -VM $vm -Force
+        } elseif ($result.original_state -ne 'Off') {
+            Stop-VM -VM $vm -TurnOff -Force
+        }
+        $result.stopped = $true
+        $result.step = 'remove'
+        Remove-VM -VM $vm -Force
+        $result.removed = $true
+    }
+    $result.step = 'rename'
+    Rename-VM -VM $restored[0] -NewName $Name
+    $result.renamed = $true
+    $result.step = $null
+} catch {
+    $result.error = $_.Exception.Message
+}
+
+$Ansible.Changed = ($result.removed -or $result.renamed)
+$Ansible.Result = $result | ConvertTo-Json -Depth 3 -Compress
