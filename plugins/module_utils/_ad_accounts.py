@@ -132,8 +132,8 @@ def resolve_account(conn, name, attrs=None, what="computer"):
         raise LdapClientError(f"{what} {name!r} was not found below {conn.base_dn} (looked for {filterstr})")
     if len(entries) > 1:
         raise LdapClientError(
-            "%s %r is ambiguous, it matches %d objects: %s; give the sAMAccountName with $ or the DN"
-            % (what, name, len(entries), "; ".join(e.dn for e in entries))
+            f"{what} {name!r} is ambiguous, it matches {len(entries)} objects: "
+            f"{'; '.join(e.dn for e in entries)}; give the sAMAccountName with $ or the DN"
         )
     return _require_account(entries[0], name)
 
@@ -147,7 +147,7 @@ def spn_holders(conn, spn):
     """Accounts holding ``spn`` itself, or ``HOST/host[:port]`` which AD maps most services to."""
     parsed = spn if isinstance(spn, Spn) else Spn.parse(spn)
     exact = escape_filter(str(parsed))
-    host_form = f"HOST/{parsed.host}" + (":%d" % parsed.port if parsed.port else "")
+    host_form = f"HOST/{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
     filterstr = f"(|(servicePrincipalName={exact})(servicePrincipalName={escape_filter(host_form)}))"
     return [Account(*e) for e in conn.search(filterstr, ["sAMAccountName", "objectSid", "objectClass"])]
 

@@ -95,7 +95,8 @@ class Spn:
         parts = text.split("/")
         if len(parts) not in (2, 3):
             raise SpnError(
-                f"SPN {text!r} is malformed: expected serviceclass/host[:port][/servicename], for example cifs/fs01.corp.example.com"
+                f"SPN {text!r} is malformed: expected serviceclass/host[:port][/servicename], "
+                "for example cifs/fs01.corp.example.com"
             )
         service, hostport = parts[0], parts[1]
         service_name = parts[2] if len(parts) == 3 else None
@@ -115,9 +116,9 @@ class Spn:
     def validate_service(service, context=None):
         if not service or not _SERVICE_RE.match(service) or service != service.strip():
             raise SpnError(
-                "{}service class {!r} is not valid: letters, digits, spaces, '.', '_' and '-' only, for example cifs".format(
-                    f"SPN {context!r}: " if context else "", service
-                )
+                (f"SPN {context!r}: " if context else "")
+                + f"service class {service!r} is not valid: letters, digits, spaces, '.', '_' and '-' only, "
+                "for example cifs"
             )
 
     @staticmethod
@@ -132,7 +133,7 @@ class Spn:
     def __str__(self):
         text = f"{self.service}/{self.host}"
         if self.port is not None:
-            text += ":%d" % self.port
+            text += f":{self.port}"
         if self.service_name is not None:
             text += "/" + self.service_name
         return text
@@ -200,19 +201,17 @@ def sid_to_bytes(sid):
     subs = [int(p) for p in parts[3:]]
     if revision != 1 or len(subs) > 15 or authority >= 1 << 48 or any(s >= 1 << 32 for s in subs):
         raise ValueError(f"{sid!r} is not a valid SID")
-    return (
-        struct.pack("<BB", revision, len(subs)) + authority.to_bytes(6, "big") + struct.pack("<%dI" % len(subs), *subs)
-    )
+    return struct.pack("<BB", revision, len(subs)) + authority.to_bytes(6, "big") + struct.pack(f"<{len(subs)}I", *subs)
 
 
 def sid_from_bytes(data, offset=0):
     """(sid string, length in bytes) from binary at ``offset``."""
     revision, count = struct.unpack_from("<BB", data, offset)
     if revision != 1 or count > 15:
-        raise ValueError("no SID at offset %d" % offset)
+        raise ValueError(f"no SID at offset {offset}")
     authority = int.from_bytes(data[offset + 2 : offset + 8], "big")
-    subs = struct.unpack_from("<%dI" % count, data, offset + 8)
-    return "S-%d-%d%s" % (revision, authority, "".join("-%d" % s for s in subs)), 8 + 4 * count
+    subs = struct.unpack_from(f"<{count}I", data, offset + 8)
+    return f"S-{revision}-{authority}" + "".join(f"-{s}" for s in subs), 8 + 4 * count
 
 
 # --------------------------------------------------------------------------- security descriptor
@@ -245,7 +244,7 @@ class Ace:
         return struct.pack("<BBHI", self.ace_type, self.flags, size, self.mask) + sid
 
     def __repr__(self):
-        return "Ace(type=%d, flags=0x%x, mask=0x%x, sid=%r)" % (self.ace_type, self.flags, self.mask, self.sid)
+        return f"Ace(type={self.ace_type}, flags=0x{self.flags:x}, mask=0x{self.mask:x}, sid={self.sid!r})"
 
 
 class SecurityDescriptor:
@@ -306,12 +305,10 @@ class SecurityDescriptor:
     @classmethod
     def from_bytes(cls, data):
         if len(data) < 20:
-            raise ValueError("security descriptor too short (%d bytes)" % len(data))
+            raise ValueError(f"security descriptor too short ({len(data)} bytes)")
         revision, _, control, owner_off, group_off, sacl_off, dacl_off = struct.unpack_from("<BBHIIII", data, 0)
         if revision != 1 or not control & SE_SELF_RELATIVE:
-            raise ValueError(
-                "not a self-relative security descriptor (revision %d, control 0x%x)" % (revision, control)
-            )
+            raise ValueError(f"not a self-relative security descriptor (revision {revision}, control 0x{control:x})")
         owner = sid_from_bytes(data, owner_off)[0] if owner_off else None
         group = sid_from_bytes(data, group_off)[0] if group_off else None
         sacl_raw = None
@@ -325,7 +322,7 @@ class SecurityDescriptor:
             for _ in range(count):
                 ace_type, flags, ace_size = struct.unpack_from("<BBH", data, pos)
                 if ace_size < 8 or pos + ace_size > dacl_off + size:
-                    raise ValueError("ACE at offset %d overruns its ACL" % pos)
+                    raise ValueError(f"ACE at offset {pos} overruns its ACL")
                 if ace_type in (ACCESS_ALLOWED_ACE_TYPE, ACCESS_DENIED_ACE_TYPE):
                     mask = struct.unpack_from("<I", data, pos + 4)[0]
                     sid = sid_from_bytes(data, pos + 8)[0]

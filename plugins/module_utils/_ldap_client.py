@@ -13,6 +13,7 @@ username/password into a private in-memory cache) or ``simple`` (only over TLS; 
 before connecting otherwise).
 """
 
+import contextlib
 import os
 import random
 import re
@@ -179,7 +180,7 @@ def parse_srv_response(message, query_id=None):
     if query_id is not None and ident != query_id:
         raise ValueError("DNS answer for another query")
     if flags & 0x000F not in (0, 3):
-        raise ValueError("DNS error rcode %d" % (flags & 0x000F))
+        raise ValueError(f"DNS error rcode {flags & 0x000F}")
     offset = 12
     for _ in range(qdcount):
         _, offset = _read_name(message, offset)
@@ -287,12 +288,14 @@ def _kerberos_credentials(params):
             if re.search(r"pre-?auth|password incorrect|decrypt integrity", text, re.I):
                 raise LdapClientError(
                     f"Kerberos refused the password of {username} (wrong password or locked account): {text}"
-                )
+                ) from None
             if re.search(r"not found in Kerberos database|client not found", text, re.I):
-                raise LdapClientError(f"Kerberos does not know the principal {username!r}: {text}")
+                raise LdapClientError(f"Kerberos does not know the principal {username!r}: {text}") from None
             if re.search(r"Cannot (contact|find KDC)|Cannot resolve", text, re.I):
-                raise LdapClientError(f"cannot reach a KDC to get a ticket for {username}: {text}")
-            raise LdapClientError("cannot get a Kerberos ticket for {}: {}".format(username or "the keytab", text))
+                raise LdapClientError(f"cannot reach a KDC to get a ticket for {username}: {text}") from None
+            raise LdapClientError(
+                "cannot get a Kerberos ticket for {}: {}".format(username or "the keytab", text)
+            ) from None
         return f"password of {username}"
     # Existing ticket cache (kinit, or a cache the caller points KRB5CCNAME at).
     if HAS_GSSAPI:
@@ -300,8 +303,9 @@ def _kerberos_credentials(params):
             gssapi.Credentials(usage="initiate").inquire()
         except gssapi.exceptions.GSSError as err:
             raise LdapClientError(
-                f"auth=kerberos without username/password or keytab needs a Kerberos ticket (run kinit): {_gss_message(err)}"
-            )
+                "auth=kerberos without username/password or keytab needs a Kerberos ticket (run kinit): "
+                + _gss_message(err)
+            ) from None
     return "ticket cache {}".format(os.environ.get("KRB5CCNAME", "(default)"))
 
 
@@ -335,7 +339,9 @@ class AdConnection:
         except ldap.NO_SUCH_OBJECT:
             return []
         except ldap.LDAPError as err:
-            raise LdapClientError(f"LDAP search {filterstr} below {base or self.base_dn} failed: {describe(err)}")
+            raise LdapClientError(
+                f"LDAP search {filterstr} below {base or self.base_dn} failed: {describe(err)}"
+            ) from None
         return [(dn, attrs_) for dn, attrs_ in result if dn]
 
     def read(self, dn, attrs):
@@ -349,10 +355,8 @@ class AdConnection:
         self.conn.modify_ext_s(dn, modlist)
 
     def close(self):
-        try:
+        with contextlib.suppress(Exception):  # closing a connection that is already gone
             self.conn.unbind_ext_s()
-        except Exception:  # noqa: S110 - closing a connection that is already gone
-            pass
 
 
 def describe(err):
@@ -400,7 +404,7 @@ def _ldap_uri(host, port, transport):
     scheme = "ldaps" if transport == "ldaps" else "ldap"
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
-    return "%s://%s:%d" % (scheme, host, port)
+    return f"{scheme}://{host}:{port}"
 
 
 def connect(params):
@@ -471,7 +475,7 @@ def connect(params):
             "the domain controller {} rejected the credentials of {}: {}".format(
                 where, params.get("username"), describe(err)
             )
-        )
+        ) from None
     except (ldap.STRONG_AUTH_REQUIRED, ldap.UNWILLING_TO_PERFORM) as err:
         hint = ""
         if auth == "kerberos" and transport != "ldap":
@@ -484,9 +488,9 @@ def connect(params):
         raise LdapClientError(
             f"Kerberos bind to {where} failed ({describe(err)}): check that the server name is the DC's DNS name "
             "(ldap/<name> must be its SPN) and that a ticket is available"
-        )
+        ) from None
     except ldap.LDAPError as err:
-        raise LdapClientError(f"binding to {where} failed: {describe(err)}")
+        raise LdapClientError(f"binding to {where} failed: {describe(err)}") from None
 
     try:
         root = conn.search_ext_s(
@@ -494,7 +498,7 @@ def connect(params):
         )
     except ldap.LDAPError as err:
         conn.unbind_ext_s()
-        raise LdapClientError(f"reading the rootDSE of {where} failed: {describe(err)}")
+        raise LdapClientError(f"reading the rootDSE of {where} failed: {describe(err)}") from None
     root_dse = root[0][1] if root else {}
     base_dn = params.get("search_base") or (root_dse.get("defaultNamingContext") or [b""])[0].decode()
     if not base_dn:

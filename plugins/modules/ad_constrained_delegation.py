@@ -239,18 +239,18 @@ diff:
       type: dict
 """
 
-import traceback
+import traceback  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 
-from ansible_collections.vaware.hyperv.plugins.module_utils import _ldap_client
-from ansible_collections.vaware.hyperv.plugins.module_utils._ad_accounts import (
+from ansible_collections.vaware.hyperv.plugins.module_utils import _ldap_client  # noqa: E402
+from ansible_collections.vaware.hyperv.plugins.module_utils._ad_accounts import (  # noqa: E402
     resolve_account,
     resolve_host,
     spn_holders,
     writable_attributes,
 )
-from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import (
+from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import (  # noqa: E402
     TRUSTED_FOR_DELEGATION,
     TRUSTED_TO_AUTH_FOR_DELEGATION,
     SecurityDescriptor,
@@ -262,7 +262,7 @@ from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import (
     uac_flag_names,
     with_flag,
 )
-from ansible_collections.vaware.hyperv.plugins.module_utils._ldap_client import LdapClientError
+from ansible_collections.vaware.hyperv.plugins.module_utils._ldap_client import LdapClientError  # noqa: E402
 
 A2D = "msDS-AllowedToDelegateTo"
 RBCD = "msDS-AllowedToActOnBehalfOfOtherIdentity"
@@ -279,12 +279,12 @@ def parse_services(services):
     """Validate O(services) before connecting: ('spn', Spn) and ('pair', dict) items."""
     parsed = []
     for index, item in enumerate(services):
-        where = "services[%d]" % index
+        where = f"services[{index}]"
         if isinstance(item, str):
             try:
                 parsed.append(("spn", Spn.parse(item)))
             except SpnError as err:
-                raise DelegationError(f"{where}: {err}")
+                raise DelegationError(f"{where}: {err}") from None
         elif isinstance(item, dict):
             unknown = set(item) - PAIR_KEYS
             if unknown:
@@ -312,11 +312,12 @@ def parse_services(services):
                 if "=" not in host:
                     Spn.validate_host(host.rstrip("$"))
             except SpnError as err:
-                raise DelegationError(f"{where}: {err}")
+                raise DelegationError(f"{where}: {err}") from None
             parsed.append(("pair", {"service": service, "host": host, "port": port, "forms": forms}))
         else:
             raise DelegationError(
-                f"{where} is {item!r}; expected an SPN string such as cifs/fs01.corp.example.com or a {{service, host}} dictionary"
+                f"{where} is {item!r}; expected an SPN string such as cifs/fs01.corp.example.com "
+                "or a {service, host} dictionary"
             )
     return parsed
 
@@ -333,12 +334,12 @@ class Delegation:
         """(SPN strings, target accounts) for the requested services; errors name the bad item."""
         spns, targets = [], []
         for index, (kind, item) in enumerate(parsed):
-            where = "services[%d]" % index
+            where = f"services[{index}]"
             if kind == "pair":
                 try:
                     host = resolve_host(self.conn, item["host"], what=f"{where} host")
                 except LdapClientError as err:
-                    raise DelegationError(str(err))
+                    raise DelegationError(str(err)) from None
                 forms = item["forms"] or self.p["spn_forms"]
                 dns_name = host.dns_host_name
                 if not dns_name and "." in item["host"]:
@@ -348,7 +349,7 @@ class Delegation:
                 try:
                     expanded = spn_forms(item["service"], host.short_name, dns_name, forms, item["port"])
                 except SpnError as err:
-                    raise DelegationError(f"{where}: {err}")
+                    raise DelegationError(f"{where}: {err}") from None
                 spns.extend(str(s) for s in expanded)
                 targets.append(host)
             else:
@@ -356,16 +357,16 @@ class Delegation:
                 if self.p["mode"] == "resource_based":
                     if len(holders) != 1:
                         raise DelegationError(
-                            "{}: SPN {} is held by {}; resource-based delegation needs exactly one target account".format(
-                                where, item, "no account" if not holders else ", ".join(h.dn for h in holders)
-                            )
+                            f"{where}: SPN {item} is held by "
+                            + ("no account" if not holders else ", ".join(h.dn for h in holders))
+                            + "; resource-based delegation needs exactly one target account"
                         )
                     target = resolve_account(self.conn, holders[0].dn, what=where)
                     targets.append(target)
                 elif not holders and self.p["state"] == "present":
                     self.warnings.append(
-                        f"{where}: no account in {self.conn.base_dn} holds the SPN {item} (nor HOST/{item.host}); Kerberos cannot issue tickets for it "
-                        "until it is registered"
+                        f"{where}: no account in {self.conn.base_dn} holds the SPN {item} (nor HOST/{item.host}); "
+                        "Kerberos cannot issue tickets for it until it is registered"
                     )
                 spns.append(str(item))
         return spns, targets
@@ -373,10 +374,10 @@ class Delegation:
     def check_unconstrained(self, account):
         if account.user_account_control & TRUSTED_FOR_DELEGATION and not self.p["allow_unconstrained"]:
             raise DelegationError(
-                f"{account.label} ({account.dn}) is trusted for unconstrained delegation (TRUSTED_FOR_DELEGATION, 'Trust this computer for "
-                "delegation to any service'): it can already delegate anywhere, so constrained delegation would not "
-                "restrict it. Switch it to 'specified services only' first, or set allow_unconstrained: true to "
-                "configure the list anyway"
+                f"{account.label} ({account.dn}) is trusted for unconstrained delegation (TRUSTED_FOR_DELEGATION, "
+                "'Trust this computer for delegation to any service'): it can already delegate anywhere, "
+                "so constrained delegation would not restrict it. Switch it to 'specified services only' first, "
+                "or set allow_unconstrained: true to configure the list anyway"
             )
 
     # ------------------------------------------------------------------ writing
@@ -401,16 +402,16 @@ class Delegation:
             return False  # someone changed it in between: read again and retry
         except ldap.INSUFFICIENT_ACCESS as err:
             raise DelegationError(
-                f"{self.conn.credential_source} may not change {what} on {dn}: {_ldap_client.describe(err)}. Setting delegation needs write access to the attribute and, for "
-                "classic delegation, the SeEnableDelegationPrivilege user right on the domain controllers "
-                "(Domain Admins have both)"
-            )
+                f"{self.conn.credential_source} may not change {what} on {dn}: {_ldap_client.describe(err)}. "
+                "Setting delegation needs write access to the attribute and, for classic delegation, "
+                "the SeEnableDelegationPrivilege user right on the domain controllers (Domain Admins have both)"
+            ) from None
         except ldap.UNWILLING_TO_PERFORM as err:
             raise DelegationError(
                 f"the domain controller refused to change {what} on {dn}: {_ldap_client.describe(err)}"
-            )
+            ) from None
         except ldap.LDAPError as err:
-            raise DelegationError(f"changing {what} on {dn} failed: {_ldap_client.describe(err)}")
+            raise DelegationError(f"changing {what} on {dn} failed: {_ldap_client.describe(err)}") from None
         return True
 
     def run_classic(self, computer, requested):
@@ -436,7 +437,9 @@ class Delegation:
             }
             if not result["changed"]:
                 return result
-            self.require_write_access(account.dn, ([A2D] if added or removed else []) + ([UAC_ATTR] if new_uac != uac else []))
+            self.require_write_access(
+                account.dn, ([A2D] if added or removed else []) + ([UAC_ATTR] if new_uac != uac else [])
+            )
             if self.module.check_mode:
                 return result
             modlist = []
@@ -454,8 +457,7 @@ class Delegation:
                 return result
             account = resolve_account(self.conn, account.dn)
         raise DelegationError(
-            "%s kept changing while it was being updated (%d attempts); nothing more was written"
-            % (account.dn, MAX_ATTEMPTS)
+            f"{account.dn} kept changing while it was being updated ({MAX_ATTEMPTS} attempts); nothing more was written"
         )
 
     @staticmethod
@@ -474,7 +476,7 @@ class Delegation:
         try:
             return raw, SecurityDescriptor.from_bytes(raw)
         except ValueError as err:
-            raise DelegationError(f"{RBCD} on {dn} cannot be decoded: {err}; not touching it")
+            raise DelegationError(f"{RBCD} on {dn} cannot be decoded: {err}; not touching it") from None
 
     def run_resource_based(self, computer, targets):
         import ldap

@@ -18,8 +18,8 @@ kvno, samba-tool, the module) is started through :meth:`SambaDC.run` / :meth:`Sa
 from __future__ import annotations
 
 import atexit
-import json
 import contextlib
+import json
 import os
 import pathlib
 import shutil
@@ -253,10 +253,7 @@ class SambaDC:
 
     def stop(self) -> None:
         """End every process in the namespace, delete the namespace and the work directory."""
-        try:
-            atexit.unregister(self.stop)
-        except Exception:  # noqa: S110 - best effort during interpreter exit
-            pass
+        atexit.unregister(self.stop)
         if self._netns_created:
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 pids = self.pids()

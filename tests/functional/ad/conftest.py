@@ -123,7 +123,9 @@ class AD:
         try:
             result = json.loads(proc.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
-            raise AssertionError(f"module printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}") from None
+            raise AssertionError(
+                f"module printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+            ) from None
         writes = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
         run = Run(result, writes, proc.stdout, proc.stderr, proc.returncode)
         # The secrets given never come back, whatever happened.
@@ -138,7 +140,7 @@ class AD:
     def usn_changed(self, name: str) -> str:
         sam = self.dc.workdir / "dc" / "private" / "sam.ldb"
         out = self.dc.run(["ldbsearch", "-H", str(sam), f"(sAMAccountName={name})", "uSNChanged"]).stdout
-        return [line for line in out.splitlines() if line.startswith("uSNChanged:")][0]
+        return next(line for line in out.splitlines() if line.startswith("uSNChanged:"))
 
     def s4u(self, host: str, spn: str = "cifs/fs01.corp.example.test"):
         return self.dc.kvno_as(host, "alice", spn)

@@ -163,7 +163,10 @@ def test_spn_forms_short_fqdn_and_per_item(ad):
 
 def test_raw_spns_with_port_and_warning_for_unheld_spn(ad):
     run = ad.run(
-        {"computer": "HVRAW", "services": ["MSSQLSvc/sql01.corp.example.test:1433", "cifs/fs01", "http/nowhere.corp.example.test"]}
+        {
+            "computer": "HVRAW",
+            "services": ["MSSQLSvc/sql01.corp.example.test:1433", "cifs/fs01", "http/nowhere.corp.example.test"],
+        }
     )
     assert not run.failed, run.msg
     assert sorted(ad.show("HVRAW")["allowed_to_delegate_to"]) == sorted(
@@ -187,16 +190,31 @@ def test_resource_based_present_absent_exclusive(ad):
     # a second principal on FS03 from samba-tool, then exclusive moves HVRBCD from FS02 to FS03 only
     ad.dc.samba_tool("delegation", "add-principal", "FS03$", "HVE2E$")
     run = ad.run(
-        {"computer": "HVRBCD", "services": [{"service": "cifs", "host": "fs03"}], "mode": "resource_based", "exclusive": True},
+        {
+            "computer": "HVRBCD",
+            "services": [{"service": "cifs", "host": "fs03"}],
+            "mode": "resource_based",
+            "exclusive": True,
+        },
         diff=True,
     )
     assert run.result["added"] == ["FS03$"] and run.result["removed"] == ["FS02$"]
-    assert run.result["diff"] == {"before": {"resource_based_targets": ["FS02$"]}, "after": {"resource_based_targets": ["FS03$"]}}
+    assert run.result["diff"] == {
+        "before": {"resource_based_targets": ["FS02$"]},
+        "after": {"resource_based_targets": ["FS03$"]},
+    }
     assert ad.show("FS02")["resource_based"] == []
     fs03 = ad.show("FS03")["resource_based"]
     assert sorted(fs03) == sorted([hvrbcd_dn, "CN=HVE2E,CN=Computers,DC=corp,DC=example,DC=test"])
 
-    run = ad.run({"computer": "HVRBCD", "services": [{"service": "cifs", "host": "fs03"}], "mode": "resource_based", "state": "absent"})
+    run = ad.run(
+        {
+            "computer": "HVRBCD",
+            "services": [{"service": "cifs", "host": "fs03"}],
+            "mode": "resource_based",
+            "state": "absent",
+        }
+    )
     assert run.result["removed"] == ["FS03$"]
     assert ad.show("FS03")["resource_based"] == ["CN=HVE2E,CN=Computers,DC=corp,DC=example,DC=test"]
 
@@ -351,7 +369,9 @@ def test_connection_from_environment_variables(ad):
 def test_existing_ticket_cache(ad):
     ccache = f"FILE:{ad.dc.workdir / 'admin-existing.cc'}"
     ad.dc.kinit(f"Administrator@{samba_dc.REALM}", samba_dc.ADMIN_PASSWORD, ccache=ccache)
-    run = ad.run({"computer": "HVCC", "services": [FS01]}, connection={"server": samba_dc.DC_FQDN}, env={"KRB5CCNAME": ccache})
+    run = ad.run(
+        {"computer": "HVCC", "services": [FS01]}, connection={"server": samba_dc.DC_FQDN}, env={"KRB5CCNAME": ccache}
+    )
     assert not run.failed, run.msg
     assert ad.show("HVCC")["allowed_to_delegate_to"] == [FS01]
     no_ticket = ad.run(
@@ -366,7 +386,9 @@ def test_keytab(ad):
     keytab = ad.dc.workdir / "hvcc.keytab"
     ad.dc.samba_tool("domain", "exportkeytab", str(keytab), "--principal=Administrator")
     conn = {"server": samba_dc.DC_FQDN, "keytab": str(keytab), "username": "Administrator"}
-    run = ad.run({"computer": "HVCC", "services": ["HOST/fs01"]}, connection=conn, env={"KRB5CCNAME": "FILE:/nonexistent"})
+    run = ad.run(
+        {"computer": "HVCC", "services": ["HOST/fs01"]}, connection=conn, env={"KRB5CCNAME": "FILE:/nonexistent"}
+    )
     assert not run.failed, run.msg
     assert "HOST/fs01" in ad.show("HVCC")["allowed_to_delegate_to"]
 
@@ -442,7 +464,17 @@ def test_password_never_in_playbook_output_even_at_vvvv(ad, tmp_path):
     }
     playbook = str(pathlib.Path(PYTHON).parent / "ansible-playbook")
     proc = ad.dc.run(
-        [playbook, "-vvvv", "-i", "localhost,", "-c", "local", "-e", f"@{tmp_path / 'secrets.yml'}", str(tmp_path / "play.yml")],
+        [
+            playbook,
+            "-vvvv",
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            f"@{tmp_path / 'secrets.yml'}",
+            str(tmp_path / "play.yml"),
+        ],
         env=env,
         check=False,
         timeout=180,
