@@ -133,13 +133,21 @@ class BackupPlanError(ValueError):
     """The inventory, the volume facts or the options cannot make a safe backup plan."""
 
 
+def quote_value(value: Any) -> str:
+    """A value for an error message: strings in single quotes with backslashes as they are (Windows
+    paths stay readable) and unprintable characters escaped; anything else as ``repr``."""
+    if not isinstance(value, str):
+        return repr(value)
+    return "'" + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value) + "'"
+
+
 # --------------------------------------------------------------------------------------- paths
 
 
 def normalize_path(path: Any, what: str) -> str:
     """Return ``path`` with ``\\`` separators, no doubled or trailing separators (roots keep theirs)."""
     if not isinstance(path, str) or not path.strip():
-        raise BackupPlanError(f"{what}: expected a non-empty path string, got {path!r}")
+        raise BackupPlanError(f"{what}: expected a non-empty path string, got {quote_value(path)}")
     text = path.strip().replace("/", "\\")
     prefix = ""
     if text.startswith("\\\\"):
@@ -166,19 +174,23 @@ def is_under(path: str, folder: str) -> bool:
 def _check_components(path: str, what: str) -> None:
     for part in _parts(path)[1:]:
         if part in (".", ".."):
-            raise BackupPlanError(f"{what}: {path!r} contains a '{part}' component; give a plain absolute path")
+            raise BackupPlanError(
+                f"{what}: {quote_value(path)} contains a '{part}' component; give a plain absolute path"
+            )
         bad = sorted({c for c in part if c in _FOLDER_FORBIDDEN or ord(c) < 32})
         if bad:
             raise BackupPlanError(
-                f"{what}: {path!r} contains {' '.join(repr(c) for c in bad)}, which Windows does not allow in a"
-                " file or folder name"
+                f"{what}: {quote_value(path)} contains {' '.join(quote_value(c) for c in bad)},"
+                " which Windows does not allow in a file or folder name"
             )
 
 
 def _local_path(path: Any, what: str) -> str:
     norm = normalize_path(path, what)
     if not _DRIVE_PATH_RE.match(norm):
-        raise BackupPlanError(f"{what}: expected an absolute local path such as D:\\Hyper-V\\web01, got {path!r}")
+        raise BackupPlanError(
+            f"{what}: expected an absolute local path such as D:\\Hyper-V\\web01, got {quote_value(path)}"
+        )
     _check_components(norm, what)
     return norm
 
@@ -186,19 +198,19 @@ def _local_path(path: Any, what: str) -> str:
 def check_folder_name(name: Any, what: str) -> str:
     """Return ``name`` when Windows accepts it as one folder name, else raise :class:`BackupPlanError`."""
     if not isinstance(name, str) or not name:
-        raise BackupPlanError(f"{what}: expected a non-empty name, got {name!r}")
+        raise BackupPlanError(f"{what}: expected a non-empty name, got {quote_value(name)}")
     bad = sorted({c for c in name if c in _FOLDER_FORBIDDEN or ord(c) < 32})
     if bad:
         raise BackupPlanError(
-            f"{what}: {name!r} cannot be a folder name: it contains {' '.join(repr(c) for c in bad)}"
+            f"{what}: {quote_value(name)} cannot be a folder name: it contains {' '.join(quote_value(c) for c in bad)}"
             ' (Windows forbids < > : " / \\ | ? * and control characters)'
         )
     if name != name.strip() or name.endswith("."):
         raise BackupPlanError(
-            f"{what}: {name!r} cannot be a folder name: it starts or ends with a space or ends with a dot"
+            f"{what}: {quote_value(name)} cannot be a folder name: it starts or ends with a space or ends with a dot"
         )
     if name in (".", "..") or name.split(".")[0].upper() in _RESERVED_NAMES:
-        raise BackupPlanError(f"{what}: {name!r} cannot be a folder name: it is reserved by Windows")
+        raise BackupPlanError(f"{what}: {quote_value(name)} cannot be a folder name: it is reserved by Windows")
     return name
 
 
@@ -212,7 +224,7 @@ def generation_id(now: datetime.datetime, existing: Iterable[str] = ()) -> str:
     is appended, so ids stay unique and plain string order stays time order.
     """
     if not isinstance(now, datetime.datetime) or now.tzinfo is None or now.utcoffset() is None:
-        raise BackupPlanError(f"now: expected a timezone-aware datetime, got {now!r}")
+        raise BackupPlanError(f"now: expected a timezone-aware datetime, got {quote_value(now)}")
     base = now.astimezone(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     taken = {e.casefold() for e in existing}
     if base.casefold() not in taken:
@@ -248,7 +260,7 @@ def _volume_for_path(volumes: Sequence[Mapping[str, Any]], path: str, what: str)
     try:
         return volume_for_path(volumes, path)
     except ValueError as exc:
-        raise BackupPlanError(f"{what}: {path!r} is on no volume of the host ({exc})") from exc
+        raise BackupPlanError(f"{what}: {quote_value(path)} is on no volume of the host ({exc})") from exc
 
 
 def _drive_letter(volume: Mapping[str, Any]) -> Optional[str]:
@@ -257,7 +269,7 @@ def _drive_letter(volume: Mapping[str, Any]) -> Optional[str]:
         return None
     letter = str(letter).strip()
     if not re.fullmatch(r"[A-Za-z](:\\?)?", letter):
-        raise BackupPlanError(f"volume facts: drive_letter {letter!r} is not a drive letter such as 'D:'")
+        raise BackupPlanError(f"volume facts: drive_letter {quote_value(letter)} is not a drive letter such as 'D:'")
     return letter[0].upper() + ":"
 
 
@@ -277,8 +289,8 @@ def _relative_to_volume(volume: Mapping[str, Any], path: str, what: str) -> str:
             best = root
     if best is None:
         raise BackupPlanError(
-            f"{what}: {path!r} was mapped to volume {volume.get('path')!r}, but none of its drive letter or"
-            f" mount points {_access_paths(volume)!r} contains it"
+            f"{what}: {quote_value(path)} was mapped to volume {quote_value(volume.get('path'))},"
+            f" but none of its drive letter or mount points {quote_value(_access_paths(volume))} contains it"
         )
     return path[len(best.rstrip("\\")) :].strip("\\")
 
@@ -286,7 +298,9 @@ def _relative_to_volume(volume: Mapping[str, Any], path: str, what: str) -> str:
 def _volume_path(volume: Mapping[str, Any]) -> str:
     path = volume.get("path")
     if not isinstance(path, str) or not _VOLUME_KEY_RE.search(path):
-        raise BackupPlanError(f"volume facts: path {path!r} is not a volume GUID path such as \\\\?\\Volume{{...}}\\")
+        raise BackupPlanError(
+            f"volume facts: path {quote_value(path)} is not a volume GUID path such as \\\\?\\Volume{{...}}\\"
+        )
     return path if path.endswith("\\") else path + "\\"
 
 
@@ -299,21 +313,28 @@ def _file_entries(vm_name: str, vm: Mapping[str, Any]) -> List[Dict[str, Any]]:
     for key, kind in (("config_paths", "config"), ("checkpoint_paths", "checkpoint"), ("vhd_paths", "vhd")):
         entries = vm.get(key) or []
         if not isinstance(entries, (list, tuple)):
-            raise BackupPlanError(f"VM {vm_name!r}: {key} must be a list of file paths, got {entries!r}")
+            raise BackupPlanError(
+                f"VM {quote_value(vm_name)}: {key} must be a list of file paths, got {quote_value(entries)}"
+            )
         for entry in entries:
             size = None
             if isinstance(entry, Mapping):
                 size = entry.get("size")
                 entry = entry.get("path")
                 if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
-                    raise BackupPlanError(f"VM {vm_name!r}: size of {entry!r} must be a byte count, got {size!r}")
-            path = _local_path(entry, f"VM {vm_name!r} {key}")
+                    raise BackupPlanError(
+                        f"VM {quote_value(vm_name)}: size of {quote_value(entry)} must be a byte count,"
+                        f" got {quote_value(size)}"
+                    )
+            path = _local_path(entry, f"VM {quote_value(vm_name)} {key}")
             if path.casefold() in seen:
                 continue
             seen.add(path.casefold())
             files.append({"kind": kind, "original_path": path, "size": size})
     if not files:
-        raise BackupPlanError(f"VM {vm_name!r}: the inventory lists no configuration, checkpoint or disk file")
+        raise BackupPlanError(
+            f"VM {quote_value(vm_name)}: the inventory lists no configuration, checkpoint or disk file"
+        )
     return files
 
 
@@ -335,7 +356,7 @@ def _patterns(value: Any, what: str) -> Optional[List[str]]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
-        raise BackupPlanError(f"{what}: expected a list of VM names or globs, got {value!r}")
+        raise BackupPlanError(f"{what}: expected a list of VM names or globs, got {quote_value(value)}")
     return list(value)
 
 
@@ -352,11 +373,11 @@ def select_vms(
         if unknown:
             listing = ", ".join(sorted(names, key=str.casefold)) or "none"
             raise BackupPlanError(
-                f"vms: {', '.join(repr(u) for u in unknown)} matches no VM on host {host} (VMs there: {listing})"
+                f"vms: {', '.join(quote_value(u) for u in unknown)} matches no VM on host {host} (VMs there: {listing})"
             )
     for pattern in exclude_p:
         if not any(_match(n, pattern) for n in names):
-            warnings.append(f"exclude_vms: {pattern!r} matches no VM on host {host}")
+            warnings.append(f"exclude_vms: {quote_value(pattern)} matches no VM on host {host}")
     selected, excluded = [], []
     for vm, name in zip(vms, names):
         wanted = include_p is None or any(_match(name, p) for p in include_p)
@@ -389,7 +410,7 @@ def _join(*parts: str) -> str:
 
 def _int_option(value: Any, what: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise BackupPlanError(f"{what}: expected a whole number from {low} to {high}, got {value!r}")
+        raise BackupPlanError(f"{what}: expected a whole number from {low} to {high}, got {quote_value(value)}")
     return value
 
 
@@ -428,13 +449,16 @@ def build_plan(
     host = check_folder_name(host, "host")
     if not isinstance(job_id, str) or not _JOB_ID_RE.match(job_id):
         raise BackupPlanError(
-            f"job_id: expected 1-64 letters, digits, '_', '.' or '-' starting with a letter or digit, got {job_id!r}"
+            "job_id: expected 1-64 letters, digits, '_', '.' or '-' starting with a letter or digit,"
+            f" got {quote_value(job_id)}"
         )
     job_dir = _local_path(job_dir, "job_dir")
     if backup_type not in BACKUP_TYPES:
-        raise BackupPlanError(f"backup_type: expected one of {', '.join(BACKUP_TYPES)}, got {backup_type!r}")
+        raise BackupPlanError(f"backup_type: expected one of {', '.join(BACKUP_TYPES)}, got {quote_value(backup_type)}")
     if not isinstance(require_hyperv_writer, bool):
-        raise BackupPlanError(f"require_hyperv_writer: expected true or false, got {require_hyperv_writer!r}")
+        raise BackupPlanError(
+            f"require_hyperv_writer: expected true or false, got {quote_value(require_hyperv_writer)}"
+        )
     robocopy = {
         "threads": _int_option(copy_threads, "copy_threads", 1, 128),
         "retry": _int_option(retry, "retry", 0, 1000),
@@ -451,7 +475,7 @@ def build_plan(
     if not (_DRIVE_PATH_RE.match(destination) or _UNC_RE.match(destination)):
         raise BackupPlanError(
             f"destination: expected a local path such as E:\\Backups or a UNC path such as \\\\nas\\backups,"
-            f" got {destination!r}"
+            f" got {quote_value(destination)}"
         )
     _check_components(destination, "destination")
     host_path = _join(destination, host)
@@ -459,31 +483,31 @@ def build_plan(
     jobs_root = _parent(job_dir) if len(_parts(job_dir)) > 1 else job_dir
     if is_under(destination, jobs_root) or is_under(job_dir, generation_path):
         raise BackupPlanError(
-            f"destination: {destination!r} and the job folders ({jobs_root!r}) must not contain each other:"
-            " job cleanup removes what is below the job folders"
+            f"destination: {quote_value(destination)} and the job folders ({quote_value(jobs_root)})"
+            " must not contain each other: job cleanup removes what is below the job folders"
         )
 
     if not isinstance(vms, (list, tuple)) or not all(isinstance(vm, Mapping) for vm in vms):
-        raise BackupPlanError(f"VM inventory of host {host}: expected a list of VM dicts, got {vms!r}")
+        raise BackupPlanError(f"VM inventory of host {host}: expected a list of VM dicts, got {quote_value(vms)}")
     for vm in vms:
         if not isinstance(vm.get("name"), str) or not vm.get("name"):
-            raise BackupPlanError(f"VM inventory of host {host}: a VM has no name: {dict(vm)!r}")
+            raise BackupPlanError(f"VM inventory of host {host}: a VM has no name: {quote_value(dict(vm))}")
     selected, excluded = select_vms(host, vms, include_vms, exclude_vms, warnings)
 
     # Names become folder names under the generation: safe, unique (case-insensitive), not ours.
     seen_names: Dict[str, Mapping[str, Any]] = {}
     for vm in selected:
         name = vm["name"]
-        check_folder_name(name, f"VM name {name!r}")
+        check_folder_name(name, f"VM name {quote_value(name)}")
         if name.casefold() in (EXTRA_FOLDER.casefold(), MANIFEST_NAME.casefold()):
             raise BackupPlanError(
-                f"VM name {name!r}: this name is reserved for the backup layout; rename or exclude the VM"
+                f"VM name {quote_value(name)}: this name is reserved for the backup layout; rename or exclude the VM"
             )
         if name.casefold() in seen_names:
             other = seen_names[name.casefold()]
             raise BackupPlanError(
-                f"VM name {name!r}: two VMs would share one backup folder (ids {other.get('id')}, {vm.get('id')});"
-                " rename one of them or exclude it with exclude_vms"
+                f"VM name {quote_value(name)}: two VMs would share one backup folder"
+                f" (ids {other.get('id')}, {vm.get('id')}); rename one of them or exclude it with exclude_vms"
             )
         seen_names[name.casefold()] = vm
 
@@ -528,9 +552,9 @@ def build_plan(
         files = _file_entries(name, vm)
         by_volume: Dict[str, List[Dict[str, Any]]] = {}
         for f in files:
-            entry = volume_entry(f["original_path"], f"VM {name!r} file", f"vm:{name}")
+            entry = volume_entry(f["original_path"], f"VM {quote_value(name)} file", f"vm:{name}")
             f["alias"] = entry["alias"]
-            f["_rel_volume"] = _relative_to_volume(entry["_facts"], f["original_path"], f"VM {name!r} file")
+            f["_rel_volume"] = _relative_to_volume(entry["_facts"], f["original_path"], f"VM {quote_value(name)} file")
             by_volume.setdefault(entry["alias"], []).append(f)
         vm_dest = _join(generation_path, name)
         aliases = list(by_volume)
@@ -540,10 +564,14 @@ def build_plan(
             group = by_volume[alias]
             root_rel = _common_dir([_parent("\\" + f["_rel_volume"]) for f in group])
             if root_rel:
-                guard_dirs.append((entry["volume_path"], root_rel, f"the folder of VM {name!r}"))
+                guard_dirs.append((entry["volume_path"], root_rel, f"the folder of VM {quote_value(name)}"))
             else:  # the VM's files share only the volume root: guard each folder holding them
                 guard_dirs.extend(
-                    (entry["volume_path"], _parent("\\" + f["_rel_volume"]).strip("\\"), f"a folder of VM {name!r}")
+                    (
+                        entry["volume_path"],
+                        _parent("\\" + f["_rel_volume"]).strip("\\"),
+                        f"a folder of VM {quote_value(name)}",
+                    )
                     for f in group
                 )
             base_dest = _join(vm_dest, entry["key"]) if len(aliases) > 1 else vm_dest
@@ -585,19 +613,21 @@ def build_plan(
     plan_extras: List[Dict[str, Any]] = []
     extra_list = [] if extra_paths is None else extra_paths
     if isinstance(extra_list, str) or not isinstance(extra_list, (list, tuple)):
-        raise BackupPlanError(f"extra_paths: expected a list of folder paths, got {extra_paths!r}")
+        raise BackupPlanError(f"extra_paths: expected a list of folder paths, got {quote_value(extra_paths)}")
     normalized_extras: List[str] = []
     for raw in extra_list:
         path = _local_path(raw, "extra_paths")
         for other in normalized_extras:
             if is_under(path, other) or is_under(other, path):
-                raise BackupPlanError(f"extra_paths: {path!r} and {other!r} overlap; list only the outer folder")
+                raise BackupPlanError(
+                    f"extra_paths: {quote_value(path)} and {quote_value(other)} overlap; list only the outer folder"
+                )
         normalized_extras.append(path)
     for path in normalized_extras:
         entry = volume_entry(path, "extra_paths", f"extra:{path}")
         rel = _relative_to_volume(entry["_facts"], path, "extra_paths")
         dest = _join(generation_path, EXTRA_FOLDER, entry["key"], rel)
-        guard_dirs.append((entry["volume_path"], rel, f"extra path {path!r}"))
+        guard_dirs.append((entry["volume_path"], rel, f"extra path {quote_value(path)}"))
         step_id = add_step(
             kind="extra",
             vm=None,
@@ -621,12 +651,13 @@ def build_plan(
         for volume_path, folder, why in guard_dirs:
             if volume_path.casefold() == dest_key and is_under("\\" + dest_rel, "\\" + folder):
                 raise BackupPlanError(
-                    f"destination: {destination!r} is inside {why} (volume {volume_path}, folder \\{folder});"
+                    f"destination: {quote_value(destination)} is inside {why}"
+                    f" (volume {volume_path}, folder \\{folder});"
                     " choose a folder outside the VM folders and extra paths"
                 )
         if dest_key in volume_entries:
             warnings.append(
-                f"destination {destination!r} is on a volume that is being snapshotted"
+                f"destination {quote_value(destination)} is on a volume that is being snapshotted"
                 f" ({volume_entries[dest_key]['add_as']}): the copy grows that shadow copy's storage"
             )
 

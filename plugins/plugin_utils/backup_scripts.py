@@ -50,7 +50,11 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Mapping, Optional
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import HYPERV_WRITER_ID, BackupPlanError
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import (
+    HYPERV_WRITER_ID,
+    BackupPlanError,
+    quote_value,
+)
 
 CRLF = "\r\n"
 # What a diskshadow script line may carry for a path: no spaces, quotes, % or anything non-ASCII.
@@ -69,7 +73,7 @@ class ScriptRenderError(BackupPlanError):
 def _diskshadow_path(value: Any, what: str) -> str:
     if not isinstance(value, str) or not _DISKSHADOW_PATH_RE.match(value):
         raise ScriptRenderError(
-            f"{what}: diskshadow cannot express {value!r}: a script path may hold only ASCII letters, digits"
+            f"{what}: diskshadow cannot express {quote_value(value)}: a script path may hold only ASCII letters, digits"
             " and \\ : . _ - { } ? $ (no spaces, quotes, % or non-ASCII characters)"
         )
     return value
@@ -77,18 +81,20 @@ def _diskshadow_path(value: Any, what: str) -> str:
 
 def _cmd_value(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value:
-        raise ScriptRenderError(f"{what}: expected a non-empty string, got {value!r}")
+        raise ScriptRenderError(f"{what}: expected a non-empty string, got {quote_value(value)}")
     bad = sorted({c for c in value if c in CMD_SPECIAL})
     if bad:
         raise ScriptRenderError(
-            f"{what}: {value!r} contains {' '.join(repr(c) for c in bad)}, which cmd.exe would interpret;"
-            f" rename it or leave it out of the backup (characters refused: {CMD_SPECIAL})"
+            f"{what}: {quote_value(value)} contains {' '.join(quote_value(c) for c in bad)},"
+            " which cmd.exe would interpret; rename it or leave it out of the backup"
+            f" (characters refused: {CMD_SPECIAL})"
         )
     odd = sorted({c for c in value if not 32 <= ord(c) <= 126})
     if odd:
         raise ScriptRenderError(
-            f"{what}: {value!r} contains {' '.join(repr(c) for c in odd)}: the copy wrapper carries only printable"
-            " ASCII (cmd.exe reads it in the host's OEM code page); rename it or leave it out of the backup"
+            f"{what}: {quote_value(value)} contains {' '.join(quote_value(c) for c in odd)}:"
+            " the copy wrapper carries only printable ASCII (cmd.exe reads it in the host's OEM code page);"
+            " rename it or leave it out of the backup"
         )
     return value
 
@@ -96,14 +102,16 @@ def _cmd_value(value: Any, what: str) -> str:
 def _cmd_dir(value: Any, what: str) -> str:
     value = _cmd_value(value, what)
     if value.endswith("\\"):  # robocopy reads \" as an escaped quote
-        raise ScriptRenderError(f"{what}: {value!r} must not end with a backslash")
+        raise ScriptRenderError(f"{what}: {quote_value(value)} must not end with a backslash")
     return value
 
 
 def _alias(volume: Mapping[str, Any]) -> str:
     alias = volume.get("alias")
     if not isinstance(alias, str) or not _ALIAS_RE.match(alias) or alias.upper() == "VSS_SHADOW_SET":
-        raise ScriptRenderError(f"volume alias {alias!r}: expected a letter then up to 31 letters, digits or '_'")
+        raise ScriptRenderError(
+            f"volume alias {quote_value(alias)}: expected a letter then up to 31 letters, digits or '_'"
+        )
     return alias
 
 
@@ -123,7 +131,7 @@ def render_script(plan: Mapping[str, Any]) -> str:
     if not volumes:
         raise ScriptRenderError("plan: no volume to snapshot")
     if plan.get("backup_type") not in ("copy", "full"):
-        raise ScriptRenderError(f"plan backup_type: expected copy or full, got {plan.get('backup_type')!r}")
+        raise ScriptRenderError(f"plan backup_type: expected copy or full, got {quote_value(plan.get('backup_type'))}")
     files = plan["job_files"]
     job_id = _diskshadow_path(plan["job_id"], "job_id")
     generation = _diskshadow_path(plan["generation"], "generation")
@@ -143,7 +151,7 @@ def render_script(plan: Mapping[str, Any]) -> str:
     for volume in volumes:
         alias = _alias(volume)
         if alias.casefold() in (a.casefold() for a in aliases):
-            raise ScriptRenderError(f"volume alias {alias!r} is used twice")
+            raise ScriptRenderError(f"volume alias {quote_value(alias)} is used twice")
         aliases.append(alias)
         lines.append(f"ADD VOLUME {_diskshadow_path(volume['add_as'], f'volume {alias}')} ALIAS {alias}")
     lines.append("CREATE")
@@ -205,14 +213,16 @@ def render_copy_wrapper(plan: Mapping[str, Any]) -> str:
     for step in plan["steps"]:
         step_id = step["id"]
         if not re.fullmatch(r"s\d{3,}", str(step_id)):
-            raise ScriptRenderError(f"step id {step_id!r}: expected s001, s002, ...")
-        what = f"VM {step['vm']!r}" if step.get("vm") else f"extra path {step.get('original_dir')!r}"
+            raise ScriptRenderError(f"step id {quote_value(step_id)}: expected s001, s002, ...")
+        what = (
+            f"VM {quote_value(step['vm'])}" if step.get("vm") else f"extra path {quote_value(step.get('original_dir'))}"
+        )
         source = _cmd_dir(step["source_dir"], f"{what}: source folder")
         target = _cmd_dir(step["destination_dir"], f"{what}: destination folder")
         names = [_cmd_value(n, f"{what}: file name") for n in (step.get("files") or [])]
         for name in names:
             if "\\" in name or "*" in name or "?" in name:
-                raise ScriptRenderError(f"{what}: file name {name!r} must be a plain name without \\ * ?")
+                raise ScriptRenderError(f"{what}: file name {quote_value(name)} must be a plain name without \\ * ?")
         tree = ["/E"] if step.get("recurse") else []
         label = f"VM {step['vm']}" if step.get("vm") else f"extra path {step.get('original_dir')}"
         lines.append(f"rem step {step_id}: {_cmd_value(label, what)}")
@@ -241,7 +251,9 @@ def _chunks(names: List[str], fixed: int, what: str) -> List[List[str]]:
     for name in names:
         extra = len(name) + 3
         if fixed + extra > _MAX_CMD_LINE:
-            raise ScriptRenderError(f"{what}: the robocopy line for {name!r} would exceed cmd.exe's line limit")
+            raise ScriptRenderError(
+                f"{what}: the robocopy line for {quote_value(name)} would exceed cmd.exe's line limit"
+            )
         if length + extra > _MAX_CMD_LINE and chunks[-1]:
             chunks.append([])
             length = fixed

@@ -53,6 +53,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import (
     HYPERV_WRITER_ID,
     MANIFEST_NAME,
     parse_generation_id,
+    quote_value,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts import parse_exit_codes
 
@@ -72,7 +73,7 @@ class ManifestError(ValueError):
 def utc_iso(value: datetime.datetime, what: str) -> str:
     """``2026-11-25T02:00:00Z`` for an aware datetime (microseconds kept when present)."""
     if not isinstance(value, datetime.datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise ManifestError(f"{what}: expected a timezone-aware datetime, got {value!r}")
+        raise ManifestError(f"{what}: expected a timezone-aware datetime, got {quote_value(value)}")
     utc = value.astimezone(datetime.timezone.utc)
     text = utc.strftime("%Y-%m-%dT%H:%M:%S")
     if utc.microsecond:
@@ -83,7 +84,7 @@ def utc_iso(value: datetime.datetime, what: str) -> str:
 def parse_utc(text: str) -> datetime.datetime:
     """The aware datetime of a manifest timestamp."""
     if not isinstance(text, str) or not _UTC_RE.match(text):
-        raise ManifestError(f"timestamp: expected UTC ISO 8601 like 2026-11-25T02:00:00Z, got {text!r}")
+        raise ManifestError(f"timestamp: expected UTC ISO 8601 like 2026-11-25T02:00:00Z, got {quote_value(text)}")
     return datetime.datetime.fromisoformat(text[:-1]).replace(tzinfo=datetime.timezone.utc)
 
 
@@ -91,11 +92,11 @@ def _file_index(entries: Any, what: str) -> Dict[str, Mapping[str, Any]]:
     if entries is None:
         return {}
     if not isinstance(entries, (list, tuple)):
-        raise ManifestError(f"{what}: expected a list of files, got {entries!r}")
+        raise ManifestError(f"{what}: expected a list of files, got {quote_value(entries)}")
     index = {}
     for entry in entries:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("relative_path"), str):
-            raise ManifestError(f"{what}: expected {{'relative_path', 'size', ...}} entries, got {entry!r}")
+            raise ManifestError(f"{what}: expected {{'relative_path', 'size', ...}} entries, got {quote_value(entry)}")
         for key in ("size", "source_size"):
             _size(entry.get(key), f"{what}: {entry['relative_path']} {key}")
         index[entry["relative_path"].replace("/", "\\").casefold()] = entry
@@ -106,7 +107,7 @@ def _size(value: Any, what: str) -> Optional[int]:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ManifestError(f"{what}: expected a byte count, got {value!r}")
+        raise ManifestError(f"{what}: expected a byte count, got {quote_value(value)}")
     return value
 
 
@@ -125,10 +126,10 @@ def _writer(plan: Mapping[str, Any], writer: Optional[Mapping[str, Any]]) -> Dic
     writer = dict(writer or {})
     included = writer.get("included")
     if included is not None and not isinstance(included, bool):
-        raise ManifestError(f"writer included: expected true, false or null, got {included!r}")
+        raise ManifestError(f"writer included: expected true, false or null, got {quote_value(included)}")
     state = writer.get("state")
     if state is not None and (isinstance(state, bool) or not isinstance(state, int)):
-        raise ManifestError(f"writer state: expected a VSS_WRITER_STATE number, got {state!r}")
+        raise ManifestError(f"writer state: expected a VSS_WRITER_STATE number, got {quote_value(state)}")
     return {
         "id": HYPERV_WRITER_ID,
         "name": HYPERV_WRITER_NAME,
@@ -144,7 +145,9 @@ def _shadows(shadows: Any) -> List[Dict[str, Any]]:
     result = []
     for shadow in shadows or []:
         if not isinstance(shadow, Mapping) or not isinstance(shadow.get("id"), str):
-            raise ManifestError(f"shadows: expected dicts from diskshadow.parse_output with an id, got {shadow!r}")
+            raise ManifestError(
+                f"shadows: expected dicts from diskshadow.parse_output with an id, got {quote_value(shadow)}"
+            )
         result.append({key: shadow.get(key) for key in ("id", "set_id", "alias", "original_volume", "original_mount")})
     return result
 
@@ -153,7 +156,9 @@ def _summary(summary: Any) -> Optional[Dict[str, Any]]:
     if summary is None:
         return None
     if not isinstance(summary, Mapping):
-        raise ManifestError(f"robocopy summary: expected the dict of robocopy.parse_summary, got {summary!r}")
+        raise ManifestError(
+            f"robocopy summary: expected the dict of robocopy.parse_summary, got {quote_value(summary)}"
+        )
     result = dict(summary)
     errors = list(result.get("errors") or [])
     result["errors"] = errors[:MAX_RECORDED_ERRORS]
@@ -189,7 +194,7 @@ def build_manifest(
     ``error``: what stopped the job, if anything. Status rules: see the module docstring.
     """
     if verify not in VERIFY_MODES:
-        raise ManifestError(f"verify: expected one of {', '.join(VERIFY_MODES)}, got {verify!r}")
+        raise ManifestError(f"verify: expected one of {', '.join(VERIFY_MODES)}, got {quote_value(verify)}")
     start, end = utc_iso(started_at, "started_at"), utc_iso(finished_at, "finished_at")
     if finished_at < started_at:
         raise ManifestError(f"finished_at {end} is before started_at {start}")
@@ -198,18 +203,20 @@ def build_manifest(
     elif isinstance(exit_codes, Mapping) and "runs" in exit_codes:
         parsed = exit_codes
     else:
-        raise ManifestError(f"exit_codes: expected the exit code file text or parse_exit_codes(), got {exit_codes!r}")
+        raise ManifestError(
+            f"exit_codes: expected the exit code file text or parse_exit_codes(), got {quote_value(exit_codes)}"
+        )
     runs = [dict(r) for r in parsed["runs"]]
     codes = dict(parsed["steps"])
     files = files or {}
     if not isinstance(files, Mapping):
-        raise ManifestError(f"files: expected VM name -> list of files, got {files!r}")
+        raise ManifestError(f"files: expected VM name -> list of files, got {quote_value(files)}")
     warnings = [str(w) for w in (*plan.get("warnings", ()), *warnings)]
 
     vms = []
     for vm in plan.get("vms", []):
         name = vm["name"]
-        found = _file_index(files.get(name), f"files of VM {name!r}")
+        found = _file_index(files.get(name), f"files of VM {quote_value(name)}")
         problems = _step_problems(vm["steps"], codes, runs)
         entries = []
         for planned in vm["files"]:
@@ -225,24 +232,27 @@ def build_manifest(
                 problems.append(f"{rel}: missing at the destination")
                 entries.append(entry)
                 continue
-            entry["size"] = _size(got.get("size"), f"VM {name!r} {rel} size")
+            entry["size"] = _size(got.get("size"), f"VM {quote_value(name)} {rel} size")
             if entry["size"] is None:
                 problems.append(f"{rel}: size at the destination unknown")
-            source_size = _size(got.get("source_size"), f"VM {name!r} {rel} source_size")
+            source_size = _size(got.get("source_size"), f"VM {quote_value(name)} {rel} source_size")
             if verify != "none" and source_size is not None and source_size != entry["size"]:
                 problems.append(f"{rel}: {entry['size']} bytes at the destination, {source_size} in the shadow copy")
             sha = got.get("sha256")
             if sha is not None:
                 sha = str(sha).lower()
                 if not _SHA256_RE.match(sha):
-                    raise ManifestError(f"VM {name!r} {rel} sha256: expected 64 hex digits, got {got.get('sha256')!r}")
+                    raise ManifestError(
+                        f"VM {quote_value(name)} {rel} sha256: expected 64 hex digits,"
+                        f" got {quote_value(got.get('sha256'))}"
+                    )
                 entry["sha256"] = sha
             elif verify == "hash":
                 problems.append(f"{rel}: no SHA-256 although verify is hash")
             entries.append(entry)
         planned_paths = {f["relative_path"].casefold() for f in vm["files"]}
         warnings.extend(
-            f"VM {name!r}: unexpected file at the destination: {found[key]['relative_path']}"
+            f"VM {quote_value(name)}: unexpected file at the destination: {found[key]['relative_path']}"
             for key in found
             if key not in planned_paths
         )
@@ -336,33 +346,35 @@ def validate_manifest(manifest: Any) -> List[str]:
         return [f"manifest: expected a JSON object, got {type(manifest).__name__}"]
     problems = []
     if manifest.get("format") != MANIFEST_FORMAT:
-        problems.append(f"format: expected {MANIFEST_FORMAT}, got {manifest.get('format')!r}")
+        problems.append(f"format: expected {MANIFEST_FORMAT}, got {quote_value(manifest.get('format'))}")
     for key in ("host", "job_id", "destination"):
         if not isinstance(manifest.get(key), str) or not manifest.get(key):
-            problems.append(f"{key}: expected a non-empty string, got {manifest.get(key)!r}")
+            problems.append(f"{key}: expected a non-empty string, got {quote_value(manifest.get(key))}")
     generation = manifest.get("generation")
     if not isinstance(generation, str) or not GENERATION_RE.match(generation) or not parse_generation_id(generation):
-        problems.append(f"generation: expected an id like 20261125T020000Z, got {generation!r}")
+        problems.append(f"generation: expected an id like 20261125T020000Z, got {quote_value(generation)}")
     for key in ("started_at", "finished_at"):
         if not isinstance(manifest.get(key), str) or not _UTC_RE.match(manifest[key]):
-            problems.append(f"{key}: expected UTC ISO 8601 like 2026-11-25T02:00:00Z, got {manifest.get(key)!r}")
+            problems.append(
+                f"{key}: expected UTC ISO 8601 like 2026-11-25T02:00:00Z, got {quote_value(manifest.get(key))}"
+            )
     if manifest.get("backup_type") not in ("copy", "full"):
-        problems.append(f"backup_type: expected copy or full, got {manifest.get('backup_type')!r}")
+        problems.append(f"backup_type: expected copy or full, got {quote_value(manifest.get('backup_type'))}")
     if manifest.get("verify") not in VERIFY_MODES:
-        problems.append(f"verify: expected size, hash or none, got {manifest.get('verify')!r}")
+        problems.append(f"verify: expected size, hash or none, got {quote_value(manifest.get('verify'))}")
     if manifest.get("status") not in STATUSES:
-        problems.append(f"status: expected complete, partial or failed, got {manifest.get('status')!r}")
+        problems.append(f"status: expected complete, partial or failed, got {quote_value(manifest.get('status'))}")
     for key in ("shadows", "vms", "extra_paths", "warnings"):
         if not isinstance(manifest.get(key), list):
-            problems.append(f"{key}: expected a list, got {manifest.get(key)!r}")
+            problems.append(f"{key}: expected a list, got {quote_value(manifest.get(key))}")
     if not isinstance(manifest.get("writer"), Mapping):
-        problems.append(f"writer: expected an object, got {manifest.get('writer')!r}")
+        problems.append(f"writer: expected an object, got {quote_value(manifest.get('writer'))}")
     for index, vm in enumerate(manifest.get("vms") if isinstance(manifest.get("vms"), list) else []):
         if not isinstance(vm, Mapping):
             problems.append(f"vms[{index}]: expected an object")
             continue
         if vm.get("status") not in ("complete", "failed"):
-            problems.append(f"vms[{index}].status: expected complete or failed, got {vm.get('status')!r}")
+            problems.append(f"vms[{index}].status: expected complete or failed, got {quote_value(vm.get('status'))}")
         if not isinstance(vm.get("name"), str) or not isinstance(vm.get("files"), list):
             problems.append(f"vms[{index}]: expected a name and a list of files")
             continue
@@ -373,9 +385,11 @@ def validate_manifest(manifest: Any) -> List[str]:
                 continue
             size = entry.get("size")
             if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
-                problems.append(f"{where}.size: expected a byte count or null, got {size!r}")
+                problems.append(f"{where}.size: expected a byte count or null, got {quote_value(size)}")
             if "sha256" in entry and not (isinstance(entry["sha256"], str) and _SHA256_RE.match(entry["sha256"])):
-                problems.append(f"{where}.sha256: expected 64 lower-case hex digits, got {entry['sha256']!r}")
+                problems.append(
+                    f"{where}.sha256: expected 64 lower-case hex digits, got {quote_value(entry['sha256'])}"
+                )
     if (
         not problems
         and manifest["status"] == "complete"
@@ -412,5 +426,5 @@ def retention_entry(generation: str, manifest: Any) -> Dict[str, Any]:
     else:
         finished = parse_generation_id(generation)
         if finished is None:
-            raise ManifestError(f"generation {generation!r}: not a generation id of this collection")
+            raise ManifestError(f"generation {quote_value(generation)}: not a generation id of this collection")
     return {"id": generation, "finished_at": finished, "complete": complete}

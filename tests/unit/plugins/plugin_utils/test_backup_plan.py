@@ -140,7 +140,7 @@ def test_path_on_no_volume_is_refused_naming_the_vm_and_path():
     lost = vm("lost01", "Z:\\VMs\\lost01.vhdx")
     with pytest.raises(BackupPlanError) as err:
         plan(vms(lost), include_vms=["lost01"])
-    assert "lost01" in str(err.value) and "Z:\\\\VMs\\\\lost01.vhdx" in str(err.value)
+    assert "lost01" in str(err.value) and "'Z:\\VMs\\lost01.vhdx'" in str(err.value)
     with pytest.raises(BackupPlanError, match="Q:"):
         plan(include_vms=["web01"], destination="Q:\\Backups")
 
@@ -289,3 +289,9 @@ def test_volumes_from_the_volume_facts_module_are_accepted():
     assert volume_for_path(VOLUMES, "D:\\Hyper-V")["guid"] == GUID_D
     p = plan(include_vms=["web01"])
     assert p["volumes"][0]["guid"] == GUID_D
+
+
+def test_error_messages_show_windows_paths_as_written():
+    assert backup_plan.quote_value("D:\\VMs\\a b.vhdx") == "'D:\\VMs\\a b.vhdx'"
+    assert backup_plan.quote_value("x\u2028y\tz") == "'x\\u2028y\\u0009z'"
+    assert backup_plan.quote_value(None) == "None"

@@ -203,7 +203,7 @@ def test_job_error_is_recorded_and_prevents_completion():
 def test_plan_warnings_are_carried_into_the_manifest():
     p = _plan(destination="D:\\Backups")
     m = _build(p, warnings=["host said hello"])
-    assert m["warnings"][0].startswith("destination 'D:\\\\Backups'") and m["warnings"][-1] == "host said hello"
+    assert m["warnings"][0].startswith("destination 'D:\\Backups'") and m["warnings"][-1] == "host said hello"
 
 
 @pytest.mark.parametrize(
