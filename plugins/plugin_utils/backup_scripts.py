@@ -31,7 +31,8 @@ after diskshadow ends, whatever happened.
 
 Copy wrapper: one robocopy run per step and pass, in plan order, always with ``/B`` (backup
 privilege, needed on an exposed shadow), ``/COPY:DAT /DCOPY:T``, ``/R:n /W:n``, ``/MT:n``, ``/NP``,
-``/BYTES``, ``/XJ`` and ``/UNILOG+:<job_dir>\\robocopy.log``. Unbuffered I/O: with
+``/BYTES``, ``/XJ`` and ``/UNILOG+:<job_dir>\\robocopy.log``; a step that copies from a volume root is
+followed by ``attrib -H -S`` on its destination folder, which robocopy gives the root's attributes. Unbuffered I/O: with
 ``unbuffered_min_size`` N > 0 each step runs twice, pass ``large`` (``/J /MIN:N``) and pass ``small``
 (``/MAX:N-1``), which split the files at copy time even when sizes changed since the inventory; N = 0
 runs one pass ``all`` with ``/J``, None one pass ``all`` without it. VM steps name their files
@@ -210,6 +211,7 @@ def render_copy_wrapper(plan: Mapping[str, Any]) -> str:
         'set "VAW_EXIT=0"',
         f">{_quote(rc_file)} echo begin {job_id}",
     ]
+    volume_roots = {str(v.get("mount_folder")).casefold() for v in plan.get("volumes") or []}
     for step in plan["steps"]:
         step_id = step["id"]
         if not re.fullmatch(r"s\d{3,}", str(step_id)):
@@ -234,7 +236,7 @@ def render_copy_wrapper(plan: Mapping[str, Any]) -> str:
                 lines.append('set "VAW_RC=%ERRORLEVEL%"')
                 lines.append(f">>{_quote(rc_file)} echo {step_id} {pass_name} %VAW_RC%")
                 lines.append('if %VAW_RC% GEQ 8 set "VAW_EXIT=1"')
-        if step.get("recurse") and re.fullmatch(r"[A-Za-z]:\\", str(step.get("original_dir"))):
+        if source.casefold() in volume_roots:
             # robocopy gives a copy of a volume root the root's hidden/system attributes
             lines.append(f"attrib -H -S {_quote(target)}")
     lines.append(f">>{_quote(rc_file)} echo end %VAW_EXIT%")

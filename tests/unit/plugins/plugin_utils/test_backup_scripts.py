@@ -306,10 +306,13 @@ def test_parse_exit_codes_tolerates_a_cut_off_file_and_noise():
     assert parse_exit_codes("")["steps"] == {}
 
 
-def test_volume_root_extra_path_loses_the_hidden_attribute_robocopy_gives_it():
+def test_copies_of_a_volume_root_lose_the_hidden_attribute_robocopy_gives_them():
     p = plan(include_vms=[], extra_paths=["E:\\"], destination="\\\\nas01\\b")
     commands = _commands(render_copy_wrapper(p))
     assert 'attrib -H -S "\\\\nas01\\b\\HV01\\20261125T020000Z\\_extra_paths\\E"' in commands
+    p = plan([vm("rooted", "E:\\rooted.vhdx"), vm("deep", "E:\\VMs\\deep.vhdx")], destination="\\\\nas01\\b")
+    attribs = [c for c in _commands(render_copy_wrapper(p)) if c.startswith("attrib")]
+    assert attribs == ['attrib -H -S "\\\\nas01\\b\\HV01\\20261125T020000Z\\rooted"']
 
 
 HOSTILE = ["x & del /q C:\\*", "50%off", "caret^x", "bang!", "Caf\u00e9", "tab\u2028x"]
