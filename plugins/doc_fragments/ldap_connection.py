@@ -83,6 +83,6 @@ requirements:
   - gssapi (python-gssapi) for O(username)/O(password) or O(keytab) with O(auth=kerberos)
 notes:
   - The connection options can be set once for every AD module of a play with
-    C(module_defaults: {group/vaware.hyperv.ad: {...}}), or injected as E(VAWARE_LDAP_*) environment
+    a C(module_defaults) entry for C(group/vaware.hyperv.ad), or injected as E(VAWARE_LDAP_*) environment
     variables by an AWX/AAP credential type.
 """

@@ -16,11 +16,11 @@ description:
     ("Use any authentication protocol").
   - O(mode=resource_based) edits C(msDS-AllowedToActOnBehalfOfOtherIdentity) on each target account instead,
     adding or removing the delegating account's SID in that security descriptor.
-  - Talks LDAP to a domain controller from wherever it runs; usually used with C(delegate_to: localhost).
+  - Talks LDAP to a domain controller from wherever it runs; usually used with C(delegate_to=localhost).
   - Every change is sent as value-level delete/add operations, so a change someone made in the meantime
     makes the write fail and be retried on fresh data instead of being overwritten. A run that finds
     everything as requested sends no write at all.
-  - Typical use, Hyper-V: mounting an ISO from a file share in a VM from a remote console needs the host
+  - Typical use with Hyper-V, mounting an ISO from a file share in a VM from a remote console needs the host
     account trusted for C(cifs) on the file server; live migration with Kerberos needs C(cifs) and
     C(Microsoft Virtual System Migration Service) on each peer host.
 options:
@@ -38,7 +38,7 @@ options:
         V(cifs/fs01.corp.example.com) or V(MSSQLSvc/sql01.corp.example.com:1433), or a dictionary with
         C(service) and C(host).
       - For a dictionary the host is looked up in AD (it must exist) and the SPN forms given by C(forms)
-        (default O(spn_forms)) are used, as ADUC does: C(service/SHORTNAME) and C(service/dns.host.name).
+        (default O(spn_forms)) are used, as ADUC does, C(service/SHORTNAME) and C(service/dns.host.name).
       - "Dictionary keys: C(service) (required, service class such as V(cifs)), C(host) (required, short name,
         DNS name, V(NAME$) or DN), C(port) (optional int), C(forms) (optional: V(both), V(short) or V(fqdn))."
       - A raw SPN that no account in the domain holds is still written, with a warning.
