@@ -160,11 +160,13 @@ def _validate(args: Mapping[str, Any]) -> None:
     destination = args.get("destination")
     if args["state"] == "present" and not job_id and not destination:
         problems.append(
-            "destination: required to start a backup (a local path such as E:\\Backups or a UNC path such as \\\\nas\\backups)"
+            "destination: required to start a backup (a local path such as E:\\Backups"
+            " or a UNC path such as \\\\nas\\backups)"
         )
     if destination is not None and not _DEST_RE.match(destination.replace("/", "\\")):
         problems.append(
-            f"destination: expected a local path such as E:\\Backups or a UNC path such as \\\\nas\\backups, got {destination!r}"
+            "destination: expected a local path such as E:\\Backups or a UNC path such as \\\\nas\\backups,"
+            f" got {destination!r}"
         )
     for name in ("vms", "exclude_vms", "extra_paths"):
         for value in args.get(name) or []:
@@ -225,10 +227,11 @@ class BackupRun:
         return run_payload(self.action, payload, parameters, self.task_vars, step=step, **kwargs)
 
     def _reset_connection(self) -> None:
+        """Drop the broken WinRM/PSRP session so the next call opens a new one (best effort)."""
         try:
             self.action._connection.reset()
-        except Exception:  # noqa: BLE001,S110 - best effort: the next call reconnects anyway
-            pass
+        except Exception as exc:  # any failure here only means the next call reconnects itself
+            display.vvv(f"{self.host}: connection reset failed: {exc}")
 
     # ---------------------------------------------------------------------------------- entry
 
@@ -403,8 +406,9 @@ class BackupRun:
             if writer is None:
                 raise StepFailed(
                     "preflight",
-                    f"the {HYPERV_WRITER_NAME} ({{{HYPERV_WRITER_ID}}}) is not listed by 'vssadmin list writers' on the host;"
-                    " VM copies could not be application-consistent (set require_hyperv_writer: false to accept that)",
+                    f"the {HYPERV_WRITER_NAME} ({{{HYPERV_WRITER_ID}}}) is not listed by 'vssadmin list writers'"
+                    " on the host; VM copies could not be application-consistent"
+                    " (set require_hyperv_writer: false to accept that)",
                 )
             if writer.get("failed"):
                 raise StepFailed(
@@ -578,10 +582,10 @@ class BackupRun:
                 shown = line
             if phase in until:
                 return last
-            if not last.get("runner_alive") and last.get("task_state") not in ("Running", "Queued"):
-                if status or monotonic() - first > START_GRACE_SECONDS:
-                    last["runner_dead"] = True
-                    return last
+            runner_gone = not last.get("runner_alive") and last.get("task_state") not in ("Running", "Queued")
+            if runner_gone and (status or monotonic() - first > START_GRACE_SECONDS):
+                last["runner_dead"] = True
+                return last
             if last_error is not None:
                 last_error = None
             remaining = self.deadline - monotonic()
@@ -802,10 +806,12 @@ class BackupRun:
 
     @staticmethod
     def warnings_from_job(ds: Mapping[str, Any]) -> List[str]:
-        warnings = []
-        for item in ds.get("excluded_components") or []:
-            warnings.append(f"diskshadow excluded component {item.get('component')} of writer {item.get('writer')}")
-        return warnings
+        """Exclusions that matter to the user: components of the Hyper-V writer (that is, VMs)."""
+        return [
+            f"diskshadow excluded component {item.get('component')} of the {HYPERV_WRITER_NAME}"
+            for item in ds.get("excluded_components") or []
+            if HYPERV_WRITER_NAME.casefold() in str(item.get("writer") or "").casefold()
+        ]
 
     # ------------------------------------------------------------------------------ follow
 
@@ -917,7 +923,8 @@ class BackupRun:
         if not final.get("manifest_written"):
             raise StepFailed(
                 "finalize",
-                f"the job did not write the manifest {manifest_path(plan)}: {final.get('error') or final.get('verdict')}",
+                f"the job did not write the manifest {manifest_path(plan)}:"
+                f" {final.get('error') or final.get('verdict')}",
                 **result,
             )
         result["msg"] = f"backed up {len(plan['vms'])} VM(s) to {plan['generation_path']}" + (

@@ -18,6 +18,7 @@ from ansible_collections.vaware.hyperv.plugins.action import win_vss_backup as p
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import (
     ScriptedHost,
+    _Connection,
     make_action,
     ps_error,
     unreachable,
@@ -55,9 +56,21 @@ def clock(monkeypatch):
     return fake
 
 
-def run(scenario, args=None, check_mode=False):
+class ResettableConnection(_Connection):
+    """The scripted connection plus ``reset()``, which the plugin calls after a lost poll."""
+
+    def __init__(self):
+        self.resets = 0
+
+    def reset(self):
+        self.resets += 1
+
+
+def run(scenario, args=None, check_mode=False, connection=None):
     host = ScriptedHost(scenario)
     action = host.install(make_action(plugin.ActionModule, {**ARGS, **(args or {})}, check_mode=check_mode))
+    if connection is not None:
+        action._connection = connection
     result = action.run(task_vars={"inventory_hostname": "hv01"})
     host.assert_all_answered()
     return host, result
@@ -324,7 +337,10 @@ def test_destination_too_small_seen_by_the_job_account(clock):
     pre_body = json.loads(pre["result"])
     pre_body["destination"].update(reachable=False, error="Access is denied", free_bytes=None, path="\\\\nas\\backups")
     pre["result"] = json.dumps(pre_body)
-    error = "destination too small: 1073741824 bytes free at \\\\nas\\backups\\HV01\\20261125T020000Z, 64425558016 bytes to copy"
+    error = (
+        "destination too small: 1073741824 bytes free at \\\\nas\\backups\\HV01\\20261125T020000Z,"
+        " 64425558016 bytes to copy"
+    )
     fields = {"error": error, "error_phase": "destination", "shadows_deleted": [], "shadow_set_ids": []}
     scenario = success_scenario(
         win_vss_backup_preflight=[pre],
@@ -344,10 +360,78 @@ def test_destination_too_small_seen_by_the_job_account(clock):
     assert host.calls_to("win_vss_backup_cleanup")[0].parameters["RemoveJobs"] == [hv.JOB_ID]
 
 
+def test_runner_killed_mid_copy_its_shadows_lock_and_mount_folders_are_removed(clock):
+    """The host rebooted or the runner was killed: no finally ran, so the controller cleans up by id."""
+    exposed = [
+        hv.shadow(hv.SHADOW_D, hv.SET_ID, exposed=hv.JOB_DIR + "\\mnt\\VAWVOL1\\"),
+        hv.shadow(hv.SHADOW_FAST, hv.SET_ID, exposed=hv.JOB_DIR + "\\mnt\\VAWVOL2\\", volume=hv.GUID_FAST),
+        hv.shadow(OTHER_SHADOW, "11111111-0000-4000-8000-000000000011"),
+    ]
+    scenario = success_scenario(
+        win_vss_backup_status=[hv.status("diskshadow"), hv.status("diskshadow", alive=False)],
+        win_vss_backup_collect=[
+            hv.collect(
+                transcript_name="diskshadow_exec_failed.txt",
+                copy=hv.copy_outputs(),
+                files=hv.listing(missing=("db01.vhdx",)),
+                shadows=exposed,
+                status_fields={
+                    "phase": "diskshadow",
+                    "shadows_deleted": [],
+                    "shadow_set_ids": [],
+                    "listing_written": False,
+                },
+            )
+        ],
+        win_vss_backup_signal=[],
+        win_vss_backup_cleanup=[
+            hv.cleanup_ok(
+                shadows_deleted=["{" + hv.SHADOW_D.upper() + "}", "{" + hv.SHADOW_FAST.upper() + "}"],
+                lock_released=True,
+            )
+        ],
+    )
+    host, result = run(scenario, {"retention": {"keep_last": 1}})
+    assert_failure_safe(host, result, r"^job: the job runner of job 20261125T020000Z-0123abcd ended without finishing")
+    (cleanup,) = host.calls_to("win_vss_backup_cleanup")
+    assert sorted(cleanup.parameters["ShadowIds"]) == sorted([hv.SHADOW_D, hv.SHADOW_FAST])
+    assert cleanup.parameters["MountFolders"] == [hv.JOB_DIR + "\\mnt\\VAWVOL1", hv.JOB_DIR + "\\mnt\\VAWVOL2"]
+    assert cleanup.parameters["ReleaseLockOf"] == hv.JOB_ID
+    assert host.calls_to("win_vss_backup_signal") == []  # no verdict: nothing is written, nothing expires
+    assert result["shadows_deleted"] == sorted([hv.SHADOW_D, hv.SHADOW_FAST])
+
+
+def test_failed_job_folder_is_kept_with_keep_failed_job(clock):
+    scenario = success_scenario(
+        win_vss_backup_status=[hv.status("awaiting_verdict"), hv.final_status(shadows_deleted=[])],
+        win_vss_backup_collect=[
+            hv.collect(
+                transcript_name="diskshadow_create_failed.txt", copy={}, files=[], status_fields={"shadows_deleted": []}
+            )
+        ],
+    )
+    host, result = run(scenario, {"keep_failed_job": True})
+    assert result["failed"] and result["job_kept"] is True
+    assert host.calls_to("win_vss_backup_cleanup")[0].parameters["KeepJobFolders"] == [hv.JOB_ID]
+
+
+def test_a_start_racing_another_start_fails_on_the_lock(clock):
+    scenario = {
+        "win_vss_backup_preflight": [hv.preflight()],
+        "win_vss_backup_start": [
+            ps_error("another backup job holds the lock C:\\ProgramData\\vaware.hyperv\\backup.lock")
+        ],
+    }
+    host, result = run(scenario)
+    assert_failure_safe(host, result, r"^start: .*another backup job holds the lock")
+    assert result["changed"] is False
+
+
 # ------------------------------------------------------------------------------------ polling
 
 
 def test_connection_lost_during_three_polls_then_back(clock):
+    connection = ResettableConnection()
     scenario = success_scenario()
     scenario["win_vss_backup_status"] = [
         hv.status("diskshadow"),
@@ -357,8 +441,9 @@ def test_connection_lost_during_three_polls_then_back(clock):
         hv.status("awaiting_verdict"),
         hv.final_status(),
     ]
-    host, result = run(scenario)
+    host, result = run(scenario, connection=connection)
     assert not result.get("failed"), result["msg"]
+    assert connection.resets == 3  # the broken session is dropped after each lost poll
     # poll_interval, then backoff 30, 60, 120 after each lost poll
     assert clock.sleeps == [30, 30, 60, 120]
     assert len(host.calls_to("win_vss_backup_status")) == 6
@@ -398,7 +483,7 @@ def running_job(**status):
 
 
 def test_second_run_attaches_to_the_running_job(clock):
-    plan_host, checked = run({"win_vss_backup_preflight": [hv.preflight()]}, check_mode=True)
+    _plan_host, checked = run({"win_vss_backup_preflight": [hv.preflight()]}, check_mode=True)
     plan = checked["plan"]
     lock = {"job_id": hv.JOB_ID}
     scenario = {
