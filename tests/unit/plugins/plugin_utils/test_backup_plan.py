@@ -6,6 +6,8 @@ import re
 
 import pytest
 from _backup_samples import GUID_D, GUID_DATA, JOB_DIR, NOW, VOLUMES, plan, vm, vms
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils import backup_plan
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import BackupPlanError
@@ -295,3 +297,43 @@ def test_error_messages_show_windows_paths_as_written():
     assert backup_plan.quote_value("D:\\VMs\\a b.vhdx") == "'D:\\VMs\\a b.vhdx'"
     assert backup_plan.quote_value("x\u2028y\tz") == "'x\\u2028y\\u0009z'"
     assert backup_plan.quote_value(None) == "None"
+
+
+_ROOTS = ["D:\\", "E:\\", "C:\\ClusterStorage\\Data\\", "C:\\"]
+_SEGMENT = st.sampled_from(["Hyper-V", "VMs", "Virtual Hard Disks", "Snapshots", "web", "WEB", "a b", "x.y"])
+_FILE = st.tuples(
+    st.sampled_from(_ROOTS),
+    st.lists(_SEGMENT, min_size=0, max_size=3),
+    st.sampled_from(["a.vhdx", "B.avhdx", "c.vmcx"]),
+).map(lambda t: t[0] + "".join(s + "\\" for s in t[1]) + t[2])
+
+
+@settings(max_examples=150, deadline=None)
+@given(layout=st.lists(st.lists(_FILE, min_size=1, max_size=6), min_size=1, max_size=3))
+def test_every_planned_file_lands_where_its_step_copies_it(layout):
+    inventory = [vm(f"vm{n}", *files) for n, files in enumerate(layout)]
+    try:
+        p = plan(inventory, destination="\\\\nas01\\backups")
+    except BackupPlanError as exc:  # the only refusal possible here: a destination inside a VM folder
+        raise AssertionError(f"valid layout refused: {exc}") from exc
+    steps = {s["id"]: s for s in p["steps"]}
+    for planned in p["vms"]:
+        seen = set()
+        for f in planned["files"]:
+            parent, name = f["original_path"].rsplit("\\", 1)
+            covering = [
+                steps[i]
+                for i in planned["steps"]
+                if name in steps[i]["files"] and steps[i]["original_dir"].rstrip("\\").casefold() == parent.casefold()
+            ]
+            assert len(covering) == 1, f
+            step = covering[0]
+            assert step["destination_dir"] + "\\" + name == planned["destination"] + "\\" + f["relative_path"]
+            assert step["source_dir"] + "\\" + name == f["shadow_path"]
+            assert f["shadow_path"].startswith(JOB_DIR + "\\mnt\\VAWVOL")
+            assert f["relative_path"].casefold() not in seen
+            seen.add(f["relative_path"].casefold())
+        # every volume the VM touches is snapshotted
+        assert set(planned["aliases"]) <= {v["alias"] for v in p["volumes"]}
+    copied = sum(len(s["files"]) for s in p["steps"])
+    assert copied == sum(len(v["files"]) for v in p["vms"])
