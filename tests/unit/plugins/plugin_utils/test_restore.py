@@ -1,0 +1,362 @@
+"""Unit tests of the restore logic: generation choice, manifest verification, options, boot decisions."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+
+from ansible_collections.vaware.hyperv.plugins.plugin_utils import restore
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import RestoreError
+from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _restore_samples as samples
+
+UTC = datetime.timezone.utc
+
+
+def entries(*folders):
+    return restore.generation_entries(list(folders))
+
+
+def history():
+    """Four generations, newest first: failed, partial (web01 missing), complete, complete."""
+    return entries(
+        samples.folder(samples.manifest(samples.at(20))),
+        samples.folder(samples.manifest(samples.at(21))),
+        samples.folder(samples.manifest(samples.at(22), failed_vm="web01")),
+        {"name": "20261123T020000Z", "manifest": None, "error": None},  # still running or crashed
+    )
+
+
+# ------------------------------------------------------------------------------ generation_entries
+
+
+def test_generation_entries_newest_first_with_reasons():
+    result = history()
+    assert [e["id"] for e in result] == [
+        "20261123T020000Z",
+        "20261122T020000Z",
+        "20261121T020000Z",
+        "20261120T020000Z",
+    ]
+    assert [e["complete"] for e in result] == [False, False, True, True]
+    assert "no manifest.json" in result[0]["reason"]
+    assert result[1]["reason"].startswith("backup status is partial")
+    assert result[2]["started_at"] == samples.at(21)
+
+
+def test_generation_entries_rejects_broken_manifests_and_ignores_other_folders():
+    good = samples.manifest(samples.at(20))
+    other = dict(samples.manifest(samples.at(19)))
+    result = entries(
+        {"name": "20261125T020000Z", "manifest": "{not json", "error": None},
+        {"name": "20261124T020000Z", "manifest": json.dumps({"format": 99}), "error": None},
+        samples.folder(other, name="20261123T020000Z"),  # a manifest copied into the wrong folder
+        {"name": "20261122T020000Z", "manifest": None, "error": "Access is denied"},
+        {"name": "restore-tests", "manifest": None, "error": None},
+        samples.folder(good),
+    )
+    reasons = {e["id"]: e["reason"] for e in result}
+    assert "not JSON" in reasons["20261125T020000Z"]
+    assert "not valid" in reasons["20261124T020000Z"] and "format" in reasons["20261124T020000Z"]
+    assert "belongs to generation 20261119T020000Z" in reasons["20261123T020000Z"]
+    assert "Access is denied" in reasons["20261122T020000Z"]
+    assert "restore-tests" not in reasons
+    assert reasons["20261120T020000Z"] is None
+
+
+# -------------------------------------------------------------------------------- select_generation
+
+
+def test_latest_is_the_newest_complete_generation_holding_the_vm_complete():
+    chosen = restore.select_generation(history(), "web01")
+    assert chosen["id"] == "20261121T020000Z"
+    assert chosen["vm"]["name"] == "web01"
+    assert chosen["finished_at"] == samples.at(21) + datetime.timedelta(hours=1)
+
+
+def test_latest_skips_a_complete_generation_without_the_vm():
+    newest = samples.manifest(samples.at(24), [samples.samples.SQL01])
+    result = entries(samples.folder(newest), samples.folder(samples.manifest(samples.at(20))))
+    assert restore.select_generation(result, "web01")["id"] == "20261120T020000Z"
+    assert restore.select_generation(result, "sql01")["id"] == "20261124T020000Z"
+
+
+def test_vm_name_matches_case_insensitively_and_keeps_the_backup_spelling():
+    chosen = restore.select_generation(history(), "TEST01")
+    assert chosen["vm"]["name"] == "Test01"
+
+
+def test_generation_by_id():
+    assert restore.select_generation(history(), "web01", "20261120T020000Z")["id"] == "20261120T020000Z"
+
+
+def test_generation_by_id_that_is_incomplete_is_refused_with_the_reason():
+    with pytest.raises(RestoreError, match=r"20261122T020000Z is not complete: backup status is partial"):
+        restore.select_generation(history(), "sql01", "20261122T020000Z")
+
+
+def test_generation_by_id_in_which_the_vm_failed_is_refused():
+    result = entries(samples.folder(samples.manifest(samples.at(22), failed_vm="web01")))
+    with pytest.raises(RestoreError, match=r"not complete"):
+        restore.select_generation(result, "web01", "20261122T020000Z")
+
+
+def test_generation_by_id_without_the_vm_lists_the_vms_in_it():
+    with pytest.raises(RestoreError, match=r"has no VM 'nothere' \(VMs in it: Test01, app01, sql01, web01\)"):
+        restore.select_generation(history(), "nothere", "20261121T020000Z")
+
+
+def test_unknown_generation_id_lists_what_exists():
+    with pytest.raises(RestoreError, match=r"20261101T020000Z does not exist; generations found: 20261123T020000Z"):
+        restore.select_generation(history(), "web01", "20261101T020000Z")
+
+
+def test_before_picks_the_newest_complete_generation_taken_strictly_before():
+    assert restore.select_generation(history(), "web01", before=samples.at(21, 3))["id"] == "20261121T020000Z"
+    assert restore.select_generation(history(), "web01", before=samples.at(21, 2))["id"] == "20261120T020000Z"
+    # the newest generation before the 23rd is partial: the one before it is chosen
+    assert restore.select_generation(history(), "web01", before=samples.at(23))["id"] == "20261121T020000Z"
+
+
+def test_before_with_nothing_older_is_refused():
+    with pytest.raises(RestoreError, match=r"no generation was taken before 2026-11-20T02:00:00Z"):
+        restore.select_generation(history(), "web01", before=samples.at(20, 2))
+
+
+def test_no_complete_generation_is_refused_with_every_reason():
+    result = entries(
+        samples.folder(samples.manifest(samples.at(22), failed_vm="web01")),
+        {"name": "20261123T020000Z", "manifest": None, "error": None},
+    )
+    with pytest.raises(RestoreError) as info:
+        restore.select_generation(result, "web01")
+    assert "no complete generation holds a complete backup of VM 'web01'" in str(info.value)
+    assert "20261123T020000Z is not complete: no manifest.json" in str(info.value)
+    assert "20261122T020000Z is not complete: backup status is partial" in str(info.value)
+
+
+def test_no_generation_at_all():
+    with pytest.raises(RestoreError, match="no backup generations"):
+        restore.select_generation([], "web01")
+
+
+# ------------------------------------------------------------------------------------ verification
+
+
+def backup_of(vm="web01", *, hashes=False):
+    manifest = samples.manifest(samples.at(20), hashes=hashes)
+    entry = restore.find_vm(manifest, vm)
+    return manifest, restore.backup_files(f"{samples.HOST_PATH}\\{manifest['generation']}\\{entry['name']}", entry)
+
+
+def test_backup_files_are_placed_under_the_vm_folder_of_the_generation():
+    _, files = backup_of()
+    assert [f["path"] for f in files][
+        -1
+    ] == "\\\\nas01\\backups\\HV01\\20261120T020000Z\\web01\\Virtual Hard Disks\\web01.vhdx"
+    assert files[-1]["original_path"] == "D:\\Hyper-V\\web01\\Virtual Hard Disks\\web01.vhdx"
+
+
+def test_backup_files_refuse_a_relative_path_that_climbs_out():
+    with pytest.raises(RestoreError, match="not a plain relative path"):
+        restore.backup_files("X:\\g\\vm", {"name": "vm", "files": [{"relative_path": "..\\..\\evil.vhdx", "size": 1}]})
+
+
+def test_verify_listing_accepts_matching_sizes():
+    manifest, files = backup_of()
+    result = restore.verify_listing(files, samples.listing(manifest, "web01"))
+    assert result["ok"] is True and result["problems"] == [] and result["method"] == "size"
+    assert result["files"] == 3
+    assert result["bytes"] == sum(f["size"] for f in files)
+
+
+def test_verify_listing_paths_are_compared_case_insensitively():
+    manifest, files = backup_of()
+    listing = [dict(item, path=item["path"].upper()) for item in samples.listing(manifest, "web01")]
+    assert restore.verify_listing(files, listing)["ok"] is True
+
+
+def test_verify_listing_reports_missing_and_size_mismatch():
+    manifest, files = backup_of()
+    listing = samples.listing(
+        manifest, "web01", change={"web01.vhdx": {"size": 42949672959}, ".vmrs": {"exists": False, "size": None}}
+    )
+    result = restore.verify_listing(files, listing)
+    assert result["ok"] is False
+    assert any(p.endswith(".vmrs: missing") for p in result["problems"])
+    assert any("web01.vhdx: 42949672959 bytes, the manifest records 42949672960" in p for p in result["problems"])
+
+
+def test_verify_listing_by_hash():
+    manifest, files = backup_of(hashes=True)
+    good = restore.verify_listing(files, samples.listing(manifest, "web01", hashes=True), "hash")
+    assert good["ok"] is True and good["method"] == "hash"
+    bad = restore.verify_listing(
+        files, samples.listing(manifest, "web01", hashes=True, change={".vhdx": {"sha256": "0" * 64}}), "hash"
+    )
+    assert bad["ok"] is False and "does not match the manifest's" in bad["problems"][0]
+    unhashed = restore.verify_listing(files, samples.listing(manifest, "web01"), "hash")
+    assert unhashed["ok"] is False and "no SHA-256 was computed" in unhashed["problems"][0]
+
+
+def test_verify_listing_size_mode_ignores_hashes():
+    manifest, files = backup_of(hashes=True)
+    listing = samples.listing(manifest, "web01", hashes=True, change={".vhdx": {"sha256": "0" * 64}})
+    assert restore.verify_listing(files, listing, "size")["ok"] is True
+
+
+def test_verify_hash_without_hashes_in_the_manifest_warns_and_checks_sizes():
+    manifest, files = backup_of(hashes=False)
+    result = restore.verify_listing(files, samples.listing(manifest, "web01"), "hash")
+    assert result["ok"] is True and result["method"] == "size"
+    assert "no SHA-256 for 3 of 3 files" in result["warnings"][0]
+
+
+def test_verify_restored_disks():
+    _, files = backup_of()
+    folder = "E:\\Restore\\web01-restored-20261120T020000Z"
+    good = [{"path": folder + "\\Virtual Hard Disks\\web01.vhdx", "size": 42949672960}]
+    assert restore.verify_restored_disks(files, good, folder)["ok"] is True
+    live = [{"path": "D:\\Hyper-V\\web01\\Virtual Hard Disks\\web01.vhdx", "size": 42949672960}]
+    result = restore.verify_restored_disks(files, live, folder)
+    assert result["ok"] is False and "not a restored copy" in result["problems"][0]
+    assert "differ" in restore.verify_restored_disks(files, [dict(good[0], size=1)], folder)["problems"][0]
+    assert "2 disks attached" in restore.verify_restored_disks(files, good * 2, folder)["problems"][0]
+    # a sibling folder whose name only starts the same is not inside
+    sibling = [{"path": folder + "-old\\web01.vhdx", "size": 42949672960}]
+    assert restore.verify_restored_disks(files, sibling, folder)["ok"] is False
+
+
+def test_config_file_and_disk_map():
+    manifest, files = backup_of("app01")
+    entry = restore.find_vm(manifest, "app01")
+    assert restore.config_file(files, entry["id"])["relative_path"].endswith(
+        "A0A0A0A0-0000-4000-8000-0000000000A0.vmcx"
+    )
+    originals = {d["original"] for d in restore.disk_map(files)}
+    assert originals == {
+        "D:\\Hyper-V\\app01\\Virtual Hard Disks\\app01.vhdx",
+        "C:\\ClusterStorage\\Data\\app01\\app01-logs.vhdx",
+    }
+    assert all(
+        d["backup"].startswith(samples.HOST_PATH + "\\20261120T020000Z\\app01\\") for d in restore.disk_map(files)
+    )
+    with pytest.raises(RestoreError, match="no configuration file"):
+        restore.config_file([f for f in files if f["kind"] != "config"], entry["id"])
+
+
+# ------------------------------------------------------------------------------------------ options
+
+BASE = {"vm": "web01", "destination": "\\\\nas01\\backups", "restore_path": "E:\\Restore"}
+
+
+def test_options_defaults():
+    opts = restore.validate_options(BASE)
+    assert opts["mode"] == "copy" and opts["generation"] == "latest" and opts["before"] is None
+    assert opts["connect_network"] is False and opts["verify"] == "size"
+    assert restore.validate_options(dict(BASE, mode="replace", force=True))["connect_network"] is True
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"mode": "replace"}, "set force: true"),
+        ({"mode": "test", "connect_network": True}, "always runs without network"),
+        ({"generation": "20261120T020000Z", "before": "2026-11-20"}, "use one of them"),
+        ({"generation": "yesterday"}, "expected 'latest' or a generation id"),
+        ({"before": "last tuesday"}, "before: expected a timestamp"),
+        ({"vm": 'web"01'}, "cannot be a folder name"),
+        ({"restore_path": "Restore"}, "restore_path: expected an absolute"),
+        ({"restore_path": "E:\\Restore\\..\\Windows"}, "'..'"),
+        ({"mode": "replace", "force": True, "name": "x"}, "takes the original name"),
+        ({"boot_timeout": 5}, "boot_timeout"),
+        ({"test_check": "running", "stable_seconds": 900, "boot_timeout": 600}, "could never pass"),
+        ({"mode": "snapshot"}, "mode: expected one of"),
+    ],
+)
+def test_bad_options_are_named(extra, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        restore.validate_options(dict(BASE, **extra))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("20261120T020000Z", datetime.datetime(2026, 11, 20, 2, tzinfo=UTC)),
+        ("2026-11-20", datetime.datetime(2026, 11, 20, tzinfo=UTC)),
+        ("2026-11-20T08:00:00Z", datetime.datetime(2026, 11, 20, 8, tzinfo=UTC)),
+        ("2026-11-20T08:00:00+01:00", datetime.datetime(2026, 11, 20, 7, tzinfo=UTC)),
+        ("2026-11-20 08:00", datetime.datetime(2026, 11, 20, 8, tzinfo=UTC)),
+    ],
+)
+def test_parse_before(text, expected):
+    assert restore.parse_before(text) == expected
+
+
+def test_names_and_marker():
+    assert restore.restored_name("web01", "20261120T020000Z", "copy") == "web01-restored-20261120T020000Z"
+    assert restore.restored_name("web01", "20261120T020000Z", "test") == "web01-restoretest-20261120T020000Z"
+    assert restore.restored_name("web01", "20261120T020000Z", "copy", "web01-old") == "web01-old"
+    line = restore.marker("HV01", "20261120T020000Z", "o'brien; x")
+    notes = "Owner: finance\r\n" + line
+    assert restore.parse_marker(notes) == {"host": "HV01", "generation": "20261120T020000Z", "vm": "o'brien; x"}
+    assert restore.parse_marker("Owner: finance") is None
+
+
+# --------------------------------------------------------------------------------------- test boot
+
+OPTS = {"test_check": "heartbeat", "boot_timeout": 300, "stable_seconds": 60}
+
+
+def status(state="Running", heartbeat="NoContact", enabled=True, uptime=5):
+    return {"state": state, "heartbeat": heartbeat, "heartbeat_enabled": enabled, "uptime_seconds": uptime}
+
+
+def test_boot_heartbeat_ok_passes():
+    assert restore.evaluate_boot(status(heartbeat="OkApplicationsHealthy"), 30, OPTS)["outcome"] == "passed"
+    assert restore.evaluate_boot(status(heartbeat="OkApplicationsUnknown"), 30, OPTS)["outcome"] == "passed"
+
+
+def test_boot_without_heartbeat_waits_then_fails_at_the_timeout():
+    assert restore.evaluate_boot(status(), 299, OPTS)["outcome"] == "waiting"
+    failed = restore.evaluate_boot(status(heartbeat="LostCommunication"), 300, OPTS)
+    assert (
+        failed["outcome"] == "failed" and "no heartbeat OK within 300 s (last: LostCommunication)" in failed["reason"]
+    )
+
+
+def test_boot_vm_that_stops_fails_at_once():
+    failed = restore.evaluate_boot(status(state="Off"), 3, OPTS)
+    assert failed["outcome"] == "failed" and "Off" in failed["reason"]
+
+
+def test_boot_with_heartbeat_disabled_falls_back_to_staying_running():
+    assert restore.evaluate_boot(status(heartbeat="Disabled", enabled=False, uptime=30), 30, OPTS) == {
+        "outcome": "waiting",
+        "check": "running",
+        "reason": None,
+    }
+    assert (
+        restore.evaluate_boot(status(heartbeat="Disabled", enabled=False, uptime=61), 61, OPTS)["outcome"] == "passed"
+    )
+
+
+def test_plan_steps_mention_the_original_only_for_replace():
+    context = {
+        "vm": "web01",
+        "name": "web01-restored-20261120T020000Z",
+        "folder": "E:\\Restore\\web01-restored-20261120T020000Z",
+        "generation": "20261120T020000Z",
+        "file_count": 3,
+        "bytes": 10,
+        "connect_network": False,
+        "original": {"id": "5f3c"},
+        "boot_timeout": 600,
+        "test_check": "heartbeat",
+    }
+    replace = restore.plan_steps("replace", context)
+    assert replace.index("check the restored disks against the manifest") < next(
+        i for i, s in enumerate(replace) if s.startswith("stop and remove the original")
+    )
+    assert not any("original" in s for s in restore.plan_steps("copy", context))
