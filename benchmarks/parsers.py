@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) vaware.hyperv contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark the robocopy log parser and the retention selection.

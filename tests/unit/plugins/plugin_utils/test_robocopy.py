@@ -83,6 +83,16 @@ def test_unilog_three_jobs_streamed_from_an_open_utf16_file():
     assert result["errors"] == THREE_JOBS_ERRORS
 
 
+def test_crlf_lines_from_a_file_opened_without_newline_translation():
+    with open(FIXTURES / "unilog_three_jobs.utf16.log", encoding="utf-16", newline="") as handle:
+        first = handle.readline()
+        assert first.endswith("\r\n")
+        result = parse_summary(handle)
+    assert result["jobs"] == 3
+    assert result["errors"] == THREE_JOBS_ERRORS
+    assert result["bytes"] == row(7995, 7995, 0, 0, 0, 120)
+
+
 def test_string_generator_and_file_give_the_same_result():
     with open(FIXTURES / "unilog_three_jobs.utf16.log", encoding="utf-16") as handle:
         text = handle.read()
