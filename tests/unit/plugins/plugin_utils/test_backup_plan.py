@@ -97,7 +97,7 @@ def test_unknown_vm_names_are_named_with_the_vms_that_exist():
     with pytest.raises(BackupPlanError) as err:
         plan(include_vms=["web01", "dc01", "mail*"])
     message = str(err.value)
-    assert "'dc01'" in message and "'mail*'" in message and "web01" not in message.split("(")[0]
+    assert "'dc01'" in message and "'mail*'" in message and "web01" not in message.split("(", maxsplit=1)[0]
     assert "app01, sql01, Test01, web01" in message
 
 
