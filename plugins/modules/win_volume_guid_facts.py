@@ -196,4 +196,9 @@ step:
   returned: failure
   type: str
   sample: read volumes
+host_unreachable:
+  description: Set when the host could not be reached; the task is then failed with a message saying so.
+  returned: when the host was unreachable
+  type: bool
+  sample: true
 """
