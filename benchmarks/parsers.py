@@ -164,7 +164,7 @@ def bench_retention(count: int) -> bool:
     policy = {"keep_last": 10, "keep_daily": 14, "keep_weekly": 8, "keep_monthly": 24}
     now = history[-1]["finished_at"] + dt.timedelta(hours=1)
     timings = []
-    for _ in range(3):
+    for _attempt in range(3):
         start = time.perf_counter()
         expired = retention.select_expired(history, policy, now)
         timings.append(time.perf_counter() - start)

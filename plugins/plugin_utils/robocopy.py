@@ -133,7 +133,7 @@ def _speed(number: str, megabytes: bool) -> Optional[int]:
     if megabytes:  # megabytes (2**20 bytes) per minute, printed with decimals
         digits = digits.replace(",", ".")
         if digits.count(".") > 1:
-            head, _, tail = digits.rpartition(".")
+            head, _sep, tail = digits.rpartition(".")
             digits = head.replace(".", "") + "." + tail
         try:
             return int((Decimal(digits) * 1048576 / 60).to_integral_value(rounding=ROUND_HALF_UP))

@@ -229,7 +229,7 @@ def test_streaming_memory_stays_flat():
     tracemalloc.start()
     try:
         result = parse_summary(_synthetic_log(jobs))
-        _, peak = tracemalloc.get_traced_memory()
+        peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert result["jobs"] == jobs
