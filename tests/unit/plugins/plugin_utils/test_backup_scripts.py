@@ -4,6 +4,8 @@ import re
 import shlex
 
 import pytest
+import tree_sitter
+import tree_sitter_batch
 from _backup_samples import GUID_DATA, JOB_DIR, plan, vm, vms
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
@@ -392,3 +394,61 @@ def test_a_plan_either_is_refused_or_renders_without_anything_cmd_or_diskshadow_
         assert line.count('"') % 2 == 0, line
         assert ">" not in line.lstrip(">")
     assert len(re.findall(r"(?m)^robocopy ", wrapper)) == 2
+
+
+# ------------------------------------------------------------------ syntax gate (tree-sitter-batch)
+
+_BATCH = tree_sitter.Parser(tree_sitter.Language(tree_sitter_batch.language()))
+_ALLOWED_STATEMENTS = {
+    "echo_off",
+    "comment",
+    "setlocal_stmt",
+    "variable_assignment",
+    "redirect_stmt",
+    "cmd",
+    "if_stmt",
+    "exit_stmt",
+}
+
+
+def _walk(node):
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def _check_wrapper_syntax(p):
+    """The wrapper parses cleanly and holds only the statements it is meant to hold."""
+    text = render_copy_wrapper(p)
+    root = _BATCH.parse(text.encode("ascii")).root_node
+    broken = [n for n in _walk(root) if n.type == "ERROR" or n.is_missing]
+    assert not broken, [(n.start_point, n.text) for n in broken]
+    assert {c.type for c in root.children} <= _ALLOWED_STATEMENTS
+    forbidden = {"command_sep", "pipe_stmt", "cond_exec", "call_stmt", "for_stmt", "goto_stmt", "fd_redirect"}
+    assert not [n.type for n in _walk(root) if n.type in forbidden]
+    names = {n.text.decode().lower() for n in _walk(root) if n.type == "command_name"}
+    assert names <= {"robocopy", "attrib", "echo"}, names
+    targets = {n.text.decode() for n in _walk(root) if n.type == "redirect_target"}
+    assert targets == {f'"{p["job_files"]["exit_codes"]}"'}
+
+
+@pytest.mark.parametrize("p", _plans())
+def test_wrapper_passes_the_batch_syntax_gate(p):
+    _check_wrapper_syntax(p)
+
+
+def test_syntax_gate_catches_a_broken_wrapper():
+    broken = _BATCH.parse(b'@echo off\r\nif %VAW_RC% GEQ (\r\nset "VAW_EXIT=1\r\n').root_node
+    assert [n for n in _walk(broken) if n.type == "ERROR" or n.is_missing]
+    chained = _BATCH.parse(b'robocopy "a" "b" & del /q C:\\x\r\n').root_node
+    assert "command_sep" in {n.type for n in _walk(chained)}
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=_NAMES, folder=_NAMES, file_name=_NAMES)
+def test_every_renderable_plan_passes_the_batch_syntax_gate(name, folder, file_name):
+    try:
+        p = plan([vm(name, f"D:\\{folder}\\{file_name}")], extra_paths=[f"E:\\{folder}"])
+    except BackupPlanError:
+        return
+    _check_wrapper_syntax(p)
