@@ -908,7 +908,7 @@ class BackupRun:
             shadows_created=[s["id"] for s in ds.get("shadows") or []],
             shadows_deleted=sorted(set(deleted)),
             expired=[g for g in expired if plan["host_path"] + "\\" + g in (final.get("expired_deleted") or [])],
-            writer=manifest["writer"],
+            writer=self.writer_result(manifest["writer"]),
             manifest_written=bool(final.get("manifest_written")),
             job_kept=bool(failed and self.args["keep_failed_job"]),
         )
@@ -949,6 +949,19 @@ class BackupRun:
         return sorted(g for g in expired if g != plan["generation"])
 
     @staticmethod
+    def writer_result(writer: Mapping[str, Any]) -> Dict[str, Any]:
+        """The manifest's writer record plus ``outcome``: included, excluded, not_required or unknown."""
+        if writer.get("included") is True:
+            outcome = "included"
+        elif writer.get("included") is False:
+            outcome = "excluded"
+        elif not writer.get("required"):
+            outcome = "not_required"
+        else:
+            outcome = "unknown"
+        return {"outcome": outcome, **writer}
+
+    @staticmethod
     def vm_results(manifest: Mapping[str, Any]) -> List[Dict[str, Any]]:
         out = []
         for vm in manifest.get("vms") or []:
@@ -961,7 +974,7 @@ class BackupRun:
                     "files": vm["file_count"],
                     "seconds": None if seconds is None else round(seconds, 1),
                     "mb_per_s": round(vm["bytes"] / seconds / 1e6, 1) if seconds else None,
-                    "problems": vm.get("problems") or [],
+                    "errors": list(vm.get("problems") or []),
                 }
             )
         return out

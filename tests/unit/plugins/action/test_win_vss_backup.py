@@ -131,6 +131,7 @@ def test_success_two_vms_drive_letter_and_guid_only_volume(clock):
     assert result["shadows_created"] == [hv.SHADOW_D, hv.SHADOW_FAST]
     assert result["shadows_deleted"] == sorted([hv.SHADOW_D, hv.SHADOW_FAST])
     assert result["writer"]["included"] is True and result["writer"]["state"] == 1
+    assert result["writer"]["outcome"] == "included"
     assert result["expired"] == ["20261123T020000Z"]
 
     # the plan: D: by drive letter, the folder-mounted volume by its GUID path, mount folders in the job dir
@@ -252,7 +253,7 @@ def test_hyperv_writer_excluded_fails_and_cleans_up(clock):
     )
     host, result = run(scenario, {"retention": {"keep_last": 1}})
     assert_failure_safe(host, result, r"^snapshot: the Microsoft Hyper-V VSS Writer was excluded.*5F3C0C4E")
-    assert result["writer"]["included"] is False
+    assert result["writer"]["included"] is False and result["writer"]["outcome"] == "excluded"
     assert json.loads(verdict_of(host)["manifest_text"])["status"] == "failed"
     assert host.calls_to("win_vss_backup_cleanup")[0].parameters["RemoveJobs"] == [hv.JOB_ID]
 
@@ -314,6 +315,7 @@ def test_robocopy_failure_on_one_vm(clock, code):
     assert "web01" not in result["msg"]
     statuses = {v["name"]: v["status"] for v in result["vms"]}
     assert statuses == {"web01": "complete", "db01": "failed"}
+    assert result["vms"][1]["errors"] and not result["vms"][0]["errors"]
     assert json.loads(verdict_of(host)["manifest_text"])["status"] == "partial"
     # the shadow the runner could not delete is deleted by id, with its mount folders
     (cleanup,) = host.calls_to("win_vss_backup_cleanup")
@@ -704,3 +706,21 @@ def test_payloads_never_delete_all_shadows_and_the_runner_cleans_up_in_finally()
     finally_block = runner[runner.index("} finally {") :]
     assert finally_block.index("Remove-JobShadows") < finally_block.index("Remove-MountFolders")
     assert "release the lock" in runner
+
+
+def test_documented_options_match_the_argument_spec():
+    import yaml
+
+    from ansible_collections.vaware.hyperv.plugins.modules import win_vss_backup as stub
+
+    documented = yaml.safe_load(stub.DOCUMENTATION)["options"]
+    assert set(documented) == set(plugin.ARGUMENT_SPEC)
+    for name, spec in plugin.ARGUMENT_SPEC.items():
+        doc = documented[name]
+        assert doc.get("type", "str") == spec["type"], name
+        assert doc.get("default") == spec.get("default"), name
+        assert doc.get("choices") == spec.get("choices"), name
+        assert doc.get("elements") == spec.get("elements"), name
+        if "options" in spec:
+            assert set(doc["suboptions"]) == set(spec["options"]), name
+    assert plugin.ARGUMENT_SPEC["run_as_password"]["no_log"] is True

@@ -1,0 +1,357 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, vaware.hyperv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file only documents the module; the code is the action plugin plugins/action/win_vss_backup.py.
+
+DOCUMENTATION = r"""
+module: win_vss_backup
+short_description: Application-consistent VSS backup of a Hyper-V host, run as a detached job
+version_added: 0.1.0
+description:
+  - Backs up the Hyper-V virtual machines (and optionally extra folders) of a Windows host with a VSS
+    shadow copy of every volume that holds their files, including volumes that have no drive letter, and
+    copies them with C(robocopy) to a new generation folder C(<destination>\<host>\<generation>).
+  - The backup runs on the host as a one-shot scheduled task (as C(SYSTEM) or O(run_as)), not inside the
+    WinRM session, so a backup of many hours survives WinRM timeouts and dropped connections. The module
+    starts it, polls it every O(poll_interval) seconds (progress is shown with C(-v)), and when the copy
+    is over collects the job's output, verifies the copy, writes C(manifest.json) into the generation and
+    only then deletes generations that O(retention) expires.
+  - By default the snapshot is a VSS copy backup (O(backup_type=copy)), which leaves other backup products'
+    log chains alone, and requires the Microsoft Hyper-V VSS Writer so the copies are
+    application-consistent (O(require_hyperv_writer)).
+  - Safe to re-run. A run that finds a backup job of this module running on the host attaches to it
+    instead of starting a second one; O(job_id) attaches to a given job; O(state=absent) cancels the
+    running job. A lock left by a job that died (crash, reboot) is detected and cleared, and shadow copies
+    and mount folders left by such a job are deleted by id when O(cleanup_stale=true).
+  - The job always deletes exactly its own shadow copies, by id, and removes its mount folders, whether it
+    succeeded, failed or was cancelled. It never deletes other shadow copies (Previous Versions, other
+    backup products).
+  - All decisions (plan, parsing, verification, retention, messages) are made on the controller; the host
+    runs small PowerShell scripts through M(ansible.windows.win_powershell) that receive every value as a
+    parameter. The number of calls to the host does not depend on the number of VMs.
+options:
+  destination:
+    description:
+      - Folder that receives the backups, a local path such as V(E:\\Backups) or a UNC path such as
+        V(\\\\nas\\hyperv-backups). Each host writes to C(<destination>\<computer name>\<generation>).
+      - The account the job runs as (C(SYSTEM), that is the host's computer account on a share, or O(run_as))
+        needs write access. The job checks that it can write there and that enough space is free before it
+        snapshots anything.
+      - Required unless O(job_id) is given or O(state=absent).
+    type: str
+  vms:
+    description:
+      - Names or shell globs of the VMs to back up, case-insensitive. Each entry must match at least one VM.
+      - When not given, every VM on the host is backed up. V([]) backs up no VM (use with O(extra_paths)).
+    type: list
+    elements: str
+  exclude_vms:
+    description:
+      - Names or globs of VMs to leave out, applied after O(vms).
+    type: list
+    elements: str
+    default: []
+  extra_paths:
+    description:
+      - Folders that are not VM files to copy from the same snapshot, for example V(D:\\Scripts). They are
+        copied with their subfolders to C(<generation>\_extra_paths\<volume>\...).
+    type: list
+    elements: str
+    default: []
+  run_as:
+    description:
+      - Account the backup job runs as, for example V(CORP\\svc-hyperv-backup), when C(SYSTEM) (the computer
+        account) cannot write to the destination. Needs local administrator rights on the host.
+      - Requires O(run_as_password).
+    type: str
+  run_as_password:
+    description:
+      - Password of O(run_as). Sent to the host only as a secure parameter; never logged or returned.
+    type: str
+  backup_type:
+    description:
+      - V(copy) makes a VSS copy backup (no C(BEGIN BACKUP)); application writers do not consider it a full
+        backup and truncate no logs, so another backup product's chain is not disturbed.
+      - V(full) makes a full VSS backup (C(BEGIN BACKUP)/C(END BACKUP)); writers may truncate their logs after
+        it. Use it only when this is the only backup of the VMs' applications.
+    type: str
+    choices: [copy, full]
+    default: copy
+  require_hyperv_writer:
+    description:
+      - Fail when the Microsoft Hyper-V VSS Writer is not stable before the backup, or is excluded from the
+        snapshot, instead of silently making crash-consistent copies.
+    type: bool
+    default: true
+  retention:
+    description:
+      - Which complete generations to keep; the others are deleted after the new generation was verified and
+        its manifest written. Without it (or with all values 0) nothing is deleted.
+      - The newest complete generation is never deleted; incomplete generations (no manifest, or a manifest
+        that is not C(complete)) never count as kept and are deleted only once a newer complete one exists.
+    type: dict
+    suboptions:
+      keep_last:
+        description: Keep the N newest complete generations.
+        type: int
+      keep_daily:
+        description: Keep the newest complete generation of each of the last N days that have one.
+        type: int
+      keep_weekly:
+        description: Keep the newest complete generation of each of the last N ISO weeks that have one.
+        type: int
+      keep_monthly:
+        description: Keep the newest complete generation of each of the last N months that have one.
+        type: int
+  verify:
+    description:
+      - V(size) checks that every planned file is at the destination with the size robocopy reported for its
+        shadow copy and that no robocopy run failed.
+      - V(hash) also computes the SHA-256 of every copied file (on the host, inside the job) and records it in
+        the manifest, so a later restore can check the copy. This reads every byte a second time.
+      - V(none) only checks robocopy's exit codes and that the files exist.
+    type: str
+    choices: [size, hash, none]
+    default: size
+  copy_threads:
+    description:
+      - robocopy C(/MT:n), 1 to 128.
+    type: int
+    default: 8
+  unbuffered_min_size:
+    description:
+      - Files of at least this many bytes (virtual disks) are copied with unbuffered I/O (robocopy C(/J)),
+        which is faster for large files and does not flush the host's file cache. V(0) uses it for every file.
+    type: int
+    default: 1073741824
+  timeout:
+    description:
+      - Seconds this task waits for the job. When it runs out the task fails, but the job keeps running on
+        the host; re-run the task to attach to it, or cancel it with O(state=absent).
+    type: int
+    default: 86400
+  poll_interval:
+    description:
+      - Seconds between two status calls to the host. A failed status call (connection lost, WinRM timeout)
+        is retried with doubling waits (at most 5 minutes) until O(timeout).
+    type: int
+    default: 30
+  cleanup_stale:
+    description:
+      - Delete shadow copies and mount folders left behind by an earlier job of this module that crashed
+        (found through its job folder and transcript, deleted one by one by id). With V(false) they are only
+        reported as warnings.
+    type: bool
+    default: true
+  keep_failed_job:
+    description:
+      - Keep the job folder (C(%ProgramData%\vaware.hyperv\jobs\<job id>), with the diskshadow transcript,
+        robocopy log and scripts) when the backup failed, for troubleshooting. The scheduled task is removed
+        either way.
+    type: bool
+    default: false
+  job_id:
+    description:
+      - Attach to this job (as returned in RV(job_id)) instead of starting a backup; with O(state=absent),
+        cancel this job.
+    type: str
+  state:
+    description:
+      - V(present) runs a backup (or attaches to the running one).
+      - V(absent) cancels the running backup job of this module on the host; its shadow copies and mount
+        folders are still cleaned up. Nothing happens when no job runs.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - action_common_attributes
+  - action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Runs the read-only preflight, builds the plan and returns it (RV(plan)) with C(changed=true) when
+      a backup would run; nothing is written on the host.
+  diff_mode:
+    support: none
+  platform:
+    platforms: windows
+notes:
+  - Requires M(ansible.windows.win_powershell), Windows PowerShell 5.1, C(diskshadow.exe) and C(robocopy.exe)
+    on the host, and an administrator connection (elevated).
+  - Security products may flag C(diskshadow /s) and the deletion of shadow copies, which ransomware also
+    does. The job only deletes its own shadow copies by id, never all of them; allow the job's folder
+    C(%ProgramData%\vaware.hyperv\jobs) in such products if they block it.
+  - "VM names become folder names at the destination; a VM whose name Windows cannot use as a folder name
+    (one with C(\\ / : * ? < > |) or a double quote) must be excluded or renamed."
+seealso:
+  - module: vaware.hyperv.win_volume_guid_facts
+  - module: ansible.windows.win_powershell
+author:
+  - vaware.hyperv maintainers
+"""
+
+EXAMPLES = r"""
+- name: Nightly backup of every VM to the NAS, keep 7 daily and 4 weekly generations
+  vaware.hyperv.win_vss_backup:
+    destination: \\nas01\hyperv-backups
+    retention:
+      keep_daily: 7
+      keep_weekly: 4
+
+- name: Back up two VMs to a local disk, verify with SHA-256, run as a service account
+  vaware.hyperv.win_vss_backup:
+    destination: E:\Backups
+    vms: [web01, "db*"]
+    exclude_vms: [db-test]
+    verify: hash
+    run_as: CORP\svc-hyperv-backup
+    run_as_password: "{{ vault_hyperv_backup_password }}"
+
+- name: Show what would be backed up (check mode returns the plan)
+  vaware.hyperv.win_vss_backup:
+    destination: E:\Backups
+  check_mode: true
+  register: backup_plan
+
+- name: Wait again for a job that is still running after the first task timed out
+  vaware.hyperv.win_vss_backup:
+    job_id: "{{ previous.job_id }}"
+
+- name: Cancel the running backup job
+  vaware.hyperv.win_vss_backup:
+    state: absent
+"""
+
+RETURN = r"""
+job_id:
+  description: Id of the backup job on the host (also the name of its job folder and scheduled task).
+  returned: when a job was planned, started, attached to or cancelled
+  type: str
+  sample: 20261125T020000Z-1a2b3c4d
+generation:
+  description: Id of the generation folder, the UTC start time; sorts by time.
+  returned: when a job was planned or run
+  type: str
+  sample: 20261125T020000Z
+generation_status:
+  description: C(complete), C(partial) or C(failed), as recorded in the manifest.
+  returned: when a job ran to its end
+  type: str
+  sample: complete
+destination_path:
+  description: Folder of the new generation.
+  returned: when a job was planned or run
+  type: str
+  sample: \\nas01\hyperv-backups\HV01\20261125T020000Z
+manifest_path:
+  description: Path of the generation's C(manifest.json) (its JSON Schema is C(docs/manifest.schema.json)).
+  returned: when a job was planned or run
+  type: str
+  sample: \\nas01\hyperv-backups\HV01\20261125T020000Z\manifest.json
+manifest_written:
+  description: Whether the job wrote the manifest.
+  returned: when a job ran to its end
+  type: bool
+vms:
+  description: One entry per VM of the job.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: VM name.
+      type: str
+    status:
+      description: C(complete) or C(failed).
+      type: str
+    bytes:
+      description: Bytes at the destination.
+      type: int
+    files:
+      description: Number of files at the destination.
+      type: int
+    seconds:
+      description: Copy time as robocopy measured it, or null.
+      type: float
+    mb_per_s:
+      description: Throughput in MB/s (10^6 bytes per second), or null.
+      type: float
+    errors:
+      description: Why the VM failed (missing file, robocopy failure, size mismatch).
+      type: list
+      elements: str
+shadows_created:
+  description: Ids of the shadow copies the job created (lower case, no braces).
+  returned: always
+  type: list
+  elements: str
+shadows_deleted:
+  description: Ids of the job's shadow copies that were deleted (by the job, or by the cleanup step).
+  returned: always
+  type: list
+  elements: str
+expired:
+  description: Generations deleted by O(retention) in this run.
+  returned: always
+  type: list
+  elements: str
+  sample: [20261101T020000Z]
+writer:
+  description: The Microsoft Hyper-V VSS Writer, before and during the snapshot.
+  returned: when a job ran to its end
+  type: dict
+  contains:
+    outcome:
+      description: C(included), C(excluded), C(not_required) (no VM in the job) or C(unknown).
+      type: str
+    required:
+      description: Value of O(require_hyperv_writer) when VMs were in the job.
+      type: bool
+    state:
+      description: VSS writer state number before the backup (1 is stable).
+      type: int
+plan:
+  description: The backup plan (volumes, mount folders, per-VM copy steps, total size), see C(docs/backup_engine.md).
+  returned: when a backup was planned by this run
+  type: dict
+attached:
+  description: True when this run attached to a job that was already running.
+  returned: when attached
+  type: bool
+cancelled:
+  description: True when the job was cancelled.
+  returned: when cancelled
+  type: bool
+stale_shadows:
+  description: Shadow copies left by earlier crashed jobs of this module that were found.
+  returned: when a backup was planned by this run
+  type: list
+  elements: dict
+stale_shadows_deleted:
+  description: Ids of those stale shadow copies that were deleted.
+  returned: when a backup was started
+  type: list
+  elements: str
+step:
+  description: The step that failed (preflight, plan, sweep stale, start, poll, destination, snapshot, copy,
+    verify, collect, finalize, cleanup, cancel, job, attach).
+  returned: failure
+  type: str
+  sample: copy
+remote_calls:
+  description: Number of calls made to the host.
+  returned: always
+  type: int
+warnings:
+  description: Things the user should know that did not fail the backup.
+  returned: always
+  type: list
+  elements: str
+"""
