@@ -15,8 +15,8 @@ parser anchors on structure, not on words:
 * the speed rows after the summary are ``<label> : <number> <unit>/<unit>``: bytes per second
   first, then megabytes per minute (a unit starting with ``M``, such as ``MegaBytes/min.`` or
   ``Mégaoctets/min.``, is megabytes per minute wherever it stands);
-* a per-file error is the line carrying ``<code> (0x<8 hex digits>)`` (the word ``ERROR`` is
-  translated); its path starts at the first ``X:\\`` or ``\\\\`` after the code, and the reason
+* a per-file error is an unindented line carrying ``<code> (0x<8 hex digits>)`` (the word
+  ``ERROR`` is translated); its path starts at the first ``X:\\`` or ``\\\\`` after the code, and the reason
   is the next non-blank line.
 
 The log is read one line at a time and nothing but the current job's figures and the error
@@ -189,7 +189,9 @@ def parse_summary(text_or_lines: Union[str, Iterable[str]]) -> Dict[str, Any]:
     for line in lines:
         if not isinstance(line, str):
             raise TypeError(f"parse_summary() expects lines of text, got {type(line).__name__}")
-        if "(0x" in line:
+        # Error lines start at the first column with a time stamp; file lines are indented, so a
+        # file named "x 12 (0x00000001).txt" is not an error.
+        if "(0x" in line and line[:1] not in (" ", "\t"):
             match = _ERROR.search(line)
             if match:
                 rows = []

@@ -254,3 +254,8 @@ def test_speed_rows_with_words_that_do_not_start_with_m():
     mb_only = russian.splitlines()[1]
     assert parse_summary(summary + mb_only)["speed_bytes_per_sec"] == 30198989
     assert parse_summary(summary + "   Speed :   1,234,567 Bytes/sec.\n")["speed_bytes_per_sec"] == 1234567
+
+
+def test_file_named_like_an_error_is_not_an_error():
+    log = "\t    New File  \t\t  1234\tC:\\mnt\\G1\\docs\\report 12 (0x00000001).txt\n\tnext line\n"
+    assert parse_summary(log)["errors"] == []
