@@ -344,8 +344,8 @@ def _volumes_list(volumes: Any) -> List[Mapping[str, Any]]:
 
 def _clean_path(path: str) -> str:
     """Backslashes, no doubled separators, ``.``/``..`` resolved, no trailing backslash except a root."""
-    drive, rest = path[:2], path[2:]
-    rest = ntpath.normpath(rest.replace("/", "\\")) if rest.strip("\\/") else "\\"
+    drive, rest = path[:2], re.sub(r"[\\/]+", r"\\", path[2:])
+    rest = ntpath.normpath(rest) if rest.strip("\\") else "\\"
     return drive.upper() + rest
 
 

@@ -6,6 +6,8 @@ import json
 import pathlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.volumes import (
     VolumeNotFoundError,
@@ -268,6 +270,8 @@ def test_malformed_volume_is_a_clear_error(volume, needle):
         ("\\\\?\\Volume{a1b2c3d4-5e6f-4a1b-8c2d-3e4f5a6b7c8d}", RESERVED_GUID),
         ("\\\\?\\D:\\Hyper-V", D_GUID),
         ("D:\\\\Hyper-V\\\\Web 01", D_GUID),
+        ("D:\\\\Mounts\\Backup\\x", E_GUID),  # a doubled separator is not a UNC prefix
+        ("D://Mounts//Backup", E_GUID),
     ],
 )
 def test_volume_for_path(host, path, guid):
@@ -305,3 +309,41 @@ def test_volume_for_path_lists_known_mount_points(host):
 def test_volume_for_path_rejects_non_facts():
     with pytest.raises(VolumeNotFoundError, match="win_volumes facts"):
         volume_for_path("C:\\", "C:\\")
+
+
+# ---- properties ----------------------------------------------------------------------------------------
+
+_SEGMENT = st.text(alphabet="abcXYZ019 _-.é日", min_size=1, max_size=8).filter(lambda s: s.strip(". ") == s)
+_MOUNTS = {
+    C_GUID: "C:\\",
+    FAST_GUID: "C:\\ClusterStorage\\Fast VMs\\",
+    D_GUID: "D:\\",
+    E_GUID: "D:\\Mounts\\Backup\\",
+}
+
+
+def _respell(path, data):
+    """Same path with random letter case, random slash kind and doubled separators."""
+    out = []
+    for char in path:
+        if char == "\\":
+            out.append(data.draw(st.sampled_from(["\\", "/", "\\\\", "//"])))
+        elif char.isalpha():
+            out.append(char.upper() if data.draw(st.booleans()) else char.lower())
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(guid=st.sampled_from(sorted(_MOUNTS)), tail=st.lists(_SEGMENT, max_size=4), data=st.data())
+def test_any_spelling_of_a_path_under_a_mount_point_finds_its_volume(host, guid, tail, data):
+    path = _MOUNTS[guid] + "\\".join(tail)
+    assert volume_for_path(host, _respell(path, data))["guid"] == guid
+
+
+@settings(max_examples=100, deadline=None)
+@given(guid=st.sampled_from(sorted(_MOUNTS)), tail=st.lists(_SEGMENT, max_size=3))
+def test_guid_path_and_mount_path_agree(host, guid, tail):
+    by_guid_path = volume_for_path(host, "\\\\?\\Volume" + guid.upper() + "\\" + "\\".join(tail))
+    assert by_guid_path["guid"] == guid
