@@ -35,7 +35,7 @@ import os
 import re
 from typing import Any, Dict, List, Mapping, Optional
 
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
 PAYLOAD_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "payloads")
 WIN_POWERSHELL = "ansible.windows.win_powershell"
@@ -244,6 +244,10 @@ def run_payload(
             step,
             f"host unreachable while running payload {name}: {_mask(str(exc), secrets)}",
             unreachable=True,
+        ) from None
+    except AnsibleError as exc:  # e.g. ansible.windows not installed on the controller
+        raise PayloadError(
+            step, f"could not run payload {name} through {WIN_POWERSHELL}: {_mask(str(exc), secrets)}"
         ) from None
 
     if not isinstance(raw, Mapping):

@@ -6,6 +6,7 @@ import json
 import pathlib
 
 import pytest
+from ansible.errors import AnsibleError
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils import _payload
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
@@ -130,6 +131,14 @@ def test_unreachable_host_is_a_payload_error():
     err = run_failing(unreachable("winrm: connection refused"))
     assert err.unreachable
     assert "unreachable" in str(err) and "connection refused" in str(err) and PAYLOAD in str(err)
+
+
+def test_controller_side_ansible_error_is_a_payload_error():
+    err = run_failing(
+        AnsibleError("The module ansible.windows.win_powershell was not found in configured module paths")
+    )
+    assert not err.unreachable
+    assert "could not run payload" in str(err) and "was not found" in str(err)
 
 
 def test_check_mode_skip_is_reported_not_returned_as_empty():
