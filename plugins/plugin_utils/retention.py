@@ -121,9 +121,7 @@ def select_expired(
     if complete:
         kept.add(complete[0]["id"])
 
-    for index, gen in enumerate(complete):
-        if index < counts["keep_last"]:
-            kept.add(gen["id"])
+    kept.update(gen["id"] for gen in complete[: counts["keep_last"]])
 
     buckets = (
         ("keep_daily", lambda t: (t.year, t.month, t.day)),
