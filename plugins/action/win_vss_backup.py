@@ -899,14 +899,13 @@ class BackupRun:
                 f"shadow copy {err.get('id')} of job {job_id} could not be deleted: {err.get('error')}"
             )
 
-        deleted = [normalize_guid(s) for s in final.get("shadows_deleted") or []]
-        deleted += [normalize_guid(s) for s in cleaned.get("shadows_deleted") or []]
+        deleted = self.deleted_shadows(ds, collected, final, cleaned)
         result.update(
             changed=True,
             generation_status=manifest["status"],
             vms=self.vm_results(manifest),
             shadows_created=[s["id"] for s in ds.get("shadows") or []],
-            shadows_deleted=sorted(set(deleted)),
+            shadows_deleted=deleted,
             expired=[g for g in expired if plan["host_path"] + "\\" + g in (final.get("expired_deleted") or [])],
             writer=self.writer_result(manifest["writer"]),
             manifest_written=bool(final.get("manifest_written")),
@@ -947,6 +946,18 @@ class BackupRun:
         generations.append(retention_entry(plan["generation"], manifest))
         expired = select_expired(generations, policy, utcnow())
         return sorted(g for g in expired if g != plan["generation"])
+
+    @staticmethod
+    def deleted_shadows(
+        ds: Mapping[str, Any], collected: Mapping[str, Any], status: Mapping[str, Any], cleaned: Mapping[str, Any]
+    ) -> List[str]:
+        """Ids of this job's shadows that are gone: deleted by diskshadow's own script (created, no longer
+        listed by the host at collect time), by the runner, or by the cleanup call."""
+        present = {normalize_guid(str(s.get("id") or "")) for s in collected.get("shadows") or []}
+        deleted = {s["id"] for s in ds.get("shadows") or [] if s["id"] not in present}
+        deleted.update(normalize_guid(str(s)) for s in status.get("shadows_deleted") or [])
+        deleted.update(normalize_guid(str(s)) for s in cleaned.get("shadows_deleted") or [])
+        return sorted(deleted)
 
     @staticmethod
     def writer_result(writer: Mapping[str, Any]) -> Dict[str, Any]:
@@ -1104,11 +1115,10 @@ class BackupRun:
             cleaned = self.call("win_vss_backup_cleanup", params, "cleanup")
         except PayloadError as exc:
             raise StepFailed("cleanup", exc.message, job_id=job_id) from None
-        deleted = [normalize_guid(s) for s in (collected["status"].get("shadows_deleted") or [])]
-        deleted += [normalize_guid(s) for s in cleaned.get("shadows_deleted") or []]
+        deleted = self.deleted_shadows(ds, collected, collected["status"], cleaned)
         result.update(
             shadows_created=[s["id"] for s in ds.get("shadows") or []],
-            shadows_deleted=sorted(set(deleted)),
+            shadows_deleted=deleted,
             generation=plan.get("generation"),
             msg=f"cancelled backup job {job_id}" + (" (its runner had already ended)" if dead and not alive else ""),
         )

@@ -255,7 +255,7 @@ def final_status(**fields: Any) -> Dict[str, Any]:
     """The runner's status.json after it finished (as the poll payload returns it)."""
     base = {
         "manifest_written": True,
-        "shadows_deleted": ["{" + SHADOW_D.upper() + "}", "{" + SHADOW_FAST.upper() + "}"],
+        "shadows_deleted": [],
         "shadow_set_ids": ["{" + SET_ID + "}"],
         "expired_deleted": [],
         "finished_at": "2026-11-25T03:00:00.0000000Z",
@@ -407,7 +407,7 @@ def collect(
         "cancelled": False,
         "diskshadow_exit_code": 0,
         "shadow_set_ids": ["{" + SET_ID + "}"],
-        "shadows_deleted": ["{" + SHADOW_D.upper() + "}", "{" + SHADOW_FAST.upper() + "}"],
+        "shadows_deleted": [],  # diskshadow's DELETE SHADOWS SET removed them; the runner found none left
         "shadow_delete_errors": [],
         "mount_folders_left": [],
         "listing_written": True,
