@@ -1,0 +1,781 @@
+"""Action plugin win_vm_restore against a scripted Hyper-V host (recorded win_powershell answers)."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.vaware.hyperv.plugins.action import win_vm_restore
+from ansible_collections.vaware.hyperv.plugins.action.win_vm_restore import ActionModule
+from ansible_collections.vaware.hyperv.plugins.plugin_utils import _payload
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import marker
+from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import (
+    ScriptedHost,
+    make_action,
+    ok,
+    ps_error,
+    unreachable,
+)
+from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _backup_samples as backup
+from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _restore_samples as samples
+
+GEN = "20261121T020000Z"
+OLD = "20261120T020000Z"
+RESTORE = "E:\\Restore"
+WEB01_ID = backup.WEB01["id"]
+NEW_ID = "9d9d9d9d-0000-4000-8000-00000000009d"
+VHDX = 42949672960
+READ_ONLY = {"win_vm_restore_generations", "win_vm_restore_verify"}
+CHANGING = {
+    "win_vm_restore_import",
+    "win_vm_restore_replace",
+    "win_vm_restore_remove",
+    "win_vm_restore_boot",
+    "win_vm_restore_files",
+}
+
+
+class FakeClock:
+    """Stands in for time: sleeping advances the clock, nobody waits."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def fake_time(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(win_vm_restore, "clock", fake.clock)
+    monkeypatch.setattr(win_vm_restore, "sleep", fake.sleep)
+    return fake
+
+
+def manifests(vm_list=None, **kwargs):
+    return [samples.manifest(samples.at(20), vm_list, **kwargs), samples.manifest(samples.at(21), vm_list, **kwargs)]
+
+
+def generations(folders=None, vms=(), *, vm_list=None, hyperv=True, **extra):
+    answer = {
+        "computer_name": "HV01",
+        "backup_host": "HV01",
+        "host_path": samples.HOST_PATH,
+        "destination_exists": True,
+        "host_path_exists": True,
+        "hosts": ["HV01", "HV02"],
+        "generations": folders if folders is not None else [samples.folder(m) for m in manifests(vm_list)],
+        "hyperv": hyperv,
+        "vms": list(vms),
+    }
+    answer.update(extra)
+    return ok(answer)
+
+
+def live_vm(name="web01", vm_id=WEB01_ID, state="Running", notes=""):
+    return {"name": name, "id": vm_id, "state": state, "path": f"D:\\Hyper-V\\{name}", "notes": notes}
+
+
+def verified(manifest=None, vm="web01", *, folder_entries=None, folder=None, **kwargs):
+    manifest = manifest or samples.manifest(samples.at(21))
+    folder = folder or f"{RESTORE}\\{vm}-restored-{manifest['generation']}"
+    state = {"path": folder, "exists": folder_entries is not None, "entries": folder_entries or 0}
+    return ok({"files": samples.listing(manifest, vm, **kwargs), "folders": [state]})
+
+
+def imported(name, folder, *, vm_id=NEW_ID, size=VHDX, disk=None):
+    return ok(
+        {
+            "id": vm_id,
+            "name": name,
+            "state": "Off",
+            "path": folder,
+            "disks": [{"path": disk or f"{folder}\\Virtual Hard Disks\\web01.vhdx", "size": size}],
+            "adapters": [{"name": "Network Adapter", "switch": None, "connected": False}],
+        },
+        changed=True,
+    )
+
+
+def removed():
+    return ok({"vm_found": True, "vm_removed": True, "folder_removed": True}, changed=True)
+
+
+def run(scenario, check_mode=False, **args):
+    args.setdefault("vm", "web01")
+    args.setdefault("destination", samples.DESTINATION)
+    args.setdefault("restore_path", RESTORE)
+    host = ScriptedHost(scenario)
+    action = host.install(make_action(ActionModule, args, check_mode=check_mode))
+    result = action.run(task_vars={"inventory_hostname": "hv01"})
+    host.assert_all_answered()
+    return host, result
+
+
+def order(host):
+    return [c.payload for c in host.calls]
+
+
+# ------------------------------------------------------------------------------------------- copy
+
+
+def test_copy_restore_imports_a_verified_copy_side_by_side():
+    name = f"web01-restored-{GEN}"
+    folder = f"{RESTORE}\\{name}"
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations(vms=[live_vm()])],
+            "win_vm_restore_verify": [verified()],
+            "win_vm_restore_import": [imported(name, folder)],
+        }
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert order(host) == ["win_vm_restore_generations", "win_vm_restore_verify", "win_vm_restore_import"]
+    assert result["changed"] is True
+    assert result["generation"] == GEN and result["selected_by"] == "latest"
+    assert result["name"] == name and result["path"] == folder and result["vm_id"] == NEW_ID
+    assert result["backup_vm_id"] == WEB01_ID
+    assert result["verification"]["backup"]["ok"] is True and result["verification"]["restored"]["ok"] is True
+    assert result["bytes"] == VHDX and isinstance(result["seconds"], float)
+
+    read = host.calls[0].parameters
+    assert read == {"Destination": samples.DESTINATION, "BackupHost": ""}
+    paths = host.calls[1].parameters["Paths"]
+    assert f"{samples.HOST_PATH}\\{GEN}\\web01\\Virtual Hard Disks\\web01.vhdx" in paths
+    assert host.calls[1].parameters["Folders"] == [folder]
+
+    params = host.calls[2].parameters
+    assert params["ConfigPath"] == (
+        f"{samples.HOST_PATH}\\{GEN}\\web01\\Virtual Machines\\5F3C0C4E-1B2A-4C3D-9E8F-0A1B2C3D4E5F.vmcx"
+    )
+    assert params["VmFolder"] == folder and params["Name"] == name
+    assert params["ConnectNetwork"] is False
+    # the disk the configuration records is swapped for the copy in the generation, never the live one
+    assert params["Disks"] == [
+        {
+            "original": "D:\\Hyper-V\\web01\\Virtual Hard Disks\\web01.vhdx",
+            "backup": f"{samples.HOST_PATH}\\{GEN}\\web01\\Virtual Hard Disks\\web01.vhdx",
+        }
+    ]
+    assert params["Marker"] == marker("HV01", GEN, "web01")
+
+
+def test_copy_restore_with_name_and_network():
+    folder = f"{RESTORE}\\web01-old"
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations()],
+            "win_vm_restore_verify": [verified(folder=folder)],
+            "win_vm_restore_import": [imported("web01-old", folder)],
+        },
+        name="web01-old",
+        connect_network=True,
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert host.calls[2].parameters["Name"] == "web01-old" and host.calls[2].parameters["ConnectNetwork"] is True
+
+
+def test_copy_restore_already_done_is_not_changed():
+    name = f"web01-restored-{GEN}"
+    notes = "restored for the audit\r\n" + marker("HV01", GEN, "web01")
+    host, result = run({"win_vm_restore_generations": [generations(vms=[live_vm(name, NEW_ID, "Off", notes)])]})
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is False and result["vm_id"] == NEW_ID
+    assert order(host) == ["win_vm_restore_generations"]
+
+
+def test_copy_restore_onto_a_foreign_vm_of_the_same_name_is_refused():
+    name = f"web01-restored-{GEN}"
+    host, result = run({"win_vm_restore_generations": [generations(vms=[live_vm(name, NEW_ID, notes="mine")])]})
+    assert result["failed"] is True and result["changed"] is False
+    assert "already exists" in result["msg"] and "nothing was changed" in result["msg"]
+    assert order(host) == ["win_vm_restore_generations"]
+
+
+def test_copy_restore_into_a_non_empty_folder_is_refused():
+    host, result = run(
+        {"win_vm_restore_generations": [generations()], "win_vm_restore_verify": [verified(folder_entries=4)]}
+    )
+    assert result["failed"] is True and "is not empty" in result["msg"]
+    assert not CHANGING & set(order(host))
+
+
+def test_copy_restore_whose_imported_disk_is_not_the_copy_is_removed_again():
+    name = f"web01-restored-{GEN}"
+    folder = f"{RESTORE}\\{name}"
+    live = "D:\\Hyper-V\\web01\\Virtual Hard Disks\\web01.vhdx"
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations()],
+            "win_vm_restore_verify": [verified()],
+            "win_vm_restore_import": [imported(name, folder, disk=live)],
+            "win_vm_restore_remove": [removed()],
+        }
+    )
+    assert result["failed"] is True and result["step"] == "verify restored"
+    assert "not a restored copy" in result["msg"] and "removed again" in result["msg"]
+    assert host.calls_to("win_vm_restore_remove")[0].parameters == {"VmId": NEW_ID, "VmFolder": folder}
+
+
+def test_copy_restore_with_hash_checks_the_backup_and_the_restored_disk():
+    manifest = samples.manifest(samples.at(21), hashes=True)
+    name = f"web01-restored-{GEN}"
+    folder = f"{RESTORE}\\{name}"
+    disk = f"{folder}\\Virtual Hard Disks\\web01.vhdx"
+    vhd_sha = next(f["sha256"] for f in manifest["vms"][0]["files"] if f["kind"] == "vhd")
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations([samples.folder(manifest)])],
+            "win_vm_restore_verify": [
+                verified(manifest, hashes=True),
+                ok({"files": [{"path": disk, "exists": True, "size": VHDX, "sha256": vhd_sha}], "folders": []}),
+            ],
+            "win_vm_restore_import": [imported(name, folder)],
+        },
+        verify="hash",
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert host.calls[1].parameters["Hash"] is True
+    assert host.calls_to("win_vm_restore_verify")[1].parameters == {"Paths": [disk], "Hash": True, "Folders": []}
+    assert result["verification"]["backup"]["method"] == "hash"
+    assert result["verification"]["restored"]["method"] == "hash"
+
+
+# ------------------------------------------------------------------------------- generation choice
+
+
+def test_generation_by_id():
+    name = f"web01-restored-{OLD}"
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations()],
+            "win_vm_restore_verify": [verified(samples.manifest(samples.at(20)))],
+            "win_vm_restore_import": [imported(name, f"{RESTORE}\\{name}")],
+        },
+        generation=OLD,
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert result["generation"] == OLD and result["selected_by"] == "id"
+    assert f"\\{OLD}\\web01\\" in host.calls[2].parameters["ConfigPath"]
+
+
+def test_generation_before_a_timestamp():
+    name = f"web01-restored-{OLD}"
+    _, result = run(
+        {
+            "win_vm_restore_generations": [generations()],
+            "win_vm_restore_verify": [verified(samples.manifest(samples.at(20)))],
+            "win_vm_restore_import": [imported(name, f"{RESTORE}\\{name}")],
+        },
+        before="2026-11-21T01:00:00+00:00",
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert result["generation"] == OLD and result["selected_by"] == "before"
+
+
+def test_latest_skips_an_incomplete_newer_generation():
+    folders = [samples.folder(m) for m in manifests()]
+    folders.append(samples.folder(samples.manifest(samples.at(22), failed_vm="web01")))
+    folders.append({"name": "20261123T020000Z", "manifest": None, "error": None})
+    name = f"web01-restored-{GEN}"
+    _, result = run(
+        {
+            "win_vm_restore_generations": [generations(folders)],
+            "win_vm_restore_verify": [verified()],
+            "win_vm_restore_import": [imported(name, f"{RESTORE}\\{name}")],
+        }
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert result["generation"] == GEN
+
+
+def test_no_complete_generation_fails_after_reading_only():
+    folders = [
+        samples.folder(samples.manifest(samples.at(22), failed_vm="web01")),
+        {"name": "20261123T020000Z", "manifest": None, "error": None},
+    ]
+    host, result = run({"win_vm_restore_generations": [generations(folders)]})
+    assert result["failed"] is True and result["changed"] is False
+    assert "no complete generation holds a complete backup of VM 'web01'" in result["msg"]
+    assert order(host) == ["win_vm_restore_generations"]
+
+
+def test_unknown_generation_lists_what_exists():
+    _, result = run({"win_vm_restore_generations": [generations()]}, generation="20261101T020000Z")
+    assert result["failed"] is True and f"generations found: {GEN} (complete), {OLD} (complete)" in result["msg"]
+
+
+def test_missing_host_folder_names_the_hosts_found():
+    _, result = run(
+        {"win_vm_restore_generations": [generations(host_path_exists=False, generations=[])]}, backup_host="HV09"
+    )
+    assert result["failed"] is True
+    assert "host folders found: HV01, HV02" in result["msg"] and "backup_host" in result["msg"]
+
+
+def test_unreachable_destination_is_a_clear_failure():
+    _, result = run({"win_vm_restore_generations": [generations(destination_exists=False, host_path_exists=False)]})
+    assert result["failed"] is True and "cannot be read from the host" in result["msg"]
+
+
+# ------------------------------------------------------------------------------ manifest mismatch
+
+
+@pytest.mark.parametrize("mode", ["copy", "replace", "test", "files"])
+def test_files_that_do_not_match_the_manifest_are_refused_before_anything_changes(mode):
+    extra = {"force": True} if mode == "replace" else {}
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations(vms=[live_vm()])],
+            "win_vm_restore_verify": [verified(change={"web01.vhdx": {"size": 1024}})],
+        },
+        mode=mode,
+        **extra,
+    )
+    assert result["failed"] is True and result["changed"] is False
+    assert result["step"] == "verify backup"
+    assert "does not match its manifest, nothing was changed" in result["msg"] and "1024 bytes" in result["msg"]
+    assert set(order(host)) <= READ_ONLY
+
+
+# ---------------------------------------------------------------------------------------- replace
+
+
+def test_replace_removes_the_original_only_after_the_copy_is_verified():
+    temp = f"web01-restored-{GEN}"
+    folder = f"{RESTORE}\\{temp}"
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations(vms=[live_vm()])],
+            "win_vm_restore_verify": [verified()],
+            "win_vm_restore_import": [imported(temp, folder)],
+            "win_vm_restore_replace": [
+                ok(
+                    {
+                        "original_found": True,
+                        "original_state": "Running",
+                        "original_files": ["D:\\Hyper-V\\web01", "D:\\Hyper-V\\web01\\Virtual Hard Disks\\web01.vhdx"],
+                        "stopped": True,
+                        "removed": True,
+                        "renamed": True,
+                        "step": None,
+                        "error": None,
+                    },
+                    changed=True,
+                )
+            ],
+        },
+        mode="replace",
+        force=True,
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert order(host) == [
+        "win_vm_restore_generations",
+        "win_vm_restore_verify",
+        "win_vm_restore_import",
+        "win_vm_restore_replace",
+    ]
+    assert host.calls[2].parameters["ConnectNetwork"] is True  # a replacement keeps its network by default
+    assert host.calls[3].parameters == {"OriginalId": WEB01_ID, "RestoredId": NEW_ID, "Name": "web01"}
+    assert result["name"] == "web01" and result["vm_id"] == NEW_ID
+    assert result["original"]["removed"] is True and result["original"]["state"] == "Running"
+    assert any("files were kept" in w for w in result["warnings"])
+
+
+def test_replace_failing_at_import_leaves_the_original_registered():
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations(vms=[live_vm()])],
+            "win_vm_restore_verify": [verified()],
+            "win_vm_restore_import": [ps_error("Hyper-V cannot import: 13000: switch 'LAN' not found", line=44)],
+        },
+        mode="replace",
+        force=True,
+    )
+    assert result["failed"] is True and result["step"] == "import"
+    assert "switch 'LAN' not found" in result["msg"]
+    assert "win_vm_restore_replace" not in order(host) and "win_vm_restore_remove" not in order(host)
+
+
+def test_replace_with_an_unverified_copy_never_touches_the_original():
+    temp = f"web01-restored-{GEN}"
+    folder = f"{RESTORE}\\{temp}"
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations(vms=[live_vm()])],
+            "win_vm_restore_verify": [verified()],
+            "win_vm_restore_import": [imported(temp, folder, size=1024)],
+            "win_vm_restore_remove": [removed()],
+        },
+        mode="replace",
+        force=True,
+    )
+    assert result["failed"] is True and result["step"] == "verify restored"
+    assert "The original VM was not touched" in result["msg"]
+    assert "win_vm_restore_replace" not in order(host)
+    # only the restored copy is removed, never the original
+    assert host.calls_to("win_vm_restore_remove")[0].parameters == {"VmId": NEW_ID, "VmFolder": folder}
+
+
+def test_replace_failing_half_way_reports_the_original_still_registered():
+    temp = f"web01-restored-{GEN}"
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations(vms=[live_vm()])],
+            "win_vm_restore_verify": [verified()],
+            "win_vm_restore_import": [imported(temp, f"{RESTORE}\\{temp}")],
+            "win_vm_restore_replace": [
+                ok(
+                    {
+                        "original_found": True,
+                        "original_state": "Running",
+                        "original_files": [],
+                        "stopped": False,
+                        "removed": False,
+                        "renamed": False,
+                        "step": "stop",
+                        "error": "The operation failed because the guest did not shut down",
+                    }
+                )
+            ],
+        },
+        mode="replace",
+        force=True,
+    )
+    assert result["failed"] is True and result["step"] == "replace"
+    assert "failed at step stop" in result["msg"] and "the original VM is still registered" in result["msg"]
+    assert result["original"]["removed"] is False
+    assert NEW_ID in result["msg"]
+
+
+def test_replace_refuses_a_different_vm_with_the_same_name():
+    other = "11111111-0000-4000-8000-000000000000"
+    host, result = run(
+        {"win_vm_restore_generations": [generations(vms=[live_vm(vm_id=other)])]}, mode="replace", force=True
+    )
+    assert result["failed"] is True and "it is a different VM" in result["msg"]
+    assert order(host) == ["win_vm_restore_generations"]
+
+
+def test_replace_already_done_is_not_changed():
+    live = live_vm(vm_id=NEW_ID, notes=marker("HV01", GEN, "web01"))
+    host, result = run({"win_vm_restore_generations": [generations(vms=[live])]}, mode="replace", force=True)
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is False and order(host) == ["win_vm_restore_generations"]
+
+
+def test_replace_without_force_contacts_no_host():
+    host, result = run({}, mode="replace")
+    assert result["failed"] is True and "force: true" in result["msg"]
+    assert host.calls == []
+
+
+# ------------------------------------------------------------------------------------------- test
+
+
+def boot(state="Running", heartbeat="NoContact", enabled=True, uptime=0):
+    return ok({"state": state, "heartbeat": heartbeat, "heartbeat_enabled": enabled, "uptime_seconds": uptime})
+
+
+def test_mode_test_boots_waits_for_heartbeat_and_deletes_the_copy(fake_time):
+    name = f"web01-restoretest-{GEN}"
+    folder = f"{RESTORE}\\{name}"
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations(vms=[live_vm()])],
+            "win_vm_restore_verify": [verified(folder=folder)],
+            "win_vm_restore_import": [imported(name, folder)],
+            "win_vm_restore_boot": [boot(), boot(), boot(heartbeat="OkApplicationsHealthy")],
+            "win_vm_restore_remove": [removed()],
+        },
+        mode="test",
+        poll_interval=5,
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert order(host)[-5:] == [
+        "win_vm_restore_import",
+        "win_vm_restore_boot",
+        "win_vm_restore_boot",
+        "win_vm_restore_boot",
+        "win_vm_restore_remove",
+    ]
+    assert host.calls[2].parameters["ConnectNetwork"] is False
+    assert [c.parameters["Action"] for c in host.calls_to("win_vm_restore_boot")] == ["Start", "Status", "Status"]
+    assert host.calls_to("win_vm_restore_remove")[0].parameters == {"VmId": NEW_ID, "VmFolder": folder}
+    assert result["test"]["outcome"] == "passed" and result["test"]["seconds_to_heartbeat"] == 10.0
+    assert result["test"]["heartbeat"] == "OkApplicationsHealthy" and result["test"]["removed"] is True
+    assert result["changed"] is False  # nothing is left behind
+    proof = result["proven_restore"]
+    assert proof["passed"] is True and proof["vm"] == "web01" and proof["generation"] == GEN and proof["host"] == "HV01"
+    assert fake_time.sleeps == [5, 5]
+
+
+def test_mode_test_without_heartbeat_is_a_failed_test_that_still_deletes_the_copy(fake_time):
+    name = f"web01-restoretest-{GEN}"
+    folder = f"{RESTORE}\\{name}"
+    polls = 60 // 10
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations()],
+            "win_vm_restore_verify": [verified(folder=folder)],
+            "win_vm_restore_import": [imported(name, folder)],
+            "win_vm_restore_boot": [boot()] * (polls + 1),
+            "win_vm_restore_remove": [removed()],
+        },
+        mode="test",
+        boot_timeout=60,
+        poll_interval=10,
+    )
+    assert result["failed"] is True
+    assert result["test"]["outcome"] == "failed" and result["test"]["removed"] is True
+    assert "no heartbeat OK within 60 s (last: NoContact)" in result["msg"]
+    assert "the test copy was removed" in result["msg"]
+    assert result["proven_restore"]["passed"] is False
+    assert order(host)[-1] == "win_vm_restore_remove"
+    assert sum(fake_time.sleeps) == 60
+
+
+def test_mode_test_copy_removed_even_when_the_start_fails():
+    name = f"web01-restoretest-{GEN}"
+    folder = f"{RESTORE}\\{name}"
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations()],
+            "win_vm_restore_verify": [verified(folder=folder)],
+            "win_vm_restore_import": [imported(name, folder)],
+            "win_vm_restore_boot": [ps_error("Not enough memory in the system to start the virtual machine")],
+            "win_vm_restore_remove": [removed()],
+        },
+        mode="test",
+    )
+    assert result["failed"] is True and "Not enough memory" in result["msg"]
+    assert host.calls_to("win_vm_restore_remove")[0].parameters["VmId"] == NEW_ID
+
+
+def test_mode_test_survives_a_lost_connection_during_polls():
+    name = f"web01-restoretest-{GEN}"
+    folder = f"{RESTORE}\\{name}"
+    _, result = run(
+        {
+            "win_vm_restore_generations": [generations()],
+            "win_vm_restore_verify": [verified(folder=folder)],
+            "win_vm_restore_import": [imported(name, folder)],
+            "win_vm_restore_boot": [boot(), unreachable(), boot(heartbeat="OkApplicationsUnknown")],
+            "win_vm_restore_remove": [removed()],
+        },
+        mode="test",
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert any("status poll failed" in w for w in result["warnings"])
+
+
+def test_mode_test_running_check_for_vms_without_integration_services():
+    name = f"web01-restoretest-{GEN}"
+    folder = f"{RESTORE}\\{name}"
+    _, result = run(
+        {
+            "win_vm_restore_generations": [generations()],
+            "win_vm_restore_verify": [verified(folder=folder)],
+            "win_vm_restore_import": [imported(name, folder)],
+            "win_vm_restore_boot": [boot(uptime=1), boot(uptime=11), boot(uptime=21), boot(uptime=31)],
+            "win_vm_restore_remove": [removed()],
+        },
+        mode="test",
+        test_check="running",
+        stable_seconds=30,
+        poll_interval=10,
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert result["test"]["check"] == "running" and "running for 31 s" in result["msg"]
+
+
+def test_mode_test_reports_a_copy_it_could_not_remove():
+    name = f"web01-restoretest-{GEN}"
+    folder = f"{RESTORE}\\{name}"
+    _, result = run(
+        {
+            "win_vm_restore_generations": [generations()],
+            "win_vm_restore_verify": [verified(folder=folder)],
+            "win_vm_restore_import": [imported(name, folder)],
+            "win_vm_restore_boot": [boot(heartbeat="OkApplicationsHealthy")],
+            "win_vm_restore_remove": [ps_error("The process cannot access the file because it is being used")],
+        },
+        mode="test",
+    )
+    assert result["failed"] is True and result["changed"] is True
+    assert "passed" in result["msg"] and "could not be removed" in result["msg"] and NEW_ID in result["msg"]
+
+
+def test_mode_test_removes_a_copy_left_by_an_interrupted_run_first():
+    name = f"web01-restoretest-{GEN}"
+    folder = f"{RESTORE}\\{name}"
+    leftover = live_vm(name, "22222222-0000-4000-8000-000000000022", "Running", marker("HV01", GEN, "web01"))
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations(vms=[leftover])],
+            "win_vm_restore_remove": [removed(), removed()],
+            "win_vm_restore_verify": [verified(folder=folder)],
+            "win_vm_restore_import": [imported(name, folder)],
+            "win_vm_restore_boot": [boot(heartbeat="OkApplicationsHealthy")],
+        },
+        mode="test",
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert order(host)[1] == "win_vm_restore_remove"
+    assert host.calls[1].parameters["VmId"] == "22222222-0000-4000-8000-000000000022"
+
+
+# ------------------------------------------------------------------------------------------ files
+
+
+def test_files_mode_copies_and_verifies_without_importing():
+    manifest = samples.manifest(samples.at(21))
+    folder = f"{RESTORE}\\web01-restored-{GEN}"
+    copies = [
+        {"path": f"{folder}\\{entry['relative_path']}", "exists": True, "size": entry["size"], "sha256": None}
+        for _, entry in samples.vm_files(manifest, "web01")
+    ]
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations(hyperv=False)],
+            "win_vm_restore_verify": [verified(), ok({"files": copies, "folders": []})],
+            "win_vm_restore_files": [
+                ok({"copied": [{"source": "s", "destination": c["path"], "code": 1} for c in copies], "error": None})
+            ],
+        },
+        mode="files",
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert order(host) == [
+        "win_vm_restore_generations",
+        "win_vm_restore_verify",
+        "win_vm_restore_files",
+        "win_vm_restore_verify",
+    ]
+    items = host.calls_to("win_vm_restore_files")[0].parameters["Items"]
+    assert items[-1] == {
+        "source": f"{samples.HOST_PATH}\\{GEN}\\web01\\Virtual Hard Disks\\web01.vhdx",
+        "destination": f"{folder}\\Virtual Hard Disks\\web01.vhdx",
+    }
+    assert result["changed"] is True and result["verification"]["restored"]["ok"] is True
+    assert [f["path"] for f in result["files"]] == [c["path"] for c in copies]
+
+
+def test_files_mode_already_there_is_not_changed():
+    manifest = samples.manifest(samples.at(21))
+    folder = f"{RESTORE}\\web01-restored-{GEN}"
+    backup_listing = samples.listing(manifest, "web01")
+    copies = [
+        {"path": f"{folder}\\{entry['relative_path']}", "exists": True, "size": entry["size"], "sha256": None}
+        for _, entry in samples.vm_files(manifest, "web01")
+    ]
+    answer = ok({"files": backup_listing + copies, "folders": [{"path": folder, "exists": True, "entries": 2}]})
+    host, result = run({"win_vm_restore_generations": [generations()], "win_vm_restore_verify": [answer]}, mode="files")
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is False and "already" in result["msg"]
+    assert "win_vm_restore_files" not in order(host)
+
+
+def test_files_mode_robocopy_failure():
+    _, result = run(
+        {
+            "win_vm_restore_generations": [generations()],
+            "win_vm_restore_verify": [verified()],
+            "win_vm_restore_files": [
+                ok({"copied": [{"source": "s", "destination": "d", "code": 16}], "error": "robocopy exit code 16"})
+            ],
+        },
+        mode="files",
+    )
+    assert result["failed"] is True and result["step"] == "copy files" and "exit code 16" in result["msg"]
+
+
+def test_modes_that_import_need_hyperv():
+    _, result = run({"win_vm_restore_generations": [generations(hyperv=False)]})
+    assert result["failed"] is True and "Hyper-V PowerShell module" in result["msg"]
+
+
+# ------------------------------------------------------------------------------------- check mode
+
+
+@pytest.mark.parametrize("mode", ["copy", "replace", "test", "files"])
+def test_check_mode_runs_only_read_only_payloads_and_returns_the_plan(mode):
+    extra = {"force": True} if mode == "replace" else {}
+    host, result = run(
+        {"win_vm_restore_generations": [generations(vms=[live_vm()])], "win_vm_restore_verify": [verified()]},
+        check_mode=True,
+        mode=mode,
+        **extra,
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert order(host) == ["win_vm_restore_generations", "win_vm_restore_verify"]
+    assert result["changed"] is (mode != "test")
+    assert result["plan"][0].startswith(f"read generation {GEN}")
+    for call in host.calls:
+        # win_powershell runs a script in check mode only when it declares SupportsShouldProcess
+        assert "[CmdletBinding(SupportsShouldProcess)]" in call.script
+
+
+def test_payloads_that_change_the_host_do_not_claim_check_mode_support():
+    for name in CHANGING:
+        assert "SupportsShouldProcess" not in _payload.load_payload(name), name
+    for name in READ_ONLY:
+        assert "[CmdletBinding(SupportsShouldProcess)]" in _payload.load_payload(name), name
+
+
+# --------------------------------------------------------------------------------------- injection
+
+HOSTILE = "web'; Stop-Computer -Force; $(Remove-Item -Recurse -Force ~) '01"
+
+
+def test_a_hostile_vm_name_reaches_the_host_only_as_a_parameter():
+    vm = backup.vm(HOSTILE, "D:\\Hyper-V\\evil\\Virtual Hard Disks\\evil.vhdx", vm_id=WEB01_ID)
+    vm["config_paths"] = [f"D:\\Hyper-V\\evil\\Virtual Machines\\{WEB01_ID.upper()}.vmcx"]
+    manifest = samples.manifest(samples.at(21), [vm])
+    name = f"{HOSTILE}-restored-{GEN}"
+    folder = f"{RESTORE}\\{name}"
+    disk_size = next(f["size"] for f in manifest["vms"][0]["files"] if f["kind"] == "vhd")
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations([samples.folder(manifest)])],
+            "win_vm_restore_verify": [verified(manifest, HOSTILE, folder=folder)],
+            "win_vm_restore_import": [imported(name, folder, size=disk_size)],
+        },
+        vm=HOSTILE,
+    )
+    assert not result.get("failed"), result.get("msg")
+    import_call = host.calls_to("win_vm_restore_import")[0]
+    assert import_call.parameters["Name"] == name
+    assert HOSTILE in import_call.parameters["Marker"]
+    for call in host.calls:
+        # the scripted host already matched every script byte for byte with a file in plugins/payloads
+        assert call.script == _payload.load_payload(call.payload)
+        assert "Stop-Computer" not in call.script
+    assert all("Stop-Computer" not in str(c.module_args.get("script")) for c in host.calls)
+
+
+def test_a_name_windows_cannot_hold_is_refused_before_the_host_is_contacted():
+    host, result = run({}, vm='web"01; Remove-Item C:\\ -Recurse')
+    assert result["failed"] is True and "cannot be a folder name" in result["msg"]
+    assert host.calls == []
+
+
+def test_unknown_option_fails_before_the_host_is_contacted():
+    host = ScriptedHost({})
+    action = host.install(
+        make_action(ActionModule, {"vm": "web01", "destination": "X:\\", "restore_path": "E:\\", "mdoe": "copy"})
+    )
+    with pytest.raises(AnsibleActionFail):
+        action.run(task_vars={})
+    assert host.calls == []
+
+
+def test_unreachable_host_is_reported():
+    _, result = run({"win_vm_restore_generations": [unreachable("winrm: connection refused")]})
+    assert result["failed"] is True and result["host_unreachable"] is True and result["step"] == "read generations"
