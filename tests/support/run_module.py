@@ -22,12 +22,18 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 COLLECTIONS = ROOT / ".tmp" / "collections"
 
 
-def _install_finder() -> None:
+def ensure_collection_link() -> pathlib.Path:
+    """``.tmp/collections`` with ``ansible_collections/vaware/hyperv`` pointing at this checkout."""
     link = COLLECTIONS / "ansible_collections" / "vaware" / "hyperv"
     link.parent.mkdir(parents=True, exist_ok=True)
     if not link.is_symlink():
         with contextlib.suppress(FileExistsError):
             os.symlink(ROOT, link, target_is_directory=True)
+    return COLLECTIONS
+
+
+def _install_finder() -> None:
+    ensure_collection_link()
     from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
     _AnsibleCollectionFinder(paths=[str(COLLECTIONS)], scan_sys_paths=True)._install()
