@@ -452,6 +452,7 @@ def test_replace_failing_half_way_reports_the_original_still_registered():
     assert "failed at step stop" in result["msg"] and "the original VM is still registered" in result["msg"]
     assert result["original"]["removed"] is False
     assert NEW_ID in result["msg"]
+    assert "win_vm_restore_remove" not in order(host)  # the verified copy is kept for the admin
 
 
 def test_replace_refuses_a_different_vm_with_the_same_name():
