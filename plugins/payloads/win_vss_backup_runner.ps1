@@ -66,10 +66,19 @@ function Write-Status {
     $path = Join-Path $jobDir 'status.json'
     $tmp = $path + '.tmp'
     [IO.File]::WriteAllText($tmp, ($status | ConvertTo-Json -Depth 6 -Compress), $utf8)
-    if (Test-Path -LiteralPath $path) {
-        [IO.File]::Replace($tmp, $path, $null)
-    } else {
-        [IO.File]::Move($tmp, $path)
+    # A poll reading the file at this moment makes the replace fail: try again briefly.
+    for ($attempt = 1; $attempt -le 20; $attempt++) {
+        try {
+            if (Test-Path -LiteralPath $path) {
+                [IO.File]::Replace($tmp, $path, $null)
+            } else {
+                [IO.File]::Move($tmp, $path)
+            }
+            return
+        } catch {
+            if ($attempt -eq 20) { throw }
+            Start-Sleep -Milliseconds 250
+        }
     }
 }
 
@@ -212,6 +221,7 @@ try {
     $proc = Start-Process -FilePath 'diskshadow.exe' -ArgumentList @('/s', ('"' + $params.script + '"')) `
         -WorkingDirectory $jobDir -RedirectStandardOutput $params.transcript `
         -RedirectStandardError (Join-Path $jobDir 'diskshadow.err') -NoNewWindow -PassThru
+    $null = $proc.Handle  # keeps the process handle open so ExitCode is still readable after it ends
     $lastProgress = [DateTime]::MinValue
     while (-not $proc.HasExited) {
         if (Test-Cancel) {
