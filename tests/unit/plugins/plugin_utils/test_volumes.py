@@ -347,3 +347,44 @@ def test_any_spelling_of_a_path_under_a_mount_point_finds_its_volume(host, guid,
 def test_guid_path_and_mount_path_agree(host, guid, tail):
     by_guid_path = volume_for_path(host, "\\\\?\\Volume" + guid.upper() + "\\" + "\\".join(tail))
     assert by_guid_path["guid"] == guid
+
+
+_JSON_SCALAR = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**40), 2**45), st.text(max_size=12), st.sampled_from(["", "12", "True"])
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(
+            [
+                "Name",
+                "DriveLetter",
+                "Label",
+                "FileSystem",
+                "Capacity",
+                "FreeSpace",
+                "BlockSize",
+                "DriveType",
+                "SerialNumber",
+                "SystemVolume",
+                "BootVolume",
+                "PageFilePresent",
+            ]
+        ),
+        _JSON_SCALAR,
+    ),
+    mount=st.one_of(st.none(), st.text(max_size=10), st.fixed_dictionaries({"Name": _JSON_SCALAR})),
+)
+def test_odd_values_never_crash_the_shaping(fields, mount):
+    raw = dict(fields, DeviceID="\\\\?\\Volume{11111111-1111-4111-8111-111111111111}\\")
+    points = [{"Directory": mount, "Volume": raw["DeviceID"]}]
+    try:
+        (volume,) = normalize_volumes([raw], points)
+    except ValueError as err:  # a clear error naming the field is fine; anything else is a crash
+        assert any(name in str(err) for name in fields)
+        return
+    assert volume["guid"] == "{11111111-1111-4111-8111-111111111111}"
+    assert volume["usable"] is (bool(volume["file_system"]) and bool(volume["capacity_bytes"]))
+    assert all(isinstance(p, str) and p.endswith("\\") for p in volume["mount_points"])
