@@ -209,6 +209,16 @@ def decode_result(step: str, name: str, value: Any) -> Any:
     return value
 
 
+def _reported_result(value: Any) -> Any:
+    """The result a failed payload set, decoded when possible; None when it set none."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def run_payload(
     action: Any,
     name: str,
@@ -268,7 +278,12 @@ def run_payload(
         )
 
     if raw.get("failed"):
-        parts = [str(raw.get("msg") or "module failed").strip()]
+        reported = _reported_result(raw.get("result"))
+        parts = [str(raw.get("msg") or "the payload reported failure ($Ansible.Failed)").strip()]
+        if isinstance(reported, Mapping):
+            reason = next((reported[k] for k in ("error", "message", "msg", "reason") if reported.get(k)), None)
+            if reason:
+                parts.append(str(reason))
         if raw.get("rc") not in (None, 0):
             parts.append(f"exit code {raw['rc']}")
         stderr = raw.get("module_stderr") or raw.get("host_err")
@@ -279,6 +294,8 @@ def run_payload(
         }
         if "rc" in raw:
             details["rc"] = raw["rc"]
+        if reported not in (None, {}):
+            details["result"] = reported
         raise PayloadError(step, f"payload {name} failed: {'; '.join(parts)}", details)
 
     if raw.get("skipped") or str(raw.get("msg", "")).startswith("skipped"):

@@ -116,9 +116,16 @@ def test_error_details_message_is_preferred():
     assert "The volume is locked" in str(err)
 
 
-def test_script_failed_flag_is_a_failure():
-    err = run_failing(script_failed({"reason": "x"}))
-    assert PAYLOAD in str(err) and "failed" in str(err)
+def test_script_failed_flag_is_a_failure_with_the_reason_it_gave():
+    err = run_failing(script_failed({"reason": "destination E:\\Backups is not writable", "code": 5}))
+    assert PAYLOAD in str(err) and "$Ansible.Failed" in str(err)
+    assert "destination E:\\Backups is not writable" in str(err)
+    assert err.details["result"] == {"reason": "destination E:\\Backups is not writable", "code": 5}
+
+
+def test_script_failed_flag_without_result():
+    err = run_failing(script_failed())
+    assert "$Ansible.Failed" in str(err) and "result" not in err.details
 
 
 def test_module_failure_reports_exit_code_and_stderr():
