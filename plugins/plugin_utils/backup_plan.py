@@ -120,8 +120,8 @@ JOB_FILE_NAMES = {
 
 # Generation ids: UTC start time, ``YYYYMMDDTHHMMSSZ``, plus ``-NN`` (01-99) only when a generation
 # with the same second already exists. Plain string order is time order.
-GENERATION_RE = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d{2}))?$")
-_JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+GENERATION_RE = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d{2}))?\Z")
+_JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 _DRIVE_PATH_RE = re.compile(r"^[A-Za-z]:\\")
 _UNC_RE = re.compile(r"^\\\\[^\\?.][^\\]*\\[^\\]+")
 _VOLUME_KEY_RE = re.compile(r"(Volume\{[0-9A-Fa-f-]+\})")

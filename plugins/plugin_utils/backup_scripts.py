@@ -59,8 +59,8 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import (
 
 CRLF = "\r\n"
 # What a diskshadow script line may carry for a path: no spaces, quotes, % or anything non-ASCII.
-_DISKSHADOW_PATH_RE = re.compile(r"^[A-Za-z0-9\\:._{}?$-]+$")
-_ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+_DISKSHADOW_PATH_RE = re.compile(r"^[A-Za-z0-9\\:._{}?$-]+\Z")
+_ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}\Z")
 # cmd.exe interprets these even inside quotes (or the quote itself).
 CMD_SPECIAL = '%^&|<>"!'
 _MAX_CMD_LINE = 7000  # cmd.exe allows 8191 characters after expansion; keep a margin

@@ -62,8 +62,33 @@ STATUSES = ("complete", "partial", "failed")
 VERIFY_MODES = ("size", "hash", "none")
 HYPERV_WRITER_NAME = "Microsoft Hyper-V VSS Writer"
 MAX_RECORDED_ERRORS = 100
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-_UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
+_UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z\Z")
+
+
+_TOP_KEYS = (
+    "format",
+    "host",
+    "generation",
+    "job_id",
+    "started_at",
+    "finished_at",
+    "backup_type",
+    "verify",
+    "destination",
+    "status",
+    "error",
+    "shadow_set_id",
+    "shadows",
+    "writer",
+    "vms",
+    "extra_paths",
+    "robocopy",
+    "warnings",
+)
+_WRITER_KEYS = ("id", "name", "required", "included", "state", "state_name", "last_error")
+_VM_KEYS = ("name", "id", "state", "status", "bytes", "file_count", "seconds", "files", "exit_codes", "problems")
+_EXTRA_KEYS = ("path", "destination", "status", "files", "bytes", "exit_codes", "problems")
 
 
 class ManifestError(ValueError):
@@ -85,7 +110,10 @@ def parse_utc(text: str) -> datetime.datetime:
     """The aware datetime of a manifest timestamp."""
     if not isinstance(text, str) or not _UTC_RE.match(text):
         raise ManifestError(f"timestamp: expected UTC ISO 8601 like 2026-11-25T02:00:00Z, got {quote_value(text)}")
-    return datetime.datetime.fromisoformat(text[:-1]).replace(tzinfo=datetime.timezone.utc)
+    try:
+        return datetime.datetime.fromisoformat(text[:-1]).replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        raise ManifestError(f"timestamp: {quote_value(text)} is not a real date and time") from None
 
 
 def _file_index(entries: Any, what: str) -> Dict[str, Mapping[str, Any]]:
@@ -345,7 +373,10 @@ def validate_manifest(manifest: Any) -> List[str]:
     if not isinstance(manifest, Mapping):
         return [f"manifest: expected a JSON object, got {type(manifest).__name__}"]
     problems = []
-    if manifest.get("format") != MANIFEST_FORMAT:
+    missing = [key for key in _TOP_KEYS if key not in manifest]
+    if missing:
+        problems.append(f"manifest: missing {', '.join(missing)}")
+    if isinstance(manifest.get("format"), bool) or manifest.get("format") != MANIFEST_FORMAT:
         problems.append(f"format: expected {MANIFEST_FORMAT}, got {quote_value(manifest.get('format'))}")
     for key in ("host", "job_id", "destination"):
         if not isinstance(manifest.get(key), str) or not manifest.get(key):
@@ -367,14 +398,28 @@ def validate_manifest(manifest: Any) -> List[str]:
     for key in ("shadows", "vms", "extra_paths", "warnings"):
         if not isinstance(manifest.get(key), list):
             problems.append(f"{key}: expected a list, got {quote_value(manifest.get(key))}")
-    if not isinstance(manifest.get("writer"), Mapping):
-        problems.append(f"writer: expected an object, got {quote_value(manifest.get('writer'))}")
+    writer = manifest.get("writer")
+    if (
+        not isinstance(writer, Mapping)
+        or any(key not in writer for key in _WRITER_KEYS)
+        or writer.get("id") != HYPERV_WRITER_ID
+        or not isinstance(writer.get("required"), bool)
+        or writer.get("included") not in (True, False, None)
+    ):
+        problems.append(f"writer: expected the Hyper-V writer result object, got {quote_value(writer)}")
+    if not isinstance(manifest.get("robocopy"), Mapping) or not isinstance(manifest["robocopy"].get("runs"), list):
+        problems.append(f"robocopy: expected an object with runs, got {quote_value(manifest.get('robocopy'))}")
+    for index, shadow in enumerate(manifest.get("shadows") if isinstance(manifest.get("shadows"), list) else []):
+        if not isinstance(shadow, Mapping) or not isinstance(shadow.get("id"), str) or not shadow["id"]:
+            problems.append(f"shadows[{index}]: expected an object with an id")
     for index, vm in enumerate(manifest.get("vms") if isinstance(manifest.get("vms"), list) else []):
         if not isinstance(vm, Mapping):
             problems.append(f"vms[{index}]: expected an object")
             continue
         if vm.get("status") not in ("complete", "failed"):
             problems.append(f"vms[{index}].status: expected complete or failed, got {quote_value(vm.get('status'))}")
+        if any(key not in vm for key in _VM_KEYS):
+            problems.append(f"vms[{index}]: missing {', '.join(k for k in _VM_KEYS if k not in vm)}")
         if not isinstance(vm.get("name"), str) or not isinstance(vm.get("files"), list):
             problems.append(f"vms[{index}]: expected a name and a list of files")
             continue
@@ -390,14 +435,27 @@ def validate_manifest(manifest: Any) -> List[str]:
                 problems.append(
                     f"{where}.sha256: expected 64 lower-case hex digits, got {quote_value(entry['sha256'])}"
                 )
-    if (
-        not problems
-        and manifest["status"] == "complete"
-        and any(part.get("status") != "complete" for part in (*manifest["vms"], *manifest["extra_paths"]))
-    ):
-        problems.append("status: complete, but a VM or extra path is not complete")
-    if not problems and parse_utc(manifest["finished_at"]) < parse_utc(manifest["started_at"]):
-        problems.append("finished_at: before started_at")
+    for index, extra in enumerate(manifest.get("extra_paths") if isinstance(manifest.get("extra_paths"), list) else []):
+        if (
+            not isinstance(extra, Mapping)
+            or extra.get("status") not in ("complete", "failed")
+            or any(key not in extra for key in _EXTRA_KEYS)
+        ):
+            problems.append(f"extra_paths[{index}]: expected an object with {', '.join(_EXTRA_KEYS)}")
+    if manifest.get("error") is not None and not isinstance(manifest.get("error"), str):
+        problems.append(f"error: expected a string or null, got {quote_value(manifest.get('error'))}")
+    if problems:
+        return problems
+    if manifest["status"] == "complete":
+        if any(part.get("status") != "complete" for part in (*manifest["vms"], *manifest["extra_paths"])):
+            problems.append("status: complete, but a VM or extra path is not complete")
+        if manifest.get("error") is not None:
+            problems.append("status: complete, but an error is recorded")
+    try:
+        if parse_utc(manifest["finished_at"]) < parse_utc(manifest["started_at"]):
+            problems.append("finished_at: before started_at")
+    except ValueError as exc:
+        problems.append(f"started_at/finished_at: {exc}")
     return problems
 
 

@@ -133,6 +133,20 @@ def test_render_refuses_a_tampered_plan():
     p["volumes"][0]["alias"] = "VSS_SHADOW_SET"
     with pytest.raises(ScriptRenderError, match="alias"):
         render_script(p)
+    p = plan()
+    p["job_id"] = "j1\nDELETE SHADOWS ALL"
+    with pytest.raises(ScriptRenderError, match="job_id"):
+        render_script(p)
+    with pytest.raises(ScriptRenderError, match="job_id"):
+        render_copy_wrapper(p)
+
+
+def test_a_line_break_at_the_end_of_a_value_is_not_overlooked():
+    with pytest.raises(BackupPlanError, match="job_id"):
+        plan(job_id="j1\n")
+    with pytest.raises(BackupPlanError, match="does not allow"):
+        plan(job_dir=JOB_DIR + "\nDELETE SHADOWS ALL")
+    assert plan(job_dir=JOB_DIR + "\n")["job_dir"] == JOB_DIR  # surrounding white space is trimmed
 
 
 # ---------------------------------------------------------------------------------- copy wrapper

@@ -8,6 +8,8 @@ import pathlib
 import jsonschema
 import pytest
 from _backup_samples import GUID_D, GUID_DATA, NOW, plan
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils import diskshadow, manifest, robocopy
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.manifest import (
@@ -256,7 +258,28 @@ def _mutations():
     def negative_size(m):
         m["vms"][0]["files"][0]["size"] = -3
 
-    return [status_lies, bad_generation, local_time, bad_hash, unknown_format, bad_status, no_vms, negative_size]
+    def hash_with_newline(m):
+        m["vms"][0]["files"][0]["sha256"] += "\n"
+
+    def complete_with_error(m):
+        m["error"] = "diskshadow failed"
+
+    def extra_path_not_an_object(m):
+        m["extra_paths"] = ["D:\\Scripts"]
+
+    return [
+        status_lies,
+        bad_generation,
+        local_time,
+        bad_hash,
+        unknown_format,
+        bad_status,
+        no_vms,
+        negative_size,
+        hash_with_newline,
+        complete_with_error,
+        extra_path_not_an_object,
+    ]
 
 
 @pytest.mark.parametrize("mutate", _mutations(), ids=lambda f: f.__name__)
@@ -292,3 +315,31 @@ def test_retention_entries():
 
 def test_manifest_path_is_at_the_generation_root():
     assert manifest.manifest_path(_plan()) == "\\\\nas01\\backups\\HV01\\20261125T020000Z\\manifest.json"
+
+
+def test_impossible_dates_are_a_problem_not_a_crash():
+    m = _build(_plan())
+    m["finished_at"] = "2026-13-45T99:00:00Z"
+    assert any("not a real date" in problem for problem in validate_manifest(m))
+    assert not is_generation_complete(m)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base_key=st.sampled_from(["format", "status", "vms", "extra_paths", "writer", "started_at", "error", "generation"]),
+    value=_JSON,
+)
+def test_validation_never_crashes_on_a_damaged_manifest(base_key, value):
+    m = _build(_plan(extra_paths=["D:\\Scripts"]))
+    m[base_key] = value
+    problems = validate_manifest(m)
+    assert isinstance(problems, list)
+    if not problems:  # whatever Python accepts, the schema accepts too
+        assert _schema_errors(m) == []
