@@ -67,7 +67,8 @@ class ActionModule(ActionBase):
             result.update(
                 failed=True,
                 changed=False,
-                msg=f"payload {PAYLOAD} returned an object without 'volumes': {str(raw)[:300]}",
+                step="shape volumes",
+                msg=f"shape volumes: payload {PAYLOAD} returned an object without 'volumes': {str(raw)[:300]}",
             )
             return result
 
@@ -87,7 +88,12 @@ class ActionModule(ActionBase):
                         "volume (network share or missing volume) and appears under no volume"
                     )
         except ValueError as err:
-            result.update(failed=True, changed=False, msg=f"cannot read the volume data of this host: {err}")
+            result.update(
+                failed=True,
+                changed=False,
+                step="shape volumes",
+                msg=f"shape volumes: cannot read the volume data of this host: {err}",
+            )
             return result
 
         selected = select_volumes(volumes, args["filter"], args["without_drive_letter_only"])

@@ -143,6 +143,7 @@ def test_result_without_volumes_is_a_clear_failure():
 def test_malformed_volume_data_is_a_clear_failure():
     result = run([ok({"volumes": [{"DeviceID": "C:\\"}], "mount_points": []})])[1]
     assert result["failed"] is True
+    assert result["step"] == "shape volumes"
     assert "DeviceID" in result["msg"] and "'C:\\\\'" in result["msg"]
 
 
