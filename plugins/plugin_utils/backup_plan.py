@@ -408,6 +408,12 @@ def _join(*parts: str) -> str:
     return joined + "\\" if re.fullmatch(r"[A-Za-z]:", joined) else joined
 
 
+def _live_root(planned_file: Mapping[str, Any]) -> str:
+    """The volume root as the inventory spelled it for this file (``D:\\`` or a folder mount point)."""
+    original, below = planned_file["original_path"], planned_file["_rel_volume"]
+    return original[: len(original) - len(below)] or original
+
+
 def _int_option(value: Any, what: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise BackupPlanError(f"{what}: expected a whole number from {low} to {high}, got {quote_value(value)}")
@@ -564,13 +570,14 @@ def build_plan(
             group = by_volume[alias]
             root_rel = _common_dir([_parent("\\" + f["_rel_volume"]) for f in group])
             if root_rel:
-                guard_dirs.append((entry["volume_path"], root_rel, f"the folder of VM {quote_value(name)}"))
+                live = _join(_live_root(group[0]), root_rel)
+                guard_dirs.append((entry["volume_path"], root_rel, f"the folder of VM {quote_value(name)} ({live})"))
             else:  # the VM's files share only the volume root: guard each folder holding them
                 guard_dirs.extend(
                     (
                         entry["volume_path"],
                         _parent("\\" + f["_rel_volume"]).strip("\\"),
-                        f"a folder of VM {quote_value(name)}",
+                        f"a folder of VM {quote_value(name)} ({_parent(f['original_path'])})",
                     )
                     for f in group
                 )
@@ -651,8 +658,7 @@ def build_plan(
         for volume_path, folder, why in guard_dirs:
             if volume_path.casefold() == dest_key and is_under("\\" + dest_rel, "\\" + folder):
                 raise BackupPlanError(
-                    f"destination: {quote_value(destination)} is inside {why}"
-                    f" (volume {volume_path}, folder \\{folder});"
+                    f"destination: {quote_value(destination)} is inside {why};"
                     " choose a folder outside the VM folders and extra paths"
                 )
         if dest_key in volume_entries:

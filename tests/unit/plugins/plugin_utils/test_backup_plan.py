@@ -117,12 +117,14 @@ def test_literal_name_with_glob_characters_matches_itself():
     ],
 )
 def test_destination_inside_a_vm_folder_is_refused(destination):
-    with pytest.raises(BackupPlanError, match=r"destination: .* is inside the folder of VM 'web01'"):
+    with pytest.raises(
+        BackupPlanError, match=r"destination: .* is inside the folder of VM 'web01' \(D:\\Hyper-V\\web01\)"
+    ):
         plan(include_vms=["web01"], destination=destination)
 
 
 def test_destination_inside_a_vm_folder_on_a_folder_mounted_volume_is_refused():
-    with pytest.raises(BackupPlanError, match="sql01"):
+    with pytest.raises(BackupPlanError, match=r"VM 'sql01' \(C:\\ClusterStorage\\Data\\sql01\)"):
         plan(include_vms=["sql01"], destination="C:\\ClusterStorage\\Data\\sql01\\bk")
 
 
