@@ -297,15 +297,22 @@ class BackupRun:
             return None
         return str(lock["job_id"])
 
-    def stale(self, pre: Mapping[str, Any], exclude_job: Optional[str] = None) -> Dict[str, Any]:
-        """Shadows and mount folders left by jobs of ours that are not running."""
+    def stale(self, pre: Mapping[str, Any]) -> Dict[str, Any]:
+        """What jobs of ours that are not running left behind.
+
+        ``shadows``: shadow copies whose set id such a job recorded or printed (status, transcript), or that
+        are exposed on a folder of such a job; ``mount_folders``: their mount folders; ``jobs``: jobs whose
+        scheduled task is still registered (never collected: the controller gave up or died), to remove.
+        """
         jobs_root = self.jobs_root(pre)
         set_ids = set()
         shadow_ids = set()
         folders = []
-        job_ids = []
+        abandoned = []
+        alive_dirs = []
         for job in pre.get("jobs") or []:
-            if job.get("job_id") == exclude_job or self.job_alive(job):
+            if self.job_alive(job):
+                alive_dirs.append(jobs_root + "\\" + str(job.get("job_id")))
                 continue
             status = job.get("status") or {}
             for set_id in status.get("shadow_set_ids") or []:
@@ -318,20 +325,20 @@ class BackupRun:
                 shadow_ids.update(s["id"] for s in parsed.get("shadows") or [])
             for folder in job.get("mount_folders") or []:
                 folders.append(str(folder.get("path")))
-            job_ids.append(str(job.get("job_id")))
+            if job.get("task_state") and JOB_ID_RE.match(str(job.get("job_id"))):
+                abandoned.append(str(job["job_id"]))
         stale_shadows = []
         for shadow in pre.get("shadows") or []:
             sid = normalize_guid(str(shadow.get("id") or ""))
             set_id = normalize_guid(str(shadow.get("set_id") or ""))
             exposed = str(shadow.get("exposed_path") or "")
-            ours = sid in shadow_ids or set_id in set_ids or (exposed and is_under(exposed, jobs_root))
-            if exposed and exclude_job and is_under(exposed, jobs_root + "\\" + exclude_job):
-                ours = False
-            if ours:
+            if exposed and any(is_under(exposed, d) for d in alive_dirs):
+                continue
+            if sid in shadow_ids or set_id in set_ids or (exposed and is_under(exposed, jobs_root)):
                 stale_shadows.append(
                     {"id": sid, "set_id": set_id, "volume": shadow.get("volume_name"), "exposed_path": exposed or None}
                 )
-        return {"shadows": stale_shadows, "mount_folders": folders, "jobs": job_ids}
+        return {"shadows": stale_shadows, "mount_folders": folders, "jobs": abandoned}
 
     # ---------------------------------------------------------------------------------- backup
 
@@ -466,17 +473,22 @@ class BackupRun:
             return self.finish(result)
 
         swept: Dict[str, Any] = {}
-        if dead or (self.args["cleanup_stale"] and (stale["shadows"] or stale["mount_folders"])):
+        leftovers = stale["shadows"] or stale["mount_folders"] or stale["jobs"]
+        if dead or (self.args["cleanup_stale"] and leftovers):
             sweep_params: Dict[str, Any] = {}
+            remove_jobs = []
             if self.args["cleanup_stale"]:
                 sweep_params["ShadowIds"] = [s["id"] for s in stale["shadows"]]
                 sweep_params["MountFolders"] = stale["mount_folders"]
+                remove_jobs = list(stale["jobs"])
             if dead and dead != "unknown":
                 sweep_params["ReleaseLockOf"] = dead
-                if JOB_ID_RE.match(dead):
-                    sweep_params["RemoveJobs"] = [dead]
-                    if self.args["keep_failed_job"]:
-                        sweep_params["KeepJobFolders"] = [dead]
+                if JOB_ID_RE.match(dead) and dead not in remove_jobs:
+                    remove_jobs.append(dead)
+            if remove_jobs:
+                sweep_params["RemoveJobs"] = remove_jobs
+                if self.args["keep_failed_job"]:
+                    sweep_params["KeepJobFolders"] = remove_jobs
             try:
                 swept = self.call("win_vss_backup_cleanup", sweep_params, "sweep stale")
             except PayloadError as exc:

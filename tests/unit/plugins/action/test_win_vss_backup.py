@@ -110,6 +110,8 @@ def assert_failure_safe(host, result, cause):
     for call in host.calls_to("win_vss_backup_cleanup"):
         assert "delete_generations" not in json.dumps(call.parameters)
     assert result["expired"] == []
+    # every shadow copy this job created is gone (deleted by the runner's finally or by the cleanup call)
+    assert set(result["shadows_created"]) <= set(result["shadows_deleted"])
 
 
 # ------------------------------------------------------------------------------------ success
@@ -625,6 +627,35 @@ def test_stale_shadows_only_reported_without_cleanup_stale(clock):
     host, result = run(scenario, {"cleanup_stale": False}, check_mode=True)
     assert any(DEAD_SHADOW in w and "cleanup_stale is false" in w for w in result["warnings"])
     assert len(host.calls) == 1
+
+
+def test_an_abandoned_finished_job_is_removed_by_the_next_run(clock):
+    """The controller died while the runner waited for its verdict: the runner gave up, the task stayed."""
+    abandoned = hv.job_entry(DEAD_JOB, alive=False, phase="done", verdict="timed_out")
+    scenario = success_scenario(
+        win_vss_backup_preflight=[hv.preflight(jobs=[abandoned])],
+        win_vss_backup_cleanup=[hv.cleanup_ok(jobs_removed=[DEAD_JOB]), hv.cleanup_ok()],
+    )
+    host, result = run(scenario)
+    assert not result.get("failed"), result["msg"]
+    sweep = host.calls_to("win_vss_backup_cleanup")[0].parameters
+    assert sweep["RemoveJobs"] == [DEAD_JOB]
+    assert sweep["ShadowIds"] == []
+    assert "ReleaseLockOf" not in sweep
+
+
+def test_every_payload_parses_with_the_powershell_grammar():
+    import tree_sitter
+    import tree_sitter_pwsh
+
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_pwsh.language()))
+    names = sorted(p.name for p in PAYLOADS.glob("win_vss_backup_*.ps1"))
+    assert len(names) == 7, names
+    for name in names:
+        tree = parser.parse((PAYLOADS / name).read_bytes())
+        assert not tree.root_node.has_error, name
+    broken = parser.parse(b"if ($a) { Write-Output 'x' ")
+    assert broken.root_node.has_error  # the check can fail
 
 
 # ------------------------------------------------------------------------------------ values & validation

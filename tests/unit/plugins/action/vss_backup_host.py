@@ -134,10 +134,44 @@ def manifest_of(generation: str, status: str = "complete") -> Dict[str, Any]:
         "error": None,
         "shadow_set_id": None,
         "shadows": [],
-        "writer": {},
-        "vms": [],
+        "writer": {
+            "id": "66841cd4-6ded-4f4b-8f17-fd23f8ddc3de",
+            "name": "Microsoft Hyper-V VSS Writer",
+            "required": True,
+            "included": True,
+            "state": 1,
+            "state_name": "VSS_WS_STABLE",
+            "last_error": None,
+            "excluded_components": [],
+        },
+        "vms": [
+            {
+                "name": "web01",
+                "id": WEB01_ID,
+                "state": "Running",
+                "status": "complete",
+                "bytes": 40 * GIB,
+                "file_count": 1,
+                "seconds": 100.0,
+                "files": [
+                    {
+                        "relative_path": "Virtual Hard Disks\\web01.vhdx",
+                        "original_path": "D:\\Hyper-V\\web01\\Virtual Hard Disks\\web01.vhdx",
+                        "kind": "vhd",
+                        "size": 40 * GIB,
+                    }
+                ],
+                "exit_codes": {"s001": 1},
+                "problems": [],
+            }
+        ],
         "extra_paths": [],
-        "robocopy": {"runs": []},
+        "robocopy": {
+            "runs": [{"step": "s001", "pass": "all", "code": 1}],
+            "wrapper_exit_code": 0,
+            "summary": None,
+            "error_count": 0,
+        },
         "warnings": [],
     }
 
