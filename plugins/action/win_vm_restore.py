@@ -472,7 +472,14 @@ class ActionModule(ActionBase):
             removed=bool(removal.get("vm_removed")) and bool(removal.get("folder_removed")),
         )
         self._out["test"] = test
-        self._out["proven_restore"] = proven_restore(host, vm_name, generation, outcome, _utc_now())
+        self._out["proven_restore"] = proven_restore(
+            str((self._task_vars or {}).get("inventory_hostname") or host),
+            vm_name,
+            generation,
+            outcome,
+            _utc_now(),
+            backup_host=host,
+        )
         leftover = None
         if not test["removed"]:
             leftover = (

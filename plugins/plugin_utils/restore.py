@@ -551,18 +551,138 @@ def plan_steps(mode: str, context: Mapping[str, Any]) -> List[str]:
 
 
 def proven_restore(
-    host: str, vm: str, generation: str, outcome: Mapping[str, Any], tested_at: datetime.datetime
+    host: str,
+    vm: str,
+    generation: str,
+    outcome: Mapping[str, Any],
+    tested_at: datetime.datetime,
+    backup_host: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """The record of one test restore, for reports ("last proven restore")."""
+    """The record of one test restore, for reports ("last proven restore").
+
+    ``host`` is the inventory host the test ran on, ``backup_host`` the host folder the backup came from.
+    """
     return {
         "host": host,
+        "backup_host": backup_host or host,
         "vm": vm,
         "generation": generation,
-        "tested_at": tested_at.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tested_at": _utc_text(tested_at),
         "passed": outcome.get("outcome") == "passed",
         "check": outcome.get("check"),
         "seconds_to_heartbeat": outcome.get("seconds_to_heartbeat"),
         "reason": outcome.get("reason"),
+    }
+
+
+def _utc_text(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+PROOFS_FORMAT = 1
+_RECORD_KEYS = (
+    "host",
+    "backup_host",
+    "vm",
+    "generation",
+    "tested_at",
+    "passed",
+    "check",
+    "seconds_to_heartbeat",
+    "reason",
+)
+
+
+def proof_records(update: Any, host: Optional[str], now: datetime.datetime) -> List[Dict[str, Any]]:
+    """The proof records in one item given to :func:`merge_proofs` (see there for what an item may be)."""
+    if not isinstance(update, Mapping):
+        raise RestoreError(
+            f"restore proofs: expected a task result, a proof record or a proofs document, got {update!r}"
+        )
+    if "vms" in update and "format" in update:  # a proofs document
+        records = []
+        for entry in update.get("vms") or []:
+            records.extend(r for r in (entry.get("last_test"), entry.get("last_passed")) if isinstance(r, Mapping))
+        return [dict(r) for r in records]
+    if isinstance(update.get("proven_restore"), Mapping):
+        record = dict(update["proven_restore"])
+    elif "passed" in update and "vm" in update and "tested_at" in update:
+        record = dict(update)
+    elif update.get("failed") and not update.get("skipped"):
+        vm = update.get("vm") or update.get("item")
+        if isinstance(vm, Mapping):
+            vm = vm.get("vm") or vm.get("name")
+        if not vm:
+            return []
+        record = {
+            "host": host,
+            "backup_host": update.get("backup_host"),
+            "vm": str(vm),
+            "generation": update.get("generation"),
+            "tested_at": _utc_text(now),
+            "passed": False,
+            "check": None,
+            "seconds_to_heartbeat": None,
+            "reason": update.get("msg") or "the test restore failed",
+        }
+    else:
+        return []  # a check-mode or skipped run proves nothing
+    if host:
+        record["host"] = host
+    if not record.get("host") or not record.get("vm"):
+        raise RestoreError(f"restore proofs: a record needs host and vm, got {record!r}")
+    return [{key: record.get(key) for key in _RECORD_KEYS}]
+
+
+def merge_proofs(
+    existing: Any, updates: Any, host: Optional[str] = None, now: Optional[datetime.datetime] = None
+) -> Dict[str, Any]:
+    """Merge test restore outcomes into the proofs document (``restore-proofs.json``).
+
+    ``existing``: a proofs document, its JSON text, or nothing. ``updates``: a list of items, each a
+    registered ``win_vm_restore`` result of ``mode: test`` (a failure without ``proven_restore`` counts as
+    a failed test of its ``vm``/``item``; check-mode runs are ignored), a ``proven_restore`` record, or a
+    proofs document (for example one host's ``hyperv_restore_proven`` fact). ``host`` overrides the
+    records' host (the inventory name). Returns::
+
+        {"format": 1, "updated_at": "...Z",
+         "vms": [{"host", "vm", "last_test": record, "last_passed": record | null}]}   # sorted by host, vm
+
+    The newest record by ``tested_at`` wins; ``last_passed`` is the newest passed test.
+    """
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    if isinstance(existing, str):
+        existing = json.loads(existing) if existing.strip() else None
+    entries: Dict[tuple, Dict[str, Any]] = {}
+
+    def add(record: Mapping[str, Any]) -> None:
+        key = (str(record["host"]).casefold(), str(record["vm"]).casefold())
+        entry = entries.setdefault(
+            key, {"host": record["host"], "vm": record["vm"], "last_test": None, "last_passed": None}
+        )
+        if entry["last_test"] is None or str(record["tested_at"]) >= str(entry["last_test"]["tested_at"]):
+            entry.update(host=record["host"], vm=record["vm"], last_test=dict(record))
+        if record.get("passed") and (
+            entry["last_passed"] is None or str(record["tested_at"]) >= str(entry["last_passed"]["tested_at"])
+        ):
+            entry["last_passed"] = dict(record)
+
+    if existing:
+        if not isinstance(existing, Mapping) or existing.get("format") != PROOFS_FORMAT:
+            raise RestoreError(
+                f"restore proofs: expected a document with format {PROOFS_FORMAT}, got {str(existing)[:200]!r}"
+            )
+        for record in proof_records(existing, None, now):
+            add(record)
+    if isinstance(updates, Mapping):
+        updates = [updates]
+    for update in updates or []:
+        for record in proof_records(update, host, now):
+            add(record)
+    return {
+        "format": PROOFS_FORMAT,
+        "updated_at": _utc_text(now),
+        "vms": [entries[key] for key in sorted(entries)],
     }
 
 

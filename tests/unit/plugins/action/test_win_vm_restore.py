@@ -513,7 +513,8 @@ def test_mode_test_boots_waits_for_heartbeat_and_deletes_the_copy(fake_time):
     assert result["test"]["heartbeat"] == "OkApplicationsHealthy" and result["test"]["removed"] is True
     assert result["changed"] is False  # nothing is left behind
     proof = result["proven_restore"]
-    assert proof["passed"] is True and proof["vm"] == "web01" and proof["generation"] == GEN and proof["host"] == "HV01"
+    assert proof["passed"] is True and proof["vm"] == "web01" and proof["generation"] == GEN
+    assert proof["host"] == "hv01" and proof["backup_host"] == "HV01"  # inventory name, and the backup's folder
     assert fake_time.sleeps == [5, 5]
 
 

@@ -360,3 +360,59 @@ def test_plan_steps_mention_the_original_only_for_replace():
         i for i, s in enumerate(replace) if s.startswith("stop and remove the original")
     )
     assert not any("original" in s for s in restore.plan_steps("copy", context))
+
+
+# ------------------------------------------------------------------------------------------- proofs
+
+T1 = datetime.datetime(2026, 11, 24, 9, tzinfo=UTC)
+T2 = datetime.datetime(2026, 11, 25, 9, tzinfo=UTC)
+
+
+def proof(vm, passed, when, host="hv01", generation="20261124T020000Z"):
+    outcome = {"outcome": "passed" if passed else "failed", "check": "heartbeat", "reason": "r"}
+    if passed:
+        outcome["seconds_to_heartbeat"] = 41.5
+    return restore.proven_restore(host, vm, generation, outcome, when, backup_host="HV01")
+
+
+def test_proofs_keep_the_last_test_and_the_last_pass():
+    first = restore.merge_proofs(None, [proof("web01", True, T1), proof("sql01", False, T1)], now=T1)
+    assert first["format"] == 1 and first["updated_at"] == "2026-11-24T09:00:00Z"
+    assert [(e["host"], e["vm"]) for e in first["vms"]] == [("hv01", "sql01"), ("hv01", "web01")]
+    assert first["vms"][0]["last_passed"] is None
+    second = restore.merge_proofs(json.dumps(first), [proof("WEB01", False, T2)], now=T2)
+    web = second["vms"][1]
+    assert web["last_test"]["passed"] is False and web["last_test"]["tested_at"] == "2026-11-25T09:00:00Z"
+    assert web["last_passed"]["tested_at"] == "2026-11-24T09:00:00Z"
+    assert web["last_passed"]["seconds_to_heartbeat"] == 41.5
+    assert web["vm"] == "WEB01"  # spelled as in the newest test
+    # merging an older record again does not roll anything back
+    assert restore.merge_proofs(second, [proof("web01", True, T1)], now=T2)["vms"] == second["vms"]
+
+
+def test_proofs_from_registered_results():
+    passed = {"changed": False, "proven_restore": proof("web01", True, T1, host="HV01.local")}
+    failed_early = {"failed": True, "msg": "no complete generation holds VM 'sql01'", "item": "sql01"}
+    check_mode = {"changed": True, "plan": ["..."], "item": "app01"}
+    merged = restore.merge_proofs({}, [passed, failed_early, check_mode], host="hv01", now=T2)
+    assert [(e["host"], e["vm"]) for e in merged["vms"]] == [("hv01", "sql01"), ("hv01", "web01")]
+    sql = merged["vms"][0]["last_test"]
+    assert (
+        sql["passed"] is False
+        and "no complete generation" in sql["reason"]
+        and sql["tested_at"] == "2026-11-25T09:00:00Z"
+    )
+
+
+def test_proofs_of_several_hosts_merge():
+    one = restore.merge_proofs(None, [proof("web01", True, T1, host="hv01")], now=T1)
+    two = restore.merge_proofs(None, [proof("web01", True, T2, host="hv02")], now=T2)
+    merged = restore.merge_proofs(one, [two], now=T2)
+    assert [(e["host"], e["vm"]) for e in merged["vms"]] == [("hv01", "web01"), ("hv02", "web01")]
+
+
+def test_proofs_refuse_garbage():
+    with pytest.raises(RestoreError, match="format 1"):
+        restore.merge_proofs({"something": "else"}, [])
+    with pytest.raises(RestoreError, match="expected a task result"):
+        restore.merge_proofs(None, ["web01"])
