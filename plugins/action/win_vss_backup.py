@@ -446,6 +446,12 @@ class BackupRun:
 
         dead = self.dead_lock(pre)
         stale = self.stale(pre)
+        if dead == "unknown":
+            raise StepFailed(
+                "preflight",
+                f"the backup lock {pre.get('program_data')}\\vaware.hyperv\\backup.lock names no job"
+                f" ({pre.get('lock')!r}); if no backup is running on the host, delete the file and run again",
+            )
         if dead:
             self.warnings.append(f"the backup lock was held by job {dead}, which is no longer running: cleared")
         if stale["shadows"] and not self.args["cleanup_stale"]:
@@ -481,13 +487,14 @@ class BackupRun:
                 sweep_params["ShadowIds"] = [s["id"] for s in stale["shadows"]]
                 sweep_params["MountFolders"] = stale["mount_folders"]
                 remove_jobs = list(stale["jobs"])
-            if dead and dead != "unknown":
+            if dead:
                 sweep_params["ReleaseLockOf"] = dead
                 if JOB_ID_RE.match(dead) and dead not in remove_jobs:
                     remove_jobs.append(dead)
             if remove_jobs:
                 sweep_params["RemoveJobs"] = remove_jobs
-                if self.args["keep_failed_job"]:
+                if self.args["keep_failed_job"] or not self.args["cleanup_stale"]:
+                    # without the sweep the job folder is what still identifies the dead job's shadows
                     sweep_params["KeepJobFolders"] = remove_jobs
             try:
                 swept = self.call("win_vss_backup_cleanup", sweep_params, "sweep stale")
@@ -534,8 +541,9 @@ class BackupRun:
             "JobId": plan["job_id"],
             "Files": self.job_files(plan),
             "LockText": json.dumps(lock),
-            # The task scheduler must not end the job before the controller gave up on it.
-            "ExecutionTimeLimitSeconds": self.args["timeout"] + 2 * 3600,
+            # The job outlives the task's timeout (a re-run attaches); the task scheduler only stops a job
+            # that hangs for days.
+            "ExecutionTimeLimitSeconds": max(2 * self.args["timeout"], 3 * 86400),
         }
         sensitive = None
         if self.args.get("run_as"):

@@ -621,6 +621,28 @@ def test_stale_shadows_from_an_earlier_crash_are_swept_by_id(clock):
     assert [s["id"] for s in result["stale_shadows"]] == [DEAD_SHADOW]
 
 
+def test_unreadable_lock_stops_before_anything_changes(clock):
+    host, result = run({"win_vss_backup_preflight": [hv.preflight(lock={"unreadable": "Unexpected character"})]})
+    assert_failure_safe(host, result, r"^preflight: the backup lock .*backup\.lock names no job")
+    assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
+
+
+def test_dead_lock_without_cleanup_stale_keeps_the_job_folder_that_names_its_shadows(clock):
+    dead = hv.job_entry(DEAD_JOB, alive=False, phase="diskshadow", transcript_text=dead_transcript())
+    shadows = [hv.shadow(DEAD_SHADOW, DEAD_SET)]
+    scenario = success_scenario(
+        win_vss_backup_preflight=[hv.preflight(lock={"job_id": DEAD_JOB}, jobs=[dead], shadows=shadows)],
+        win_vss_backup_cleanup=[hv.cleanup_ok(lock_released=True, jobs_removed=[DEAD_JOB]), hv.cleanup_ok()],
+    )
+    host, result = run(scenario, {"cleanup_stale": False})
+    assert not result.get("failed"), result["msg"]
+    sweep = host.calls_to("win_vss_backup_cleanup")[0].parameters
+    assert sweep["ReleaseLockOf"] == DEAD_JOB
+    assert sweep["KeepJobFolders"] == [DEAD_JOB]
+    assert "ShadowIds" not in sweep
+    assert any(DEAD_SHADOW in w for w in result["warnings"])
+
+
 def test_stale_shadows_only_reported_without_cleanup_stale(clock):
     crashed = hv.job_entry(DEAD_JOB, alive=False, phase="cleanup", shadow_set_ids=["{" + DEAD_SET + "}"])
     scenario = {"win_vss_backup_preflight": [hv.preflight(jobs=[crashed], shadows=[hv.shadow(DEAD_SHADOW, DEAD_SET)])]}
