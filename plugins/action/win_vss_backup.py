@@ -85,6 +85,7 @@ HYPERV_WRITER_NAME = "Microsoft Hyper-V VSS Writer"
 COPY_OVER_PHASES = ("awaiting_verdict", "done")
 START_GRACE_SECONDS = 120  # a task that was just started may not have written its status yet
 MAX_BACKOFF_SECONDS = 300
+MAX_SCRIPT_ERRORS = 3  # the status script failing this often in a row is not a connection problem
 ROBOCOPY_LOG_TAIL = 4 * 1024 * 1024
 TRANSCRIPT_LIMIT = 2 * 1024 * 1024
 
@@ -575,7 +576,6 @@ class BackupRun:
         """Poll the job until its phase is in ``until`` or its runner is gone; retry lost connections."""
         failures = 0
         last: Dict[str, Any] = {}
-        last_error: Optional[PayloadError] = None
         first = monotonic()
         shown = None
         while True:
@@ -585,7 +585,14 @@ class BackupRun:
                 last = dict(answer or {})
             except PayloadError as exc:
                 failures += 1
-                last_error = exc
+                script_error = bool(exc.details.get("error")) and not exc.unreachable
+                if script_error and failures >= MAX_SCRIPT_ERRORS:
+                    # the status script itself fails (not the connection): retrying will not help
+                    raise StepFailed(
+                        "poll",
+                        f"{exc.message} ({failures} times in a row); job {job_id} may still be running",
+                        job_id=job_id,
+                    ) from None
                 remaining = self.deadline - monotonic()
                 if remaining <= 0:
                     raise self.timeout_error(job_id, last, what, exc) from None
@@ -606,8 +613,6 @@ class BackupRun:
             if runner_gone and (status or monotonic() - first > START_GRACE_SECONDS):
                 last["runner_dead"] = True
                 return last
-            if last_error is not None:
-                last_error = None
             remaining = self.deadline - monotonic()
             if remaining <= 0:
                 raise self.timeout_error(job_id, last, what, None)

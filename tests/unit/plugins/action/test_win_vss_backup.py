@@ -479,6 +479,17 @@ def test_timeout_while_the_host_is_unreachable(clock):
     assert_failure_safe(host, result, r"^poll: timeout after 200s .*last poll error: host unreachable")
 
 
+def test_a_poll_script_that_keeps_failing_is_not_retried_until_the_timeout(clock):
+    scenario = {
+        "win_vss_backup_preflight": [hv.preflight()],
+        "win_vss_backup_start": [hv.start_ok()],
+        "win_vss_backup_status": [hv.status("diskshadow")] + [ps_error("Access to the path is denied.")] * 3,
+    }
+    host, result = run(scenario)
+    assert_failure_safe(host, result, r"^poll: .*Access to the path is denied.*3 times in a row")
+    assert sum(clock.sleeps) < 300
+
+
 # ------------------------------------------------------------------------------------ attach, cancel
 
 
