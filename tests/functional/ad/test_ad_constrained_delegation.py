@@ -488,3 +488,48 @@ def test_password_never_in_playbook_output_even_at_vvvv(ad, tmp_path):
     assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in output
     assert ad.show("HVLOG")["protocol_transition"] is True
     assert os.environ.get("VAWARE_LDAP_PASSWORD") is None
+
+
+# ---------------------------------------------------------------------- DC discovery through DNS
+DNS_RESPONDER = r"""
+import socket, struct, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.bind(("127.0.0.1", 53))
+print("ready", flush=True)
+target = b"".join(bytes([len(p)]) + p.encode() for p in sys.argv[1].split(".")) + b"\x00"
+while True:
+    data, addr = sock.recvfrom(4096)
+    ident = struct.unpack_from("!H", data)[0]
+    end = data.index(b"\x00", 12) + 5
+    rdata = struct.pack("!HHH", 0, 100, 389) + target
+    answer = b"\xc0\x0c" + struct.pack("!HHIH", 33, 1, 60, len(rdata)) + rdata
+    sock.sendto(struct.pack("!HHHHHH", ident, 0x8180, 1, 1, 0, 0) + data[12:end] + answer, addr)
+"""
+
+
+def test_server_found_through_dns_srv_of_the_default_realm(ad):
+    resolv = pathlib.Path("/etc/netns") / ad.dc.netns / "resolv.conf"
+    no_dns = ad.run(
+        {"computer": "HVCC", "services": []},
+        connection={"username": "Administrator", "password": samba_dc.ADMIN_PASSWORD},
+    )
+    assert no_dns.failed and "_ldap._tcp.dc._msdcs.corp.example.test" in no_dns.msg, no_dns.msg
+    # a DNS server inside the DC's own namespace, answering the DC locator record
+    responder = subprocess.Popen(
+        ad.dc.command([PYTHON, "-c", DNS_RESPONDER, samba_dc.DC_FQDN]), stdout=subprocess.PIPE, text=True
+    )
+    saved = resolv.read_text()
+    try:
+        assert responder.stdout.readline().strip() == "ready"
+        resolv.write_text("nameserver 127.0.0.1\n")
+        run = ad.run(
+            {"computer": "HVCC", "services": ["cifs/fs01"]},
+            connection={"username": "Administrator", "password": samba_dc.ADMIN_PASSWORD},
+        )
+        assert not run.failed, run.msg
+        assert run.result["server"] == "ldap://dc1.corp.example.test:389"
+        assert "cifs/fs01" in ad.show("HVCC")["allowed_to_delegate_to"]
+    finally:
+        resolv.write_text(saved)
+        responder.terminate()
+        responder.wait(timeout=10)
