@@ -45,6 +45,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import (
     HYPERV_WRITER_ID,
+    JOB_FILE_NAMES,
     BackupPlanError,
     build_plan,
     is_under,
@@ -653,11 +654,7 @@ class BackupRun:
             {"name": "listing.json", "tail_bytes": 0, "encoding": "utf8"},
             {"name": "diskshadow.err", "tail_bytes": 65536, "encoding": "utf8"},
         ]
-        names = {
-            "transcript": "diskshadow.log",
-            "robocopy_log": "robocopy.log",
-            "exit_codes": "robocopy-exit-codes.txt",
-        }
+        names = {k: JOB_FILE_NAMES[k] for k in ("transcript", "robocopy_log", "exit_codes")}
         if plan is not None:
             names = {k: plan["job_files"][k].rsplit("\\", 1)[1] for k in names}
         else:
