@@ -584,13 +584,17 @@ def build_plan(
             base_dest = _join(vm_dest, entry["key"]) if len(aliases) > 1 else vm_dest
             by_dir: Dict[str, List[Dict[str, Any]]] = {}
             for f in group:
-                rel_in_root = f["_rel_volume"][len(root_rel) :].strip("\\")
-                f["relative_path"] = _join(entry["key"], rel_in_root) if len(aliases) > 1 else rel_in_root
-                f["shadow_path"] = _join(entry["mount_folder"], f["_rel_volume"])
                 by_dir.setdefault(_parent("\\" + f["_rel_volume"]).strip("\\").casefold(), []).append(f)
             for group_files in by_dir.values():
+                # one spelling per folder (the first file's), so paths agree with where robocopy writes
                 rel_dir = _parent("\\" + group_files[0]["_rel_volume"]).strip("\\")
                 dest_rel = rel_dir[len(root_rel) :].strip("\\")
+                for f in group_files:
+                    base = f["original_path"].rsplit("\\", 1)[1]
+                    f["relative_path"] = (
+                        _join(entry["key"], dest_rel, base) if len(aliases) > 1 else _join(dest_rel, base)
+                    )
+                    f["shadow_path"] = _join(entry["mount_folder"], rel_dir, base)
                 step_ids.append(
                     add_step(
                         kind="vm",

@@ -21,7 +21,8 @@ Shape (``format`` 1)::
       "shadow_set_id": "a995..." | null,
       "shadows": [{"id", "set_id", "alias", "original_volume", "original_mount"}],
       "writer": {"id": "66841cd4-...", "name": "Microsoft Hyper-V VSS Writer", "required": true,
-                 "included": true | false | null, "state": 1 | null, "state_name": ..., "last_error": ...},
+                 "included": true | false | null, "state": 1 | null, "state_name": ..., "last_error": ...,
+                 "excluded_components": ["<VM id or name>", ...]},
       "vms": [{"name", "id", "state", "status": "complete" | "failed", "bytes", "file_count",
                "seconds": null | number,
                "files": [{"relative_path", "original_path", "kind", "size", "sha256"?}],
@@ -36,7 +37,8 @@ Shape (``format`` 1)::
 Status rules: a VM is ``complete`` when every robocopy run of each of its steps was recorded with an
 exit code below 8, every planned file is present at the destination (case-insensitive relative
 path), a size reported for the shadow copy of a file matches the copy (``verify`` size or hash),
-and with ``verify: hash`` every file has a SHA-256. The generation is ``complete`` when there is no
+with ``verify: hash`` every file has a SHA-256, and, when the writer is required, the Hyper-V
+writer did not exclude the VM's component. The generation is ``complete`` when there is no
 job error, the copy wrapper finished, the Hyper-V writer was included when it was required, and
 every VM and extra path is complete; ``failed`` when nothing is complete (or the writer was required
 and not included); ``partial`` otherwise.
@@ -86,7 +88,7 @@ _TOP_KEYS = (
     "robocopy",
     "warnings",
 )
-_WRITER_KEYS = ("id", "name", "required", "included", "state", "state_name", "last_error")
+_WRITER_KEYS = ("id", "name", "required", "included", "state", "state_name", "last_error", "excluded_components")
 _VM_KEYS = ("name", "id", "state", "status", "bytes", "file_count", "seconds", "files", "exit_codes", "problems")
 _EXTRA_KEYS = ("path", "destination", "status", "files", "bytes", "exit_codes", "problems")
 
@@ -158,6 +160,11 @@ def _writer(plan: Mapping[str, Any], writer: Optional[Mapping[str, Any]]) -> Dic
     state = writer.get("state")
     if state is not None and (isinstance(state, bool) or not isinstance(state, int)):
         raise ManifestError(f"writer state: expected a VSS_WRITER_STATE number, got {quote_value(state)}")
+    excluded = writer.get("excluded_components") or []
+    if not isinstance(excluded, (list, tuple)) or not all(isinstance(c, str) for c in excluded):
+        raise ManifestError(
+            f"writer excluded_components: expected a list of component names, got {quote_value(excluded)}"
+        )
     return {
         "id": HYPERV_WRITER_ID,
         "name": HYPERV_WRITER_NAME,
@@ -166,7 +173,12 @@ def _writer(plan: Mapping[str, Any], writer: Optional[Mapping[str, Any]]) -> Dic
         "state": state,
         "state_name": writer.get("state_name"),
         "last_error": writer.get("last_error"),
+        "excluded_components": list(excluded),
     }
+
+
+def _component_key(value: Any) -> str:
+    return str(value or "").strip().strip("{}").casefold()
 
 
 def _shadows(shadows: Any) -> List[Dict[str, Any]]:
@@ -217,7 +229,10 @@ def build_manifest(
     ``source_size`` is the size in the shadow copy when the host reported it). ``exit_codes``: the text
     of the wrapper's exit code file or :func:`backup_scripts.parse_exit_codes` output (None: nothing
     ran). ``shadows``/``shadow_set_id``: from ``diskshadow.parse_output``. ``writer``: ``{"included",
-    "state", "state_name", "last_error"}`` for the Hyper-V writer. ``robocopy_summary``: from
+    "state", "state_name", "last_error", "excluded_components"}`` for the Hyper-V writer, where
+    ``excluded_components`` lists the names of the Hyper-V writer's components diskshadow excluded (a
+    component named after a VM's name or id marks that VM: failed when the writer is required, else a
+    warning). ``robocopy_summary``: from
     ``robocopy.parse_summary``. ``extra_totals``: extra path -> ``{"files", "bytes"}``.
     ``error``: what stopped the job, if anything. Status rules: see the module docstring.
     """
@@ -241,11 +256,19 @@ def build_manifest(
         raise ManifestError(f"files: expected VM name -> list of files, got {quote_value(files)}")
     warnings = [str(w) for w in (*plan.get("warnings", ()), *warnings)]
 
+    writer_result = _writer(plan, writer)
+    excluded_components = {_component_key(c) for c in writer_result["excluded_components"]}
     vms = []
     for vm in plan.get("vms", []):
         name = vm["name"]
         found = _file_index(files.get(name), f"files of VM {quote_value(name)}")
         problems = _step_problems(vm["steps"], codes, runs)
+        if excluded_components & {_component_key(name), _component_key(vm.get("id"))}:
+            note = f"VM {quote_value(name)}: the Hyper-V writer excluded it, so its copy is crash-consistent only"
+            if writer_result["required"]:
+                problems.append(note)
+            else:
+                warnings.append(note)
         entries = []
         for planned in vm["files"]:
             rel = planned["relative_path"]
@@ -316,7 +339,6 @@ def build_manifest(
             }
         )
 
-    writer_result = _writer(plan, writer)
     parts = [v["status"] for v in vms] + [e["status"] for e in extras]
     writer_missing = writer_result["required"] and writer_result["included"] is not True
     if writer_missing:

@@ -310,7 +310,7 @@ _FILE = st.tuples(
 ).map(lambda t: t[0] + "".join(s + "\\" for s in t[1]) + t[2])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(layout=st.lists(st.lists(_FILE, min_size=1, max_size=6), min_size=1, max_size=3))
 def test_every_planned_file_lands_where_its_step_copies_it(layout):
     inventory = [vm(f"vm{n}", *files) for n, files in enumerate(layout)]

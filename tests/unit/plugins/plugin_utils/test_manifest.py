@@ -343,3 +343,18 @@ def test_validation_never_crashes_on_a_damaged_manifest(base_key, value):
     assert isinstance(problems, list)
     if not problems:  # whatever Python accepts, the schema accepts too
         assert _schema_errors(m) == []
+
+
+def test_a_vm_the_hyperv_writer_excluded_is_not_complete_when_the_writer_is_required():
+    p = _plan()
+    sql_id = p["vms"][1]["id"]
+    writer = {"included": True, "state": 1, "excluded_components": ["{" + sql_id.upper() + "}"]}
+    m = _build(p, writer=writer)
+    assert [v["status"] for v in m["vms"]] == ["complete", "failed"]
+    assert "crash-consistent" in m["vms"][1]["problems"][0]
+    assert m["status"] == "partial" and _schema_errors(m) == []
+    relaxed = _build(_plan(require_hyperv_writer=False), writer={"included": True, "excluded_components": ["web01"]})
+    assert relaxed["status"] == "complete"
+    assert any("'web01'" in w and "crash-consistent" in w for w in relaxed["warnings"])
+    with pytest.raises(ManifestError, match="excluded_components"):
+        _build(p, writer={"included": True, "excluded_components": "sql01"})
