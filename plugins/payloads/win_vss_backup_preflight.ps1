@@ -34,7 +34,8 @@ function Test-RunnerAlive {
     $proc = Get-Process -Id ([int]$Status.pid) -ErrorAction SilentlyContinue
     if ($null -eq $proc) { return $false }
     try {
-        return ($proc.StartTime.ToUniversalTime().ToString('o') -eq [string]$Status.pid_started)
+        $delta = $proc.StartTime.ToUniversalTime().Ticks - [long]$Status.pid_started_ticks
+        return ([Math]::Abs($delta) -lt 10000000)
     } catch {
         return $false
     }
@@ -219,20 +220,35 @@ if (Test-Path -LiteralPath $jobsRoot -PathType Container) {
                 }
             }
         }
-        # A job that never reached its end may have left shadows: its transcript names them.
+        $alive = Test-RunnerAlive -Status $status
+        $taskState = if ($task) { $task.State.ToString() } else { $null }
+        # A job that died before its end may have left shadows: its transcript names them. Only read
+        # for jobs that are not running (diskshadow of a running job still writes it).
         $transcript = $null
         $transcriptPath = Join-Path $dir.FullName 'diskshadow.log'
-        if ((-not $status -or $status.phase -ne 'done') -and (Test-Path -LiteralPath $transcriptPath -PathType Leaf)) {
-            $transcript = [IO.File]::ReadAllText($transcriptPath)
-            if ($transcript.Length -gt 262144) { $transcript = $transcript.Substring(0, 262144) }
+        $running = $alive -or $taskState -eq 'Running' -or $taskState -eq 'Queued'
+        if (-not $running -and (-not $status -or $status.phase -ne 'done') -and (Test-Path -LiteralPath $transcriptPath -PathType Leaf)) {
+            try {
+                $stream = [IO.File]::Open($transcriptPath, [IO.FileMode]::Open, [IO.FileAccess]::Read, [IO.FileShare]::ReadWrite)
+                try {
+                    $reader = New-Object IO.StreamReader($stream)
+                    $buffer = New-Object char[] 262144
+                    $count = $reader.ReadBlock($buffer, 0, $buffer.Length)
+                    $transcript = [string]::new($buffer, 0, $count)
+                } finally {
+                    $stream.Dispose()
+                }
+            } catch {
+                $transcript = $null
+            }
         }
         $jobs += [ordered]@{
             job_id = $dir.Name
             transcript = $transcript
             path = $dir.FullName
             status = $status
-            task_state = if ($task) { $task.State.ToString() } else { $null }
-            runner_alive = (Test-RunnerAlive -Status $status)
+            task_state = $taskState
+            runner_alive = $alive
             mount_folders = $mounts
         }
     }

@@ -34,7 +34,8 @@ $status = [ordered]@{
     phase = 'starting'
     outcome = 'running'
     pid = $PID
-    pid_started = $me.StartTime.ToUniversalTime().ToString('o')
+    # Ticks, not text: a date string may come back from ConvertFrom-Json as a DateTime (PowerShell 7).
+    pid_started_ticks = $me.StartTime.ToUniversalTime().Ticks
     account = [Security.Principal.WindowsIdentity]::GetCurrent().Name
     started_at = [DateTime]::UtcNow.ToString('o')
     updated_at = $null

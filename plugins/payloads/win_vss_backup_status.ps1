@@ -30,7 +30,13 @@ $alive = $false
 if ($status -and $status.pid) {
     $proc = Get-Process -Id ([int]$status.pid) -ErrorAction SilentlyContinue
     if ($proc) {
-        try { $alive = ($proc.StartTime.ToUniversalTime().ToString('o') -eq [string]$status.pid_started) } catch { $alive = $false }
+        # Same process only if it started when the runner recorded (a PID can be reused).
+        try {
+            $delta = $proc.StartTime.ToUniversalTime().Ticks - [long]$status.pid_started_ticks
+            $alive = ([Math]::Abs($delta) -lt 10000000)
+        } catch {
+            $alive = $false
+        }
     }
 }
 $task = Get-ScheduledTask -TaskPath '\vaware.hyperv\' -TaskName ('backup-' + $JobId) -ErrorAction SilentlyContinue
