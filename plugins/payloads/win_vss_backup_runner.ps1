@@ -248,23 +248,33 @@ try {
     $status.error = $_.Exception.Message
     $status.error_phase = $status.phase
 } finally {
-    # 3. always: this job's shadows and mount folders go, whatever happened above
+    # 3. always: this job's shadows and mount folders go, whatever happened above. Each part is
+    #    guarded on its own so one failing cannot skip the others (or the lock release below).
+    $status.phase = 'cleanup'
+    try { Write-Status } catch { $null = $_ }
     try {
-        Write-Status -Phase 'cleanup'
         Remove-JobShadows
-        Remove-MountFolders
     } catch {
         $status.shadow_delete_errors += [ordered]@{ id = $null; error = $_.Exception.Message; vssadmin = $null }
     }
-    Update-Progress
-    Write-Status
+    try {
+        Remove-MountFolders
+    } catch {
+        $status.mount_folders_left += [ordered]@{ path = $null; error = $_.Exception.Message }
+    }
+    try {
+        Update-Progress
+        Write-Status
+    } catch {
+        $null = $_
+    }
 }
 
 try {
     if (-not $status.cancelled -and $status.diskshadow_started_at) {
         # 4. what is at the destination now, for the controller to verify
         Write-Status -Phase 'listing'
-        $files = @()
+        $files = New-Object System.Collections.Generic.List[object]
         $base = ([string]$params.generation_path).TrimEnd('\')
         if (Test-Path -LiteralPath $base -PathType Container) {
             foreach ($f in @(Get-ChildItem -LiteralPath $base -Recurse -Force -File)) {
@@ -276,7 +286,7 @@ try {
                 if ($params.hash -and -not (Test-Cancel)) {
                     $entry.sha256 = (Get-FileHash -LiteralPath $f.FullName -Algorithm SHA256).Hash.ToLowerInvariant()
                 }
-                $files += $entry
+                $files.Add($entry)
             }
         }
         [IO.File]::WriteAllText((Join-Path $jobDir 'listing.json'), (ConvertTo-Json -InputObject @($files) -Depth 4 -Compress), $utf8)
@@ -323,6 +333,9 @@ try {
         } else {
             $status.verdict = 'timed_out'
         }
+    } elseif (-not $status.diskshadow_started_at) {
+        # Stopped before the snapshot: leave no empty generation folder behind (only removed if empty).
+        try { [IO.Directory]::Delete([string]$params.generation_path, $false) } catch { $null = $_ }
     }
 } catch {
     if (-not $status.error) {
