@@ -31,6 +31,15 @@ $result = [ordered]@{
     lock_released = $false
 }
 
+function Invoke-Tool {
+    # Runs a console tool. Its stderr lines become text, never error records, which the 'Stop'
+    # preference (and win_powershell) would otherwise turn into a failure of the whole script.
+    param([string]$FilePath, [string[]]$Arguments)
+    $ErrorActionPreference = 'Continue'
+    $lines = @(& $FilePath @Arguments 2>&1 | ForEach-Object { [string]$_ })
+    return [pscustomobject]@{ exit_code = $LASTEXITCODE; output = ($lines -join "`r`n").Trim() }
+}
+
 function Test-InJobsRoot {
     param([string]$Path)
     $p = $Path.TrimEnd('\').ToLowerInvariant()
@@ -40,8 +49,12 @@ function Test-InJobsRoot {
 # Shadow copies, each by its own id (never "all").
 $existing = @(Get-CimInstance -ClassName Win32_ShadowCopy -ErrorAction SilentlyContinue)
 foreach ($id in $ShadowIds) {
-    $guid = [guid]::Parse($id.Trim('{}'))
-    $braced = '{' + $guid.ToString() + '}'
+    $parsed = [guid]::Empty
+    if (-not [guid]::TryParse($id.Trim('{}'), [ref]$parsed)) {
+        $result.shadow_errors += [ordered]@{ id = $id; error = 'not a shadow copy id'; vssadmin = $null }
+        continue
+    }
+    $braced = '{' + $parsed.ToString() + '}'
     $shadow = $existing | Where-Object { ([string]$_.ID).ToLowerInvariant() -eq $braced } | Select-Object -First 1
     if (-not $shadow) {
         $result.shadows_missing += $braced
@@ -52,11 +65,11 @@ foreach ($id in $ShadowIds) {
         $result.shadows_deleted += $braced
     } catch {
         $cimError = $_.Exception.Message
-        $out = & vssadmin.exe delete shadows "/shadow=$braced" /quiet 2>&1 | Out-String
-        if ($LASTEXITCODE -eq 0) {
+        $tool = Invoke-Tool -FilePath 'vssadmin.exe' -Arguments @('delete', 'shadows', "/shadow=$braced", '/quiet')
+        if ($tool.exit_code -eq 0) {
             $result.shadows_deleted += $braced
         } else {
-            $result.shadow_errors += [ordered]@{ id = $braced; error = $cimError; vssadmin = $out.Trim() }
+            $result.shadow_errors += [ordered]@{ id = $braced; error = $cimError; vssadmin = $tool.output }
         }
     }
 }
@@ -71,7 +84,7 @@ foreach ($folder in $MountFolders) {
     try {
         $item = Get-Item -LiteralPath $folder -Force
         if ($item.Attributes -band [IO.FileAttributes]::ReparsePoint) {
-            $null = & mountvol.exe ($folder.TrimEnd('\') + '\') /D 2>&1
+            $null = Invoke-Tool -FilePath 'mountvol.exe' -Arguments @(($folder.TrimEnd('\') + '\'), '/D')
         }
         [IO.Directory]::Delete($folder, $false)
         $result.mount_folders_removed += $folder

@@ -17,6 +17,15 @@ $jobsRoot = Join-Path $root 'jobs'
 $lockPath = Join-Path $root 'backup.lock'
 $taskPath = '\vaware.hyperv\'
 
+function Invoke-Tool {
+    # Runs a console tool. Its stderr lines become text, never error records, which the 'Stop'
+    # preference (and win_powershell) would otherwise turn into a failure of the whole script.
+    param([string]$FilePath, [string[]]$Arguments)
+    $ErrorActionPreference = 'Continue'
+    $lines = @(& $FilePath @Arguments 2>&1 | ForEach-Object { [string]$_ })
+    return [pscustomobject]@{ exit_code = $LASTEXITCODE; output = ($lines -join "`r`n").Trim() }
+}
+
 function Read-JsonFile {
     param([string]$Path)
     if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) { return $null }
@@ -145,9 +154,9 @@ $result.mount_points = @(Get-CimInstance -ClassName Win32_MountPoint | ForEach-O
 $vssadmin = $result.tools['vssadmin.exe']
 if ($vssadmin) {
     try {
-        $text = & $vssadmin list writers 2>&1 | Out-String
-        $result.writers_text = $text
-        $result.writers_exit = $LASTEXITCODE
+        $tool = Invoke-Tool -FilePath $vssadmin -Arguments @('list', 'writers')
+        $result.writers_text = $tool.output
+        $result.writers_exit = $tool.exit_code
     } catch {
         $result.writers_error = $_.Exception.Message
     }

@@ -83,6 +83,15 @@ function Write-Status {
     }
 }
 
+function Invoke-Tool {
+    # Runs a console tool. Its stderr lines become text, never error records, which the 'Stop'
+    # preference (and win_powershell) would otherwise turn into a failure of the whole script.
+    param([string]$FilePath, [string[]]$Arguments)
+    $ErrorActionPreference = 'Continue'
+    $lines = @(& $FilePath @Arguments 2>&1 | ForEach-Object { [string]$_ })
+    return [pscustomobject]@{ exit_code = $LASTEXITCODE; output = ($lines -join "`r`n").Trim() }
+}
+
 function Get-FolderBytes {
     param([string]$Path)
     if (-not (Test-Path -LiteralPath $Path -PathType Container)) { return [long]0 }
@@ -156,11 +165,11 @@ function Remove-JobShadows {
             $status.shadows_deleted += $id
         } catch {
             $cimError = $_.Exception.Message
-            $out = & vssadmin.exe delete shadows "/shadow=$id" /quiet 2>&1 | Out-String
-            if ($LASTEXITCODE -eq 0) {
+            $tool = Invoke-Tool -FilePath 'vssadmin.exe' -Arguments @('delete', 'shadows', "/shadow=$id", '/quiet')
+            if ($tool.exit_code -eq 0) {
                 $status.shadows_deleted += $id
             } else {
-                $status.shadow_delete_errors += [ordered]@{ id = $id; error = $cimError; vssadmin = $out.Trim() }
+                $status.shadow_delete_errors += [ordered]@{ id = $id; error = $cimError; vssadmin = $tool.output }
             }
         }
     }
@@ -175,7 +184,7 @@ function Remove-MountFolders {
             $item = Get-Item -LiteralPath $folder -Force
             if ($item.Attributes -band [IO.FileAttributes]::ReparsePoint) {
                 # Still a mount point: unmount it (the path is an argument, never script text).
-                $null = & mountvol.exe ($folder.TrimEnd('\') + '\') /D 2>&1
+                $null = Invoke-Tool -FilePath 'mountvol.exe' -Arguments @(($folder.TrimEnd('\') + '\'), '/D')
             }
             # Not recursive: an empty folder is all that may be removed here.
             [IO.Directory]::Delete($folder, $false)

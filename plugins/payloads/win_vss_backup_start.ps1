@@ -30,7 +30,8 @@ $null = New-Item -ItemType Directory -Path $jobsRoot -Force
 # The lock is created exclusively: a second start racing this one fails here instead of running twice.
 try {
     $stream = [IO.File]::Open($lockPath, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, [IO.FileShare]::None)
-} catch [System.IO.IOException] {
+} catch {
+    if (-not (Test-Path -LiteralPath $lockPath -PathType Leaf)) { throw }
     $holder = ''
     try { $holder = [IO.File]::ReadAllText($lockPath) } catch { $holder = '(unreadable)' }
     throw "another backup job holds the lock ${lockPath}: $holder"
