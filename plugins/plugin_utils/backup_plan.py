@@ -53,7 +53,7 @@ Plan (output)::
         "alias": "VAWVOL1",                 # diskshadow alias (also an environment variable)
         "guid": ..., "volume_path": "\\\\?\\Volume{...}\\", "drive_letter": "D:" | null,
         "add_as": "D:" | "\\\\?\\Volume{...}\\",  # what ADD VOLUME names (GUID path when no letter)
-        "key": "D" | "Volume{...}",         # folder name used when a VM spans volumes
+        "key": "D" | "Volume{...}",         # folder name for this volume (VMs spanning volumes, extra paths)
         "mount_folder": "<job_dir>\\mnt\\VAWVOL1",  # empty folder the shadow is exposed on
         "used_by": ["vm:web01", "extra:D:\\Scripts"]
       }],
