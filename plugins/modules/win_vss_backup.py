@@ -106,8 +106,9 @@ options:
         type: int
   verify:
     description:
-      - V(size) checks that every planned file is at the destination with the size robocopy reported for its
-        shadow copy and that no robocopy run failed.
+      - V(size) checks that no robocopy run failed, that every planned file is at the destination, and that
+        the bytes at the destination of each copy step equal the total robocopy reported for its source in
+        the shadow copy.
       - V(hash) also computes the SHA-256 of every copied file (on the host, inside the job) and records it in
         the manifest, so a later restore can check the copy. This reads every byte a second time.
       - V(none) only checks robocopy's exit codes and that the files exist.
