@@ -117,12 +117,11 @@ def resolve_account(conn, name, attrs=None, what="computer"):
     if name.endswith("$"):
         filterstr = f"(sAMAccountName={value})"
     elif "." in name:
+        # the DNS host name, or an account without dNSHostName whose name is the first label
         short = escape_filter(name.split(".", 1)[0])
-        filterstr = f"(|(dNSHostName={value})(servicePrincipalName=HOST/{value}))"
-        entries = [Account(*e) for e in conn.search(filterstr, attrs)]
-        if not entries:
-            # an account without dNSHostName: the DNS name's first label as computer name
-            filterstr = f"(sAMAccountName={short}$)"
+        filterstr = (
+            f"(|(dNSHostName={value})(servicePrincipalName=HOST/{value})(&(sAMAccountName={short}$)(!(dNSHostName=*))))"
+        )
     else:
         filterstr = (
             f"(|(sAMAccountName={value}$)(sAMAccountName={value})(&(objectClass=organizationalUnit)(ou={value})))"

@@ -313,8 +313,6 @@ def _kerberos_credentials(params):
 class AdConnection:
     """A bound LDAP connection to one domain controller."""
 
-    WRITE_ERRORS_RETRYABLE = ()
-
     def __init__(self, conn, server, uri, base_dn, root_dse, credential_source):
         self.conn = conn
         self.server = server

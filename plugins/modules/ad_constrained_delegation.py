@@ -414,13 +414,13 @@ class Delegation:
             raise DelegationError(f"changing {what} on {dn} failed: {_ldap_client.describe(err)}") from None
         return True
 
-    def run_classic(self, computer, requested):
-        state, exclusive, pt = self.p["state"], self.p["exclusive"], self.p["protocol_transition"]
+    def run_classic(self, computer, requested, state, exclusive, protocol_transition):
         account = computer
         for _attempt in range(MAX_ATTEMPTS):
             current = account.texts(A2D)
             uac = account.user_account_control
             after, added, removed = plan_values(current, requested, state, exclusive)
+            pt = protocol_transition
             new_uac = uac if pt is None else with_flag(uac, TRUSTED_TO_AUTH_FOR_DELEGATION, pt)
             before_state = self.classic_state(current, uac)
             after_state = self.classic_state(after, new_uac)
@@ -554,16 +554,10 @@ class Delegation:
 
     def run_protocol_transition_only(self, computer, result):
         """In resource-based mode protocol_transition still applies to the delegating account itself."""
-        pt = self.p["protocol_transition"]
-        if pt is None:
+        if self.p["protocol_transition"] is None:
             return result
-        classic = dict(self.p, state="present", exclusive=False)
-        saved, self.p = self.p, classic
-        try:
-            current = computer.texts(A2D)
-            pt_result = self.run_classic(computer, current)
-        finally:
-            self.p = saved
+        # the classic list stays exactly as it is: "present" with what is already there
+        pt_result = self.run_classic(computer, computer.texts(A2D), "present", False, self.p["protocol_transition"])
         result["protocol_transition"] = pt_result["protocol_transition"]
         result["user_account_control"] = pt_result["user_account_control"]
         if pt_result["changed"]:
@@ -608,7 +602,7 @@ def main():
         requested, targets = work.resolve_services(parsed)
         work.check_unconstrained(computer)
         if p["mode"] == "classic":
-            result = work.run_classic(computer, requested)
+            result = work.run_classic(computer, requested, p["state"], p["exclusive"], p["protocol_transition"])
         else:
             result = work.run_protocol_transition_only(computer, work.run_resource_based(computer, targets))
         result["server"] = conn.uri

@@ -90,6 +90,8 @@ class SambaDC:
             )
         if os.geteuid() != 0:
             raise SambaDCError("the Samba AD DC harness needs root (ip netns add)")
+        for name in self.remove_stale_namespaces():
+            self._log(f"removed the namespace {name} left behind by an earlier run that was killed")
         atexit.register(self.stop)
         try:
             self._create_netns()
@@ -100,6 +102,29 @@ class SambaDC:
             self.stop()
             raise
         return self
+
+    @staticmethod
+    def remove_stale_namespaces() -> List[str]:
+        """Remove namespaces this harness created in a run that died without stopping (its PID is gone)."""
+        ip = _which("ip")
+        listing = subprocess.run([ip, "netns", "list"], capture_output=True, text=True, check=False).stdout
+        removed = []
+        for line in listing.splitlines():
+            name = line.split()[0] if line.split() else ""
+            parts = name.split("-")
+            if len(parts) != 4 or parts[:2] != ["vaware", "ad"] or not parts[2].isdigit():
+                continue
+            if pathlib.Path(f"/proc/{parts[2]}").exists():
+                continue  # its owner is still running
+            stale = SambaDC.__new__(SambaDC)
+            stale.netns = name
+            for pid in stale.pids():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            subprocess.run([ip, "netns", "del", name], check=False, capture_output=True)
+            shutil.rmtree(pathlib.Path("/etc/netns") / name, ignore_errors=True)
+            removed.append(name)
+        return removed
 
     def _create_netns(self) -> None:
         ip = _which("ip")

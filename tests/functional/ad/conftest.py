@@ -55,6 +55,8 @@ COMPUTERS = [
             "HVTLS2",
             "HVCC",
             "HVPT",
+            "HVROLE1",
+            "HVROLE2",
         )
     ],
 ]

@@ -218,6 +218,14 @@ def test_resource_based_present_absent_exclusive(ad):
     assert run.result["removed"] == ["FS03$"]
     assert ad.show("FS03")["resource_based"] == ["CN=HVE2E,CN=Computers,DC=corp,DC=example,DC=test"]
 
+    # protocol_transition applies to the delegating account in this mode too, and nothing else changes there
+    run = ad.run(
+        {"computer": "HVRBCD", "services": [], "mode": "resource_based", "protocol_transition": True}, diff=True
+    )
+    assert run.result["changed"] is True and run.result["diff"]["after"]["protocol_transition"] is True
+    shown = ad.show("HVRBCD")
+    assert shown["protocol_transition"] is True and shown["allowed_to_delegate_to"] == []
+
 
 # ---------------------------------------------------------------------- bad input: clear error, nothing written
 def _assert_nothing_written(ad, run, account="HVBAD"):
@@ -533,3 +541,51 @@ def test_server_found_through_dns_srv_of_the_default_realm(ad):
         resolv.write_text(saved)
         responder.terminate()
         responder.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------- the role and playbook
+def test_delegation_playbook_library_and_live_migration(ad, tmp_path):
+    (tmp_path / "inventory.yml").write_text(
+        textwrap.dedent(
+            f"""\
+            hyperv_hosts:
+              hosts:
+                hvrole1:
+                hvrole2:
+              vars:
+                ansible_connection: local
+                ansible_python_interpreter: {PYTHON}
+                hyperv_iso_library_servers: [fs01]
+                hyperv_live_migration_delegation: true
+                delegation_ldap_server: {samba_dc.DC_FQDN}
+                delegation_ldap_username: Administrator
+            """
+        )
+    )
+    env = {
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".tmp" / "collections"),
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "VAWARE_LDAP_PASSWORD": samba_dc.ADMIN_PASSWORD,
+    }
+    playbook = str(pathlib.Path(PYTHON).parent / "ansible-playbook")
+    argv = [playbook, "-i", str(tmp_path / "inventory.yml"), str(REPO / "playbooks" / "delegation.yml")]
+    first = ad.dc.run(argv, env=env, check=False, timeout=300)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    mig = "Microsoft Virtual System Migration Service"
+    for host, peer in (("HVROLE1", "HVROLE2"), ("HVROLE2", "HVROLE1")):
+        shown = ad.show(host)
+        assert shown["protocol_transition"] is True
+        assert sorted(shown["allowed_to_delegate_to"]) == sorted(
+            [
+                "cifs/FS01",
+                "cifs/fs01.corp.example.test",
+                f"cifs/{peer}",
+                f"cifs/{peer.lower()}.corp.example.test",
+                f"{mig}/{peer}",
+                f"{mig}/{peer.lower()}.corp.example.test",
+            ]
+        )
+    assert ad.s4u("HVROLE1").returncode == 0
+    second = ad.dc.run(argv, env=env, check=False, timeout=300)
+    assert second.returncode == 0 and "changed=0" in second.stdout and "changed=1" not in second.stdout
