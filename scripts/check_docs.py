@@ -32,8 +32,10 @@ TYPES = {
 }
 
 
-def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, check=False, capture_output=True, text=True, **kw)
+def run(cmd: list[str], cwd: pathlib.Path, **kw) -> subprocess.CompletedProcess:
+    # Run outside the checkout: ansible finds collections in a project-adjacent .ansible/ folder
+    # (ansible-lint makes one), which would shadow the installed copy under test.
+    return subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=cwd, **kw)
 
 
 def expected_plugins() -> dict[str, set[str]]:
@@ -66,7 +68,7 @@ def main() -> int:
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="vaware-build-") as tmp:
         out = pathlib.Path(tmp)
-        res = run([str(BIN / "ansible-galaxy"), "collection", "build", str(ROOT), "--output-path", str(out)])
+        res = run([str(BIN / "ansible-galaxy"), "collection", "build", str(ROOT), "--output-path", str(out)], out)
         if res.returncode:
             print(res.stdout + res.stderr)
             print("check_docs: ansible-galaxy collection build failed")
@@ -74,7 +76,20 @@ def main() -> int:
         tarball = next(out.glob("*.tar.gz"))
         print(f"check_docs: built {tarball.name} ({tarball.stat().st_size // 1024} KiB)")
         cpath = out / "collections"
-        res = run([str(BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(cpath), str(tarball)])
+        res = run(
+            [
+                str(BIN / "ansible-galaxy"),
+                "collection",
+                "install",
+                "--no-deps",
+                "--force",
+                "-p",
+                str(cpath),
+                str(tarball),
+            ],
+            out,
+            env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(cpath)),
+        )
         if res.returncode:
             print(res.stdout + res.stderr)
             print("check_docs: installing the built tarball failed")
@@ -82,14 +97,14 @@ def main() -> int:
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(cpath), ANSIBLE_NOCOLOR="1")
         checked = 0
         for kind, names in sorted(expected_plugins().items()):
-            listed = run([str(BIN / "ansible-doc"), "-t", kind, "-l", fqcn, "--json"], env=env)
+            listed = run([str(BIN / "ansible-doc"), "-t", kind, "-l", fqcn, "--json"], out, env=env)
             have = {n.split(".")[-1] for n in json.loads(listed.stdout or "{}")} if listed.returncode == 0 else set()
             for name in sorted(names):
                 full = f"{fqcn}.{name}"
                 if name not in have:
                     failures.append(f"{kind} {full}: not listed by ansible-doc -l ({listed.stderr.strip()[:300]})")
                     continue
-                res = run([str(BIN / "ansible-doc"), "-t", kind, full], env=env)
+                res = run([str(BIN / "ansible-doc"), "-t", kind, full], out, env=env)
                 if res.returncode or "ERROR" in res.stderr or not res.stdout.strip():
                     failures.append(f"{kind} {full}: ansible-doc failed: {(res.stderr or res.stdout).strip()[:500]}")
                 else:
