@@ -721,7 +721,7 @@ class BackupRun:
         for entry in listing:
             rel = str(entry.get("path") or "").replace("/", "\\")
             by_rel[rel.casefold()] = entry
-            head, _, rest = rel.partition("\\")
+            head, _sep, rest = rel.partition("\\")
             for name in per_vm:
                 if head.casefold() == name.casefold() and rest:
                     item = {"relative_path": rest, "size": entry.get("size")}

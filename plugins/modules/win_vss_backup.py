@@ -195,7 +195,7 @@ seealso:
   - module: vaware.hyperv.win_volume_guid_facts
   - module: ansible.windows.win_powershell
 author:
-  - vaware.hyperv maintainers
+  - vaware.hyperv maintainers (@vaware)
 """
 
 EXAMPLES = r"""

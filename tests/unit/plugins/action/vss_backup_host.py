@@ -105,8 +105,8 @@ def _volume(guid, letter, name, capacity, free, label):
 
 
 def vm(name: str, vm_id: str, state: str = "Running") -> Dict[str, Any]:
-    config = [{"path": p, "size": s} for n, p, s, _ in FILES if n == name and "Virtual Machines" in p]
-    disks = [{"path": p, "size": s} for n, p, s, _ in FILES if n == name and p.endswith(".vhdx")]
+    config = [{"path": p, "size": s} for n, p, s, _rel in FILES if n == name and "Virtual Machines" in p]
+    disks = [{"path": p, "size": s} for n, p, s, _rel in FILES if n == name and p.endswith(".vhdx")]
     return {
         "name": name,
         "id": vm_id,
@@ -315,7 +315,7 @@ def robocopy_block(
         f"   Source : {source}\\",
         f"     Dest : {dest}\\",
         "",
-        "    Files : " + (" ".join(n for n, _ in files) or "*.*"),
+        "    Files : " + (" ".join(n for n, _size in files) or "*.*"),
         "",
         "  Options : /DCOPY:T /COPY:DAT /B /NP /BYTES /XJ /MT:8 /R:2 /W:30 ",
         "",
@@ -340,7 +340,7 @@ def robocopy_block(
             continue
         lines.append(f"\t    New File  \t\t{size}\t{name}")
         copied += size
-    total = sum(s for _, s in files)
+    total = sum(s for _name, s in files)
     nfail = 1 if failed else 0
     fail_bytes = total - copied
     lines += [
