@@ -1,0 +1,483 @@
+# Copyright: (c) 2026, vaware.hyperv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ``backup_report`` filter: per-host backup results in, one fleet report out.
+
+The shaping lives in :func:`build_report` (plain Python, unit-tested); the filter only adapts Ansible's
+values to it and turns bad input into :class:`AnsibleFilterError`. The report's shape is
+``docs/backup-report.schema.json``; the role ``vaware.hyperv.hyperv_backup`` writes it as
+``backup-report.json`` and renders ``backup-report.html`` from it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+try:
+    from ansible.errors import AnsibleFilterError
+except ImportError:  # pragma: no cover - the filter always runs inside Ansible
+    AnsibleFilterError = ValueError  # type: ignore[misc,assignment]
+
+DOCUMENTATION = r"""
+name: backup_report
+short_description: Turn per-host Hyper-V backup results into one fleet report
+version_added: 0.1.0
+author: vaware.hyperv maintainers
+description:
+  - Takes the per-host results that the role C(vaware.hyperv.hyperv_backup) records (variable
+    C(hyperv_backup_host_result) of each host) and returns the fleet report that the role writes as
+    C(backup-report.json) and renders as C(backup-report.html).
+  - Every host and VM gets a status, bytes, files, duration, throughput, generation, expired generations,
+    warnings and errors. Failed hosts come first, and inside a host failed VMs come first; otherwise
+    hosts and VMs are sorted by name.
+  - A host named in O(hosts) that recorded no result (unreachable, or its play stopped before the role
+    could record anything) is reported as failed, so a run never looks better than it was.
+  - A host is C(failed) when its backup failed or any of its VMs failed, C(warning) when it succeeded
+    with warnings, otherwise C(ok). The report's C(status) is C(failed) when any host failed or no host
+    was backed up at all.
+  - The JSON Schema of the result is C(docs/backup-report.schema.json) in the collection.
+options:
+  _input:
+    description:
+      - List of per-host results, each a mapping with C(host) (inventory name) and C(status)
+        (C(ok) or C(failed)), and optionally C(msg) and C(failed_task) (why the host failed),
+        C(started) and C(finished) (ISO 8601 timestamps), C(check_mode), C(volumes) (the
+        M(vaware.hyperv.win_volume_guid_facts) items that hold VMs) and C(backup) (the registered result
+        of M(vaware.hyperv.win_vss_backup), complete or partial).
+    type: list
+    elements: dict
+    required: true
+  hosts:
+    description:
+      - Every host the run targeted. Hosts in this list without a result are reported as failed.
+      - When omitted, only the hosts in the input are reported.
+    type: list
+    elements: str
+  title:
+    description: Title of the report.
+    type: str
+    default: Hyper-V backup report
+  generated_at:
+    description: ISO 8601 time the report is for; defaults to the current UTC time.
+    type: str
+seealso:
+  - module: vaware.hyperv.win_vss_backup
+"""
+
+EXAMPLES = r"""
+- name: Build the fleet report from every host's recorded result
+  ansible.builtin.set_fact:
+    backup_report: >-
+      {{ ansible_play_hosts_all | map('extract', hostvars) | selectattr('hyperv_backup_host_result', 'defined')
+         | map(attribute='hyperv_backup_host_result') | list
+         | vaware.hyperv.backup_report(hosts=ansible_play_hosts_all) }}
+
+- name: Fail when anything failed
+  ansible.builtin.fail:
+    msg: "{{ backup_report.totals.hosts_failed }} host(s) failed: {{ backup_report.failed_hosts | join(', ') }}"
+  when: backup_report.status == 'failed'
+"""
+
+RETURN = r"""
+_value:
+  description: The fleet report (schema C(docs/backup-report.schema.json)).
+  type: dict
+  contains:
+    format:
+      description: Version of the report format.
+      type: int
+      sample: 1
+    title:
+      description: Title of the report.
+      type: str
+    generated_at:
+      description: When the report was made (ISO 8601, UTC).
+      type: str
+    status:
+      description:
+        - C(failed) when any host failed or no host was backed up, C(warning) when a host has warnings, else C(ok).
+      type: str
+      sample: failed
+    check_mode:
+      description: Whether any host ran in check mode (a plan, nothing copied).
+      type: bool
+    failed_hosts:
+      description: Names of the failed hosts.
+      type: list
+      elements: str
+    totals:
+      description:
+        - Fleet totals, C(hosts), C(hosts_ok), C(hosts_warning), C(hosts_failed), C(vms), C(vms_ok),
+          C(vms_failed), C(vms_other) (skipped, not run, planned), C(bytes), C(files), C(seconds) (sum of
+          the hosts' durations), C(elapsed_seconds) (first start to last finish), C(mb_per_s),
+          C(warnings), C(errors) and C(expired) (generations deleted by retention).
+      type: dict
+    hosts:
+      description:
+        - One item per host, failed hosts first; each with C(name), C(status), C(msg), C(failed_task),
+          C(step), C(changed), C(check_mode), C(generation), C(destination_path), C(manifest_path),
+          C(started), C(finished), C(seconds), C(bytes), C(files), C(mb_per_s), C(vms_total),
+          C(vms_ok), C(vms_failed), C(writer), C(shadows_created), C(shadows_deleted), C(expired),
+          C(warnings), C(errors), C(volumes) and C(vms).
+        - Each item of C(vms) has C(name), C(status) (C(ok), C(failed) or what the module reported, for
+          example C(skipped)), C(bytes), C(files), C(seconds), C(mb_per_s), C(generation), C(warnings)
+          and C(errors); failed VMs first.
+      type: list
+      elements: dict
+"""
+
+
+REPORT_FORMAT = 1
+DEFAULT_TITLE = "Hyper-V backup report"
+NO_RESULT_MSG = (
+    "no result recorded for this host: it was unreachable, or its play stopped before the "
+    "hyperv_backup role could record what happened"
+)
+_OK_WORDS = {"ok", "success", "succeeded", "successful", "copied", "completed", "complete", "done", "verified"}
+_FAILED_WORDS = {"failed", "failure", "error", "errors", "aborted", "cancelled", "canceled"}
+_HOST_STATUS_RANK = {"failed": 0, "warning": 1, "ok": 2}
+
+
+class ReportInputError(ValueError):
+    """The per-host results are not in the shape the role records."""
+
+
+def _text(value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _number(value: Any, what: str) -> Optional[float]:
+    """A non-negative number from an int, float or numeric string; ``None`` stays ``None``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ReportInputError(f"{what}: expected a number, got the boolean {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ReportInputError(f"{what}: expected a number, got {value!r}") from None
+    if number != number or number < 0:  # NaN or negative
+        raise ReportInputError(f"{what}: expected a number >= 0, got {value!r}")
+    return number
+
+
+def _int(value: Any, what: str) -> Optional[int]:
+    number = _number(value, what)
+    return None if number is None else int(number)
+
+
+def _text_list(value: Any) -> List[str]:
+    """Warnings/errors as a list of strings (a single string or mapping is accepted too)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        value = [value]
+    out = []
+    for item in value:
+        if isinstance(item, Mapping):
+            item = item.get("msg") or item.get("message") or item.get("text") or str(dict(item))
+        text = _text(item)
+        if text:
+            out.append(text)
+    return out
+
+
+def _timestamp(value: Any, what: str) -> Optional[datetime.datetime]:
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ReportInputError(f"{what}: expected an ISO 8601 timestamp, got {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed
+
+
+def _iso(moment: Optional[datetime.datetime]) -> Optional[str]:
+    if moment is None:
+        return None
+    return moment.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _throughput(bytes_: Optional[int], seconds: Optional[float], reported: Any, what: str) -> Optional[float]:
+    """MB/s (10^6 bytes per second) from bytes and seconds; the module's own figure when those are unknown."""
+    if bytes_ is not None and seconds:
+        return round(bytes_ / 1_000_000 / seconds, 2)
+    reported = _number(reported, what)
+    return None if reported is None else round(reported, 2)
+
+
+def vm_status(value: Any) -> str:
+    """``ok``, ``failed`` or the module's own word (lower case) for anything else (``skipped``, ...)."""
+    text = (_text(value) or "unknown").lower()
+    if text in _OK_WORDS:
+        return "ok"
+    if text in _FAILED_WORDS:
+        return "failed"
+    return text
+
+
+def _vm_rank(vm: Mapping[str, Any]) -> int:
+    return 0 if vm["status"] == "failed" else (2 if vm["status"] == "ok" else 1)
+
+
+def _shape_vm(raw: Any, host: str, index: int, generation: Optional[str]) -> Dict[str, Any]:
+    where = f"host {host!r}, backup.vms[{index}]"
+    if not isinstance(raw, Mapping):
+        raise ReportInputError(f"{where}: expected a mapping with name and status, got {type(raw).__name__}")
+    name = _text(raw.get("name"))
+    if name is None:
+        raise ReportInputError(f"{where}: the VM has no name")
+    bytes_ = _int(raw.get("bytes"), f"{where} ({name}).bytes")
+    seconds = _number(raw.get("seconds"), f"{where} ({name}).seconds")
+    errors = _text_list(raw.get("errors")) + _text_list(raw.get("error"))
+    status = vm_status(raw.get("status"))
+    if raw.get("msg") and status == "failed":
+        errors.append(str(raw["msg"]).strip())
+    if status == "failed" and not errors:
+        errors.append("failed (the module gave no reason)")
+    return {
+        "name": name,
+        "status": status,
+        "bytes": bytes_,
+        "files": _int(raw.get("files"), f"{where} ({name}).files"),
+        "seconds": None if seconds is None else round(seconds, 1),
+        "mb_per_s": _throughput(bytes_, seconds, raw.get("mb_per_s"), f"{where} ({name}).mb_per_s"),
+        "generation": _text(raw.get("generation")) or generation,
+        "warnings": _text_list(raw.get("warnings")),
+        "errors": list(dict.fromkeys(errors)),
+    }
+
+
+def _sum(values: List[Optional[float]]) -> Optional[float]:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def _expired(value: Any) -> List[str]:
+    """Expired generations as names (the module may give names or mappings with ``name``/``generation``)."""
+    names = []
+    for item in value or []:
+        if isinstance(item, Mapping):
+            item = item.get("generation") or item.get("name") or item.get("path")
+        text = _text(item)
+        if text:
+            names.append(text)
+    return names
+
+
+def _writer(value: Any) -> Optional[str]:
+    if value is None or isinstance(value, str):
+        return _text(value)
+    if isinstance(value, Mapping):
+        for key in ("outcome", "status", "state"):
+            if value.get(key) is not None:
+                return str(value[key])
+    return str(value)
+
+
+def _shape_host(raw: Any, index: int) -> Dict[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise ReportInputError(
+            f"result #{index}: expected a mapping with 'host' and 'status' (hyperv_backup_host_result), "
+            f"got {type(raw).__name__}: {raw!r}"[:300]
+        )
+    name = _text(raw.get("host"))
+    if name is None:
+        raise ReportInputError(f"result #{index}: 'host' is missing; expected the inventory name of the host")
+    recorded = _text(raw.get("status"))
+    if recorded not in ("ok", "failed"):
+        raise ReportInputError(f"host {name!r}: status {raw.get('status')!r} is not one of 'ok', 'failed'")
+    backup = raw.get("backup") or {}
+    if not isinstance(backup, Mapping):
+        raise ReportInputError(f"host {name!r}: 'backup' must be the registered win_vss_backup result, a mapping")
+    generation = _text(backup.get("generation"))
+    raw_vms = backup.get("vms") or []
+    if not isinstance(raw_vms, list):
+        raise ReportInputError(f"host {name!r}: backup.vms must be a list, got {type(raw_vms).__name__}")
+    vms = [_shape_vm(vm, name, i, generation) for i, vm in enumerate(raw_vms)]
+    vms.sort(key=lambda vm: (_vm_rank(vm), vm["name"].lower()))
+
+    started = _timestamp(raw.get("started"), f"host {name!r}: started")
+    finished = _timestamp(raw.get("finished"), f"host {name!r}: finished")
+    seconds = (finished - started).total_seconds() if started and finished and finished >= started else None
+    if seconds is None:
+        seconds = _sum([vm["seconds"] for vm in vms])
+
+    errors: List[str] = []
+    msg = _text(raw.get("msg"))
+    if recorded == "failed":
+        errors.append(msg or "the backup of this host failed (no message recorded)")
+    if backup.get("failed") and _text(backup.get("msg")) and _text(backup.get("msg")) != msg:
+        errors.append(_text(backup.get("msg")))
+    for vm in vms:
+        errors.extend(f"{vm['name']}: {e}" for e in vm["errors"] if f"{vm['name']}: {e}" not in errors)
+    warnings = _text_list(backup.get("warnings"))
+    for vm in vms:
+        warnings.extend(f"{vm['name']}: {w}" for w in vm["warnings"])
+
+    vms_failed = sum(1 for vm in vms if vm["status"] == "failed")
+    vms_ok = sum(1 for vm in vms if vm["status"] == "ok")
+    failed = recorded == "failed" or bool(backup.get("failed")) or vms_failed > 0
+    if failed and not errors:
+        errors.append(f"{vms_failed} VM(s) failed")
+    status = "failed" if failed else ("warning" if warnings else "ok")
+    bytes_ = _sum([vm["bytes"] for vm in vms])
+    files = _sum([vm["files"] for vm in vms])
+    copy_seconds = _sum([vm["seconds"] for vm in vms])
+    bytes_ = None if bytes_ is None else int(bytes_)
+    volumes = raw.get("volumes") or []
+    if not isinstance(volumes, list):
+        raise ReportInputError(f"host {name!r}: 'volumes' must be a list of win_volume_guid_facts items")
+    return {
+        "name": name,
+        "status": status,
+        "msg": msg if recorded == "failed" else _text(backup.get("msg")) if backup.get("failed") else None,
+        "failed_task": _text(raw.get("failed_task")),
+        "step": _text(backup.get("step")),
+        "changed": bool(backup.get("changed")),
+        "check_mode": bool(raw.get("check_mode")),
+        "generation": generation,
+        "destination_path": _text(backup.get("destination_path")),
+        "manifest_path": _text(backup.get("manifest_path")),
+        "started": _iso(started),
+        "finished": _iso(finished),
+        "seconds": None if seconds is None else round(seconds, 1),
+        "bytes": bytes_,
+        "files": None if files is None else int(files),
+        "mb_per_s": _throughput(bytes_, copy_seconds, None, f"host {name!r}"),
+        "vms_total": len(vms),
+        "vms_ok": vms_ok,
+        "vms_failed": vms_failed,
+        "writer": _writer(backup.get("writer")),
+        "shadows_created": _int(_count(backup.get("shadows_created")), f"host {name!r}: shadows_created"),
+        "shadows_deleted": _int(_count(backup.get("shadows_deleted")), f"host {name!r}: shadows_deleted"),
+        "expired": _expired(backup.get("expired")),
+        "warnings": list(dict.fromkeys(warnings)),
+        "errors": errors,
+        "volumes": [_shape_volume(v, name) for v in volumes],
+        "vms": vms,
+        "_started": started,
+        "_finished": finished,
+    }
+
+
+def _count(value: Any) -> Any:
+    """Shadow copies may be reported as a number or as the list of their ids."""
+    if isinstance(value, (list, tuple)):
+        return len(value)
+    return value
+
+
+def _shape_volume(raw: Any, host: str) -> Dict[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise ReportInputError(f"host {host!r}: a volume must be a win_volume_guid_facts item, got {raw!r}"[:300])
+    vms = []
+    for vm in raw.get("vms") or []:
+        vm_name = _text(vm.get("name") if isinstance(vm, Mapping) else vm)
+        if vm_name:
+            vms.append(vm_name)
+    return {
+        "path": _text(raw.get("path")),
+        "label": _text(raw.get("label")),
+        "drive_letter": _text(raw.get("drive_letter")),
+        "capacity_bytes": _int(raw.get("capacity_bytes"), f"host {host!r}: volume capacity_bytes"),
+        "free_bytes": _int(raw.get("free_bytes"), f"host {host!r}: volume free_bytes"),
+        "vms": vms,
+    }
+
+
+def _missing_host(name: str) -> Dict[str, Any]:
+    return {"host": name, "status": "failed", "msg": NO_RESULT_MSG}
+
+
+def build_report(
+    results: Any,
+    hosts: Optional[Sequence[str]] = None,
+    title: Optional[str] = None,
+    generated_at: Optional[str] = None,
+) -> Dict[str, Any]:
+    """Shape per-host results into the fleet report (see the module docstring and the JSON Schema)."""
+    if results is None:
+        results = []
+    if isinstance(results, Mapping) or not isinstance(results, Sequence) or isinstance(results, str):
+        raise ReportInputError(
+            f"expected a list of per-host results (hyperv_backup_host_result), got {type(results).__name__}"
+        )
+    if hosts is not None and (isinstance(hosts, (str, Mapping)) or not isinstance(hosts, Sequence)):
+        raise ReportInputError(f"hosts: expected a list of inventory host names, got {hosts!r}"[:300])
+
+    by_name: Dict[str, Any] = {}
+    for index, raw in enumerate(results):
+        name = _text(raw.get("host")) if isinstance(raw, Mapping) else None
+        by_name[name or f"#{index}"] = raw  # a later result for the same host wins (serial batches rerun)
+    for name in hosts or []:
+        name = _text(name)
+        if name and name not in by_name:
+            by_name[name] = _missing_host(name)
+    shaped = [_shape_host(raw, i) for i, raw in enumerate(by_name.values())]
+    shaped.sort(key=lambda h: (_HOST_STATUS_RANK[h["status"]], h["name"].lower()))
+
+    moment = _timestamp(generated_at, "generated_at") if generated_at else None
+    moment = moment or datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    starts = [h.pop("_started") for h in shaped]
+    ends = [h.pop("_finished") for h in shaped]
+    starts = [s for s in starts if s]
+    ends = [e for e in ends if e]
+    all_vms = [vm for h in shaped for vm in h["vms"]]
+    bytes_ = _sum([h["bytes"] for h in shaped])
+    copy_seconds = _sum([vm["seconds"] for vm in all_vms if vm["bytes"] is not None])
+    totals = {
+        "hosts": len(shaped),
+        "hosts_ok": sum(1 for h in shaped if h["status"] == "ok"),
+        "hosts_warning": sum(1 for h in shaped if h["status"] == "warning"),
+        "hosts_failed": sum(1 for h in shaped if h["status"] == "failed"),
+        "vms": len(all_vms),
+        "vms_ok": sum(1 for vm in all_vms if vm["status"] == "ok"),
+        "vms_failed": sum(1 for vm in all_vms if vm["status"] == "failed"),
+        "vms_other": sum(1 for vm in all_vms if vm["status"] not in ("ok", "failed")),
+        "bytes": int(bytes_ or 0),
+        "files": int(_sum([h["files"] for h in shaped]) or 0),
+        "seconds": round(_sum([h["seconds"] for h in shaped]) or 0.0, 1),
+        "elapsed_seconds": round((max(ends) - min(starts)).total_seconds(), 1) if starts and ends else None,
+        "mb_per_s": _throughput(int(bytes_) if bytes_ is not None else None, copy_seconds, None, "totals"),
+        "warnings": sum(len(h["warnings"]) for h in shaped),
+        "errors": sum(len(h["errors"]) for h in shaped),
+        "expired": sum(len(h["expired"]) for h in shaped),
+    }
+    if totals["hosts_failed"] or not shaped:
+        status = "failed"
+    elif totals["hosts_warning"]:
+        status = "warning"
+    else:
+        status = "ok"
+    return {
+        "format": REPORT_FORMAT,
+        "title": _text(title) or DEFAULT_TITLE,
+        "generated_at": _iso(moment),
+        "status": status,
+        "check_mode": any(h["check_mode"] for h in shaped),
+        "failed_hosts": [h["name"] for h in shaped if h["status"] == "failed"],
+        "totals": totals,
+        "hosts": shaped,
+    }
+
+
+def backup_report(results, hosts=None, title=None, generated_at=None):
+    """Jinja2 entry point; see DOCUMENTATION."""
+    try:
+        return build_report(results, hosts=hosts, title=title, generated_at=generated_at)
+    except ReportInputError as exc:
+        raise AnsibleFilterError(f"vaware.hyperv.backup_report: {exc}") from None
+
+
+class FilterModule:
+    """Ansible filter plugin loader entry point."""
+
+    def filters(self):
+        return {"backup_report": backup_report}
