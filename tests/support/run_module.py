@@ -17,6 +17,7 @@ import os
 import pathlib
 import runpy
 import sys
+import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COLLECTIONS = ROOT / ".tmp" / "collections"
@@ -39,17 +40,35 @@ def _install_finder() -> None:
     _AnsibleCollectionFinder(paths=[str(COLLECTIONS)], scan_sys_paths=True)._install()
 
 
-def _record_writes(path: str) -> None:
+def _record_writes(path: str, barrier: str = "") -> None:
+    """Log every LDAP write python-ldap sends; optionally hold the first one at a barrier.
+
+    ``barrier`` is ``<directory>:<count>``: the first write of this process waits until ``count``
+    processes have reached their first write, so all of them write on what they read before anyone
+    wrote (a deterministic race for the concurrency test).
+    """
     import ldap.ldapobject
 
     cls = ldap.ldapobject.SimpleLDAPObject
+    held = {"done": not barrier}
+
+    def wait_at_barrier():
+        if held["done"]:
+            return
+        held["done"] = True
+        folder, _, count = barrier.rpartition(":")
+        pathlib.Path(folder, str(os.getpid())).touch()
+        deadline = time.monotonic() + 60
+        while len(list(pathlib.Path(folder).iterdir())) < int(count) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def wrap(name):
         original = getattr(cls, name)
 
         def recorder(self, *args, **kwargs):
+            wait_at_barrier()
             with open(path, "a") as handle:
-                handle.write(json.dumps({"op": name, "dn": str(args[0]) if args else None}) + "\n")
+                handle.write(json.dumps({"op": name, "dn": str(args[0]) if args else None, "pid": os.getpid()}) + "\n")
             return original(self, *args, **kwargs)
 
         setattr(cls, name, recorder)
@@ -63,7 +82,7 @@ def main() -> None:
     args = sys.stdin.buffer.read()
     _install_finder()
     if os.environ.get("VAWARE_LDAP_WRITE_LOG"):
-        _record_writes(os.environ["VAWARE_LDAP_WRITE_LOG"])
+        _record_writes(os.environ["VAWARE_LDAP_WRITE_LOG"], os.environ.get("VAWARE_LDAP_WRITE_BARRIER", ""))
     from ansible.module_utils import basic
 
     basic._ANSIBLE_ARGS = args

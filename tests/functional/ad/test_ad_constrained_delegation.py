@@ -8,6 +8,7 @@ import pathlib
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 
 import pytest
@@ -403,7 +404,16 @@ def test_keytab(ad):
 
 # ---------------------------------------------------------------------- concurrency
 def test_concurrent_runs_on_one_account_keep_every_spn(ad):
+    """Four runs read the account, then all write at the same moment (held at a barrier before writing).
+
+    Each adds its own SPN and sets protocol_transition. While they wait, someone else changes the account's
+    userAccountControl (DONT_EXPIRE_PASSWORD). Their delete-old-value/add-new-value modifies are refused by
+    the DC, they read again and retry. Nothing may be lost: every SPN, the flag, and the other change.
+    """
     spns = [f"cifs/share{i}.corp.example.test" for i in range(4)]
+    barrier = ad.dc.workdir / f"barrier-{uuid.uuid4().hex[:6]}"
+    barrier.mkdir()
+    log = ad.dc.workdir / f"conc-{uuid.uuid4().hex[:6]}.jsonl"
     procs = []
     for spn in spns:
         proc = subprocess.Popen(
@@ -412,17 +422,42 @@ def test_concurrent_runs_on_one_account_keep_every_spn(ad):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=ad.dc.env(ccache=f"FILE:{ad.dc.workdir / ('conc-' + uuid.uuid4().hex[:6] + '.cc')}"),
+            env=ad.dc.env(
+                ccache=f"FILE:{ad.dc.workdir / ('conc-' + uuid.uuid4().hex[:6] + '.cc')}",
+                extra={"VAWARE_LDAP_WRITE_LOG": str(log), "VAWARE_LDAP_WRITE_BARRIER": f"{barrier}:{len(spns) + 1}"},
+            ),
         )
         procs.append((proc, dict(ad.connection, computer="HVCONC", services=[spn], protocol_transition=True)))
-    # all four start at once: each process is already up (importing Ansible) before any gets input
-    outputs = [proc.communicate(json.dumps({"ANSIBLE_MODULE_ARGS": args}), timeout=120) for proc, args in procs]
-    results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    for proc, args in procs:
+        proc.stdin.write(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        proc.stdin.close()
+    deadline = time.monotonic() + 60
+    while len(list(barrier.iterdir())) < len(spns) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(list(barrier.iterdir())) == len(spns), "the runs never reached their first write"
+    # the other administrator's change, made after all four read the account and before any wrote
+    ldif = ad.dc.workdir / "hvconc-noexpire.ldif"
+    ldif.write_text(
+        "dn: CN=HVCONC,CN=Computers,DC=corp,DC=example,DC=test\nchangetype: modify\n"
+        "replace: userAccountControl\nuserAccountControl: 69632\n"  # WORKSTATION_TRUST_ACCOUNT | DONT_EXPIRE_PASSWORD
+    )
+    ad.dc.run(["ldbmodify", "-H", str(ad.dc.workdir / "dc" / "private" / "sam.ldb"), str(ldif)])
+    (barrier / "other-writer").touch()
+    results = []
+    for proc, _ in procs:
+        out = proc.stdout.read()
+        proc.wait(timeout=120)
+        results.append(json.loads(out.strip().splitlines()[-1]))
     assert not [r for r in results if r.get("failed")], results
     assert all(r["changed"] for r in results)
     shown = ad.show("HVCONC")
     assert sorted(shown["allowed_to_delegate_to"]) == sorted(spns)
     assert shown["protocol_transition"] is True
+    uac = ad.dc.ldb_attr("(sAMAccountName=HVCONC$)", "userAccountControl")
+    assert uac == [str(0x1000 | 0x10000 | 0x1000000)], f"the other change was lost: {uac}"
+    writes = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len({w["pid"] for w in writes}) == len(spns)
+    assert len(writes) >= 2 * len(spns), "every run's first write must have been refused and retried"
 
 
 # ---------------------------------------------------------------------- real ansible-playbook -vvvv
