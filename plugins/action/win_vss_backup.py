@@ -525,6 +525,7 @@ class BackupRun:
             "vm_destinations": [{"name": vm["name"], "destination": vm["destination"]} for vm in plan["vms"]],
             "extra_destinations": [e["destination"] for e in plan["extra_paths"]],
             "hash": self.args["verify"] == "hash",
+            "verify": self.args["verify"],
             "verdict_timeout_seconds": max(3600, 4 * self.args["poll_interval"]),
             "progress_seconds": max(5, min(self.args["poll_interval"], 60)),
         }
@@ -658,7 +659,9 @@ class BackupRun:
         if plan is not None:
             names = {k: plan["job_files"][k].rsplit("\\", 1)[1] for k in names}
         else:
+            # attaching: the job's own plan and options (verify) come from its folder
             files.append({"name": "plan.json", "tail_bytes": 0, "encoding": "utf8"})
+            files.append({"name": "params.json", "tail_bytes": 0, "encoding": "utf8"})
         files += [
             {"name": names["transcript"], "tail_bytes": TRANSCRIPT_LIMIT, "encoding": "utf8"},
             {"name": names["robocopy_log"], "tail_bytes": ROBOCOPY_LOG_TAIL, "encoding": "utf16"},
@@ -690,8 +693,10 @@ class BackupRun:
                 raise StepFailed(
                     "collect", f"job {job_id} has no readable plan.json; it was not started by this module"
                 )
+        params = as_json("params.json") if "params.json" in got else None
         return {
             "plan": plan,
+            "verify": (params or {}).get("verify") or self.args.get("verify") or "size",
             "status": as_json("status.json") or {},
             "listing": as_json("listing.json"),
             "transcript": text(names["transcript"]) or "",
@@ -744,7 +749,7 @@ class BackupRun:
                 run_figures.setdefault(run["step"], []).append(parse_summary(chunk))
         step_seconds: Dict[str, float] = {}
         steps = {s["id"]: s for s in plan["steps"]}
-        verify = self.args.get("verify") or "size"
+        verify = collected.get("verify") or self.args.get("verify") or "size"
         for step_id, figures in run_figures.items():
             step = steps.get(step_id)
             if step is None:
@@ -820,7 +825,7 @@ class BackupRun:
             robocopy_summary=summary,
             extra_totals=extra_totals,
             vm_seconds=vm_seconds,
-            verify=self.args.get("verify") or "size",
+            verify=verify,
             warnings=self.warnings_from_job(ds),
             error=error,
         )

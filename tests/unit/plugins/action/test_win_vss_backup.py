@@ -518,6 +518,21 @@ def test_second_run_attaches_to_the_running_job(clock):
     assert "plan.json" in names
 
 
+def test_attaching_verifies_with_the_options_the_job_was_started_with(clock):
+    """A job started with verify: hash is verified with hash even when the attaching run says size."""
+    checked = run({"win_vss_backup_preflight": [hv.preflight()]}, check_mode=True)[1]
+    scenario = {
+        "win_vss_backup_preflight": [hv.preflight(lock={"job_id": hv.JOB_ID}, jobs=[running_job()])],
+        "win_vss_backup_status": [hv.status("awaiting_verdict"), hv.final_status()],
+        "win_vss_backup_collect": [hv.collect(plan=checked["plan"], verify="hash")],
+        "win_vss_backup_signal": [hv.signal_ok()],
+        "win_vss_backup_cleanup": [hv.cleanup_ok()],
+    }
+    host, result = run(scenario, {"verify": "size"})
+    assert_failure_safe(host, result, r"no SHA-256 although verify is hash")
+    assert json.loads(verdict_of(host)["manifest_text"])["verify"] == "hash"
+
+
 def test_job_id_attaches_in_check_mode_without_changes(clock):
     scenario = {"win_vss_backup_preflight": [hv.preflight(lock={"job_id": hv.JOB_ID}, jobs=[running_job()])]}
     host, result = run(scenario, {"job_id": hv.JOB_ID}, check_mode=True)

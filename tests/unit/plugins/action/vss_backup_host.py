@@ -426,6 +426,7 @@ def collect(
     shadows: Optional[List[Dict[str, Any]]] = None,
     plan: Optional[Dict[str, Any]] = None,
     job_id: str = JOB_ID,
+    verify: str = "size",
 ) -> Dict[str, Any]:
     """The collect payload's answer for a job whose copy is over (runner awaits the verdict)."""
     copy = copy_outputs() if copy is None else copy
@@ -461,6 +462,7 @@ def collect(
     }
     if plan is not None:
         found["plan.json"] = entry(json.dumps(plan))
+        found["params.json"] = entry(json.dumps({"job_id": job_id, "verify": verify, "hash": verify == "hash"}))
     return ok({"job_id": job_id, "job_dir_exists": True, "files": found, "shadows": copy_list(shadows)})
 
 
