@@ -98,10 +98,12 @@ attributes:
     support: full
     description: Shows the delegation list and account flags before and after.
   platform:
+    support: full
     platforms: posix
     description: Runs on the controller (or any host with python-ldap) and talks LDAP to a domain controller.
   action_group:
     support: full
+    description: Use C(group/vaware.hyperv.ad) in C(module_defaults) to set the connection options once.
     membership:
       - vaware.hyperv.ad
 seealso:
@@ -109,7 +111,7 @@ seealso:
     description: Its C(delegates) option sets resource-based delegation as a whole list.
   - module: community.general.ldap_attrs
 author:
-  - vaware.hyperv contributors
+  - vaware.hyperv maintainers (@vaware)
 """
 
 EXAMPLES = r"""
