@@ -4,17 +4,13 @@
 
 # This file only documents the module; the code is the action plugin plugins/action/win_vm_restore.py.
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: win_vm_restore
 short_description: Restore a Hyper-V VM from a vaware.hyperv backup generation, or prove that it boots
 version_added: 0.1.0
 description:
   - Restores one virtual machine from a backup generation written by M(vaware.hyperv.win_vss_backup), found under
-    C(<destination>\\<backup host>\\<generation>\\<vm>\\).
+    C(<destination>\<backup host>\<generation>\<vm>\).
   - Reads the generations' C(manifest.json) files, picks the generation (O(generation), O(before)), refuses a
     generation that is not complete or in which the VM was not backed up completely, and checks every file of the
     VM against the manifest (size always, SHA-256 with O(verify=hash)) B(before anything changes on the host).
@@ -27,7 +23,7 @@ description:
     heartbeat to report OK (or, with O(test_check=running) or for VMs whose heartbeat service is disabled, for the
     VM to stay running O(stable_seconds)), records the outcome and then always turns the copy off, removes it and
     deletes its folder. A VM that does not pass fails the task; the copy is still removed.
-  - O(mode=files) copies the VM's files from the generation to C(<restore_path>\\<vm>-restored-<generation>\\)
+  - O(mode=files) copies the VM's files from the generation to C(<restore_path>\<vm>-restored-<generation>\)
     with robocopy and checks the copies against the manifest, without importing anything.
   - Every virtual disk of an imported VM is taken from the backup copy. A configuration that refers to a disk the
     backup does not hold is refused instead of attaching the live VM's disk.
@@ -42,7 +38,7 @@ options:
   destination:
     description:
       - The backup destination given to M(vaware.hyperv.win_vss_backup), a local path or a UNC path that the account
-        Ansible connects as can read. Generations are read from C(<destination>\\<backup_host>\\).
+        Ansible connects as can read. Generations are read from C(<destination>\<backup_host>\).
     type: str
     required: true
   backup_host:
@@ -73,7 +69,7 @@ options:
   restore_path:
     description:
       - Folder (local, Cluster Shared Volume or SMB share Hyper-V can use) that receives the restored VM's own
-        folder C(<restore_path>\\<name>\\). That folder must not exist or must be empty.
+        folder C(<restore_path>\<name>\). That folder must not exist or must be empty.
       - With O(mode=replace) the restored VM keeps living there under its original name.
     type: str
     required: true
@@ -153,9 +149,9 @@ notes:
     O(destination).
   - Idempotent where it can be. A copy whose VM already exists with the same generation (recognised by a marker
     line the module adds to the VM's notes), a replace whose VM already is the restore of that generation, and a
-    files restore whose files are already in place report RV(changed=false). A VM of the target name that was not
+    files restore whose files are already in place report C(changed=false). A VM of the target name that was not
     restored by this module is never overwritten.
-  - O(mode=test) reports RV(changed=false) when the test copy was removed, since nothing is left on the host.
+  - O(mode=test) reports C(changed=false) when the test copy was removed, since nothing is left on the host.
   - The restored VM has a new id. Checkpoints are imported as they are in the backup; differencing disks of
     checkpoints still name their parents' original paths.
   - The disks of an imported VM are copied by Hyper-V from the backup (C(Import-VM -Copy)); a restore from a
@@ -164,7 +160,7 @@ seealso:
   - module: vaware.hyperv.win_vss_backup
   - module: ansible.windows.win_powershell
 author:
-  - vaware.hyperv maintainers
+  - vaware.hyperv maintainers (@vaware)
 """
 
 EXAMPLES = r"""

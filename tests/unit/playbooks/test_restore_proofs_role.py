@@ -55,7 +55,7 @@ def host_facts(host, *tests, error=None):
     ]
     return {
         "proven": merge_proofs(None, records, now=datetime.datetime(2026, 11, 25, 10, tzinfo=UTC)) if records else {},
-        "failed": [f"{host}/{vm}" for vm, passed, _ in tests if not passed],
+        "failed": [f"{host}/{vm}" for vm, passed, _when in tests if not passed],
         "error": error,
     }
 

@@ -267,7 +267,7 @@ def test_generation_by_id():
 
 def test_generation_before_a_timestamp():
     name = f"web01-restored-{OLD}"
-    _, result = run(
+    _host, result = run(
         {
             "win_vm_restore_generations": [generations()],
             "win_vm_restore_verify": [verified(samples.manifest(samples.at(20)))],
@@ -284,7 +284,7 @@ def test_latest_skips_an_incomplete_newer_generation():
     folders.append(samples.folder(samples.manifest(samples.at(22), failed_vm="web01")))
     folders.append({"name": "20261123T020000Z", "manifest": None, "error": None})
     name = f"web01-restored-{GEN}"
-    _, result = run(
+    _host, result = run(
         {
             "win_vm_restore_generations": [generations(folders)],
             "win_vm_restore_verify": [verified()],
@@ -307,12 +307,12 @@ def test_no_complete_generation_fails_after_reading_only():
 
 
 def test_unknown_generation_lists_what_exists():
-    _, result = run({"win_vm_restore_generations": [generations()]}, generation="20261101T020000Z")
+    _host, result = run({"win_vm_restore_generations": [generations()]}, generation="20261101T020000Z")
     assert result["failed"] is True and f"generations found: {GEN} (complete), {OLD} (complete)" in result["msg"]
 
 
 def test_missing_host_folder_names_the_hosts_found():
-    _, result = run(
+    _host, result = run(
         {"win_vm_restore_generations": [generations(host_path_exists=False, generations=[])]}, backup_host="HV09"
     )
     assert result["failed"] is True
@@ -320,7 +320,7 @@ def test_missing_host_folder_names_the_hosts_found():
 
 
 def test_unreachable_destination_is_a_clear_failure():
-    _, result = run({"win_vm_restore_generations": [generations(destination_exists=False, host_path_exists=False)]})
+    _host, result = run({"win_vm_restore_generations": [generations(destination_exists=False, host_path_exists=False)]})
     assert result["failed"] is True and "cannot be read from the host" in result["msg"]
 
 
@@ -563,7 +563,7 @@ def test_mode_test_copy_removed_even_when_the_start_fails():
 def test_mode_test_survives_a_lost_connection_during_polls():
     name = f"web01-restoretest-{GEN}"
     folder = f"{RESTORE}\\{name}"
-    _, result = run(
+    _host, result = run(
         {
             "win_vm_restore_generations": [generations()],
             "win_vm_restore_verify": [verified(folder=folder)],
@@ -580,7 +580,7 @@ def test_mode_test_survives_a_lost_connection_during_polls():
 def test_mode_test_running_check_for_vms_without_integration_services():
     name = f"web01-restoretest-{GEN}"
     folder = f"{RESTORE}\\{name}"
-    _, result = run(
+    _host, result = run(
         {
             "win_vm_restore_generations": [generations()],
             "win_vm_restore_verify": [verified(folder=folder)],
@@ -600,7 +600,7 @@ def test_mode_test_running_check_for_vms_without_integration_services():
 def test_mode_test_reports_a_copy_it_could_not_remove():
     name = f"web01-restoretest-{GEN}"
     folder = f"{RESTORE}\\{name}"
-    _, result = run(
+    _host, result = run(
         {
             "win_vm_restore_generations": [generations()],
             "win_vm_restore_verify": [verified(folder=folder)],
@@ -641,7 +641,7 @@ def test_files_mode_copies_and_verifies_without_importing():
     folder = f"{RESTORE}\\web01-restored-{GEN}"
     copies = [
         {"path": f"{folder}\\{entry['relative_path']}", "exists": True, "size": entry["size"], "sha256": None}
-        for _, entry in samples.vm_files(manifest, "web01")
+        for _path, entry in samples.vm_files(manifest, "web01")
     ]
     host, result = run(
         {
@@ -675,7 +675,7 @@ def test_files_mode_already_there_is_not_changed():
     backup_listing = samples.listing(manifest, "web01")
     copies = [
         {"path": f"{folder}\\{entry['relative_path']}", "exists": True, "size": entry["size"], "sha256": None}
-        for _, entry in samples.vm_files(manifest, "web01")
+        for _path, entry in samples.vm_files(manifest, "web01")
     ]
     answer = ok({"files": backup_listing + copies, "folders": [{"path": folder, "exists": True, "entries": 2}]})
     host, result = run({"win_vm_restore_generations": [generations()], "win_vm_restore_verify": [answer]}, mode="files")
@@ -685,7 +685,7 @@ def test_files_mode_already_there_is_not_changed():
 
 
 def test_files_mode_robocopy_failure():
-    _, result = run(
+    _host, result = run(
         {
             "win_vm_restore_generations": [generations()],
             "win_vm_restore_verify": [verified()],
@@ -699,7 +699,7 @@ def test_files_mode_robocopy_failure():
 
 
 def test_modes_that_import_need_hyperv():
-    _, result = run({"win_vm_restore_generations": [generations(hyperv=False)]})
+    _host, result = run({"win_vm_restore_generations": [generations(hyperv=False)]})
     assert result["failed"] is True and "Hyper-V PowerShell module" in result["msg"]
 
 
@@ -779,5 +779,5 @@ def test_unknown_option_fails_before_the_host_is_contacted():
 
 
 def test_unreachable_host_is_reported():
-    _, result = run({"win_vm_restore_generations": [unreachable("winrm: connection refused")]})
+    _host, result = run({"win_vm_restore_generations": [unreachable("winrm: connection refused")]})
     assert result["failed"] is True and result["host_unreachable"] is True and result["step"] == "read generations"

@@ -151,7 +151,7 @@ def backup_of(vm="web01", *, hashes=False):
 
 
 def test_backup_files_are_placed_under_the_vm_folder_of_the_generation():
-    _, files = backup_of()
+    _manifest, files = backup_of()
     assert [f["path"] for f in files][
         -1
     ] == "\\\\nas01\\backups\\HV01\\20261120T020000Z\\web01\\Virtual Hard Disks\\web01.vhdx"
@@ -214,7 +214,7 @@ def test_verify_hash_without_hashes_in_the_manifest_warns_and_checks_sizes():
 
 
 def test_verify_restored_disks():
-    _, files = backup_of()
+    _manifest, files = backup_of()
     folder = "E:\\Restore\\web01-restored-20261120T020000Z"
     good = [{"path": folder + "\\Virtual Hard Disks\\web01.vhdx", "size": 42949672960}]
     assert restore.verify_restored_disks(files, good, folder)["ok"] is True
