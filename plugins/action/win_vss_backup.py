@@ -1062,7 +1062,7 @@ class BackupRun:
                 if worst is not None and worst >= 8:
                     meaning = "; ".join(f for f in robocopy_outcome(worst)["flags"] if f)
                     text += f": robocopy exit code {worst} ({meaning})"
-                    line = self.robocopy_error_for(errors, plan_vm)
+                    line = self.robocopy_error_for(errors, plan_vm, plan.get("steps") or [])
                     if line:
                         text += f": {line}"
                 elif vm.get("problems"):
@@ -1076,18 +1076,32 @@ class BackupRun:
         return "verify", f"generation {plan['generation']} is {manifest['status']}"
 
     @staticmethod
-    def robocopy_error_for(errors: List[Mapping[str, Any]], plan_vm: Mapping[str, Any]) -> str:
+    def robocopy_error_for(errors: List[Mapping[str, Any]], plan_vm: Mapping[str, Any], steps: List[Any]) -> str:
+        """robocopy's error line for one of this VM's files; a path in the shadow copy is shown as the
+        live path it was copied from (``...\\mnt\\VAWVOL2\\db01\\x.vhdx`` -> ``C:\\Mounts\\Fast\\db01\\x.vhdx``)."""
         sources = [str(f.get("shadow_path") or "") for f in plan_vm.get("files") or []]
         originals = [str(f.get("original_path") or "") for f in plan_vm.get("files") or []]
         dests = [str(plan_vm.get("destination") or "")]
+
+        def shown(path: str) -> str:
+            for step in steps:
+                source = str(step.get("source_dir") or "")
+                if source and is_under(path, source):
+                    return str(step.get("original_dir")) + path[len(source.rstrip("\\")) :] + " (in the shadow copy)"
+            return path
+
+        chosen = None
         for err in errors:
             path = str(err.get("path") or "")
             if any(path and (is_under(path, p) or is_under(p, path)) for p in sources + originals + dests if p):
-                return f"error {err.get('code')} on {path}: {err.get('reason') or ''}".strip()
-        if errors:
-            err = errors[0]
-            return f"error {err.get('code')} on {err.get('path')}: {err.get('reason') or ''}".strip()
-        return ""
+                chosen = err
+                break
+        if chosen is None and errors:
+            chosen = errors[0]
+        if chosen is None:
+            return ""
+        where = shown(str(chosen.get("path") or ""))
+        return f"error {chosen.get('code')} on {where}: {chosen.get('reason') or ''}".strip()
 
     # ---------------------------------------------------------------------------------- cancel
 

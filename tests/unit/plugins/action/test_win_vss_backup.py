@@ -310,8 +310,10 @@ def test_robocopy_failure_on_one_vm(clock, code):
     )
     host, result = run(scenario, {"retention": {"keep_last": 1}})
     cause = {
-        8: r"some files or directories could not be copied.*error 32 on .*db01\.vhdx: The process cannot access",
-        16: r"fatal error.*error 5 on .*Virtual Hard Disks.*Access is denied",
+        8: r"some files or directories could not be copied.*error 32 on C:\\Mounts\\Fast\\db01\\Virtual Hard Disks"
+        r"\\db01\.vhdx \(in the shadow copy\): The process cannot access",
+        16: r"fatal error.*error 5 on C:\\Mounts\\Fast\\db01\\Virtual Hard Disks.* \(in the shadow copy\)"
+        r": Access is denied",
     }[code]
     assert_failure_safe(host, result, rf"^copy: VM db01: robocopy exit code {code} \({cause}")
     assert "web01" not in result["msg"]
