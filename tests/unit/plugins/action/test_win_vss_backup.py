@@ -575,6 +575,36 @@ def test_cancel_stops_the_runner_and_cleans_up(clock):
     assert result["shadows_deleted"] == sorted([hv.SHADOW_D, hv.SHADOW_FAST])
 
 
+def test_cancel_of_a_job_whose_runner_died_cleans_up_by_id(clock):
+    checked = run({"win_vss_backup_preflight": [hv.preflight()]}, check_mode=True)[1]
+    dead = hv.job_entry(
+        hv.JOB_ID, alive=False, phase="diskshadow", transcript_text=hv.transcript("diskshadow_exec_failed.txt")
+    )
+    left = [hv.shadow(hv.SHADOW_D, hv.SET_ID, exposed=hv.JOB_DIR + "\\mnt\\VAWVOL1\\")]
+    scenario = {
+        "win_vss_backup_preflight": [hv.preflight(lock={"job_id": hv.JOB_ID}, jobs=[dead], shadows=left)],
+        "win_vss_backup_collect": [
+            hv.collect(
+                plan=checked["plan"],
+                transcript_name="diskshadow_exec_failed.txt",
+                shadows=left,
+                status_fields={"phase": "diskshadow", "shadows_deleted": [], "shadow_set_ids": []},
+            )
+        ],
+        "win_vss_backup_cleanup": [
+            hv.cleanup_ok(shadows_deleted=["{" + hv.SHADOW_D.upper() + "}"], lock_released=True)
+        ],
+    }
+    host, result = run(scenario, {"state": "absent"})
+    assert not result.get("failed"), result["msg"]
+    assert result["cancelled"] is True and "runner had already ended" in result["msg"]
+    assert host.calls_to("win_vss_backup_signal") == []  # nobody left to read a cancel request
+    (cleanup,) = host.calls_to("win_vss_backup_cleanup")
+    assert cleanup.parameters["ShadowIds"] == [hv.SHADOW_D]
+    assert cleanup.parameters["ReleaseLockOf"] == hv.JOB_ID
+    assert hv.SHADOW_D in result["shadows_deleted"]
+
+
 def test_cancel_with_nothing_running_changes_nothing(clock):
     host, result = run({"win_vss_backup_preflight": [hv.preflight()]}, {"state": "absent"})
     assert result["changed"] is False and not result.get("failed")
