@@ -166,7 +166,8 @@ class ActionModule(ActionBase):
             )
         if opts["mode"] != "files" and not inventory.get("hyperv"):
             raise _Failed(
-                f"mode {opts['mode']} needs the Hyper-V PowerShell module on the host, which was not found; "
+                f"mode {opts['mode']} needs Hyper-V on the host "
+                f"({inventory.get('hyperv_error') or 'the Hyper-V PowerShell module was not found'}); "
                 "mode files only copies the files",
                 "read generations",
             )
@@ -328,9 +329,12 @@ class ActionModule(ActionBase):
 
     def _files_already_there(self, files, targets, listing) -> bool:
         index = listing_index(listing)
+        by_hash = self._options["verify"] == "hash"
         for item, target in zip(files, targets):
             got = index.get(target.casefold())
             if not got or not got.get("exists") or got.get("size") != item["size"]:
+                return False
+            if by_hash and item.get("sha256") and str(got.get("sha256") or "").lower() != item["sha256"]:
                 return False
         self._out.update(
             files=[{"path": t, "size": f["size"]} for f, t in zip(files, targets)],

@@ -9,14 +9,14 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-$vm = @(Get-VM | Where-Object -FilterScript { $_.Id.ToString() -eq $VmId })
+$vm = @(Hyper-V\Get-VM | Where-Object -FilterScript { $_.Id.ToString() -eq $VmId })
 if ($vm.Count -ne 1) {
     throw "no VM with id $VmId is registered"
 }
 $vm = $vm[0]
 if ($Action -eq 'Start') {
-    Start-VM -VM $vm
-    $vm = Get-VM -Id $vm.Id
+    Hyper-V\Start-VM -VM $vm
+    $vm = Hyper-V\Get-VM -Id $vm.Id
     $Ansible.Changed = $true
 } else {
     $Ansible.Changed = $false

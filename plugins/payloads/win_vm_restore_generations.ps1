@@ -24,6 +24,7 @@ $result = [ordered]@{
     hosts = @()
     generations = @()
     hyperv = $false
+    hyperv_error = $null
     vms = @()
 }
 
@@ -52,16 +53,22 @@ if ($result.host_path_exists) {
 }
 
 if (Get-Command -Name Get-VM -Module Hyper-V -ErrorAction SilentlyContinue) {
-    $result.hyperv = $true
-    $result.vms = @(Get-VM | ForEach-Object -Process {
-            [ordered]@{
-                name = $_.Name
-                id = $_.Id.ToString()
-                state = $_.State.ToString()
-                path = $_.ConfigurationLocation
-                notes = $_.Notes
-            }
-        })
+    try {
+        $result.vms = @(Hyper-V\Get-VM | ForEach-Object -Process {
+                [ordered]@{
+                    name = $_.Name
+                    id = $_.Id.ToString()
+                    state = $_.State.ToString()
+                    path = $_.ConfigurationLocation
+                    notes = $_.Notes
+                }
+            })
+        $result.hyperv = $true
+    } catch {
+        $result.hyperv_error = $_.Exception.Message
+    }
+} else {
+    $result.hyperv_error = 'the Hyper-V PowerShell module is not installed'
 }
 
 $Ansible.Changed = $false

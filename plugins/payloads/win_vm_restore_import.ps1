@@ -25,7 +25,7 @@ foreach ($disk in $Disks) {
     $map[([string]$disk.original).ToLowerInvariant()] = [string]$disk.backup
 }
 
-$report = Compare-VM -Path $ConfigPath -Copy -GenerateNewId -VirtualMachinePath $VmFolder `
+$report = Hyper-V\Compare-VM -Path $ConfigPath -Copy -GenerateNewId -VirtualMachinePath $VmFolder `
     -SnapshotFilePath $VmFolder -SmartPagingFilePath $VmFolder `
     -VhdDestinationPath (Join-Path $VmFolder 'Virtual Hard Disks')
 foreach ($drive in @($report.VM.HardDrives)) {
@@ -34,39 +34,39 @@ foreach ($drive in @($report.VM.HardDrives)) {
     if (-not $backup) {
         throw "the configuration attaches '$recorded', which is not in the backup: not importing a VM that would use a disk from outside the backup"
     }
-    Set-VMHardDiskDrive -VMHardDiskDrive $drive -Path $backup
+    Hyper-V\Set-VMHardDiskDrive -VMHardDiskDrive $drive -Path $backup
 }
 if (-not $ConnectNetwork) {
     foreach ($adapter in @($report.VM.NetworkAdapters)) {
-        Disconnect-VMNetworkAdapter -VMNetworkAdapter $adapter
+        Hyper-V\Disconnect-VMNetworkAdapter -VMNetworkAdapter $adapter
     }
 }
-$report = Compare-VM -CompatibilityReport $report
+$report = Hyper-V\Compare-VM -CompatibilityReport $report
 $problems = @($report.Incompatibilities | ForEach-Object -Process { "$($_.MessageId): $($_.Message)" })
 if ($problems.Count -gt 0) {
     throw "Hyper-V cannot import '$ConfigPath': $($problems -join '; ')"
 }
 
-$vm = Import-VM -CompatibilityReport $report
+$vm = Hyper-V\Import-VM -CompatibilityReport $report
 try {
-    Rename-VM -VM $vm -NewName $Name
+    Hyper-V\Rename-VM -VM $vm -NewName $Name
     if ($Marker) {
         $notes = ([string]$vm.Notes).TrimEnd()
         if ($notes) { $notes += "`r`n" }
-        Set-VM -VM $vm -Notes ($notes + $Marker)
+        Hyper-V\Set-VM -VM $vm -Notes ($notes + $Marker)
     }
-    $vm = Get-VM -Id $vm.Id
-    $disks = @(Get-VMHardDiskDrive -VM $vm | ForEach-Object -Process {
+    $vm = Hyper-V\Get-VM -Id $vm.Id
+    $disks = @(Hyper-V\Get-VMHardDiskDrive -VM $vm | ForEach-Object -Process {
             $size = $null
             if ($_.Path -and (Test-Path -LiteralPath $_.Path -PathType Leaf)) { $size = (Get-Item -LiteralPath $_.Path).Length }
             [ordered]@{ path = $_.Path; size = $size }
         })
-    $adapters = @(Get-VMNetworkAdapter -VM $vm | ForEach-Object -Process {
+    $adapters = @(Hyper-V\Get-VMNetworkAdapter -VM $vm | ForEach-Object -Process {
             [ordered]@{ name = $_.Name; switch = $_.SwitchName; connected = [bool]$_.SwitchName }
         })
 } catch {
     $failure = $_
-    Remove-VM -VM $vm -Force
+    Hyper-V\Remove-VM -VM $vm -Force
     Remove-Item -LiteralPath $VmFolder -Recurse -Force -ErrorAction SilentlyContinue
     throw $failure
 }

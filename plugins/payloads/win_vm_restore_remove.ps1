@@ -12,7 +12,7 @@ param(
 $ErrorActionPreference = 'Stop'
 $result = [ordered]@{ vm_found = $false; vm_removed = $false; folder_removed = $false }
 $folder = $VmFolder.TrimEnd('\')
-$vm = @(Get-VM | Where-Object -FilterScript { $_.Id.ToString() -eq $VmId })
+$vm = @(Hyper-V\Get-VM | Where-Object -FilterScript { $_.Id.ToString() -eq $VmId })
 if ($vm.Count -eq 1) {
     $vm = $vm[0]
     $result.vm_found = $true
@@ -21,9 +21,9 @@ if ($vm.Count -eq 1) {
         throw "VM $VmId lives in '$location', not in '$folder': not removing it"
     }
     if ($vm.State.ToString() -ne 'Off') {
-        Stop-VM -VM $vm -TurnOff -Force
+        Hyper-V\Stop-VM -VM $vm -TurnOff -Force
     }
-    Remove-VM -VM $vm -Force
+    Hyper-V\Remove-VM -VM $vm -Force
     $result.vm_removed = $true
     if (Test-Path -LiteralPath $folder) {
         Remove-Item -LiteralPath $folder -Recurse -Force

@@ -23,32 +23,32 @@ $result = [ordered]@{
     error = $null
 }
 try {
-    $restored = @(Get-VM | Where-Object -FilterScript { $_.Id.ToString() -eq $RestoredId })
+    $restored = @(Hyper-V\Get-VM | Where-Object -FilterScript { $_.Id.ToString() -eq $RestoredId })
     if ($restored.Count -ne 1) {
         throw "the restored VM $RestoredId is not registered"
     }
     $original = @()
     if ($OriginalId) {
-        $original = @(Get-VM | Where-Object -FilterScript { $_.Id.ToString() -eq $OriginalId })
+        $original = @(Hyper-V\Get-VM | Where-Object -FilterScript { $_.Id.ToString() -eq $OriginalId })
     }
     if ($original.Count -eq 1) {
         $vm = $original[0]
         $result.original_found = $true
         $result.original_state = $vm.State.ToString()
-        $result.original_files = @(@($vm.ConfigurationLocation) + @(Get-VMHardDiskDrive -VM $vm | ForEach-Object -Process { $_.Path }))
+        $result.original_files = @(@($vm.ConfigurationLocation) + @(Hyper-V\Get-VMHardDiskDrive -VM $vm | ForEach-Object -Process { $_.Path }))
         $result.step = 'stop'
         if ($result.original_state -eq 'Running') {
-            Stop-VM -VM $vm -Force
+            Hyper-V\Stop-VM -VM $vm -Force
         } elseif ($result.original_state -ne 'Off') {
-            Stop-VM -VM $vm -TurnOff -Force
+            Hyper-V\Stop-VM -VM $vm -TurnOff -Force
         }
         $result.stopped = $true
         $result.step = 'remove'
-        Remove-VM -VM $vm -Force
+        Hyper-V\Remove-VM -VM $vm -Force
         $result.removed = $true
     }
     $result.step = 'rename'
-    Rename-VM -VM $restored[0] -NewName $Name
+    Hyper-V\Rename-VM -VM $restored[0] -NewName $Name
     $result.renamed = $true
     $result.step = $null
 } catch {

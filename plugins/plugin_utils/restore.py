@@ -52,6 +52,7 @@ _MARKER_RE = re.compile(
     r"^" + re.escape(MARKER_PREFIX) + r" host=(?P<host>\S+) generation=(?P<generation>\S+) vm=(?P<vm>.+)$"
 )
 _HEARTBEAT_OK = ("ok", "okapplicationshealthy", "okapplicationsunknown", "okapplicationscritical")
+_STATES_ON_THE_WAY = ("starting", "resuming")  # Hyper-V VMState values on the way to Running
 _VM_NAME_MAX = 100  # Hyper-V display names are limited to 100 characters
 
 
@@ -501,6 +502,10 @@ def evaluate_boot(status: Mapping[str, Any], elapsed: float, options: Mapping[st
     check = options["test_check"]
     if check == "heartbeat" and status.get("heartbeat_enabled") is False:
         check = "running"
+    if state.casefold() in _STATES_ON_THE_WAY:
+        if elapsed >= options["boot_timeout"]:
+            return {"outcome": "failed", "check": check, "reason": f"still {state} after {options['boot_timeout']} s"}
+        return {"outcome": "waiting", "check": check, "reason": None}
     if state.casefold() != "running":
         return {
             "outcome": "failed",

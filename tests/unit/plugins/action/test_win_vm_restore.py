@@ -701,6 +701,16 @@ def test_files_mode_robocopy_failure():
 def test_modes_that_import_need_hyperv():
     _host, result = run({"win_vm_restore_generations": [generations(hyperv=False)]})
     assert result["failed"] is True and "Hyper-V PowerShell module" in result["msg"]
+    _host, result = run(
+        {
+            "win_vm_restore_generations": [
+                generations(
+                    hyperv=False, hyperv_error="Hyper-V was unable to find a virtual machine management service"
+                )
+            ]
+        }
+    )
+    assert result["failed"] is True and "virtual machine management service" in result["msg"]
 
 
 # ------------------------------------------------------------------------------------- check mode
@@ -781,3 +791,21 @@ def test_unknown_option_fails_before_the_host_is_contacted():
 def test_unreachable_host_is_reported():
     _host, result = run({"win_vm_restore_generations": [unreachable("winrm: connection refused")]})
     assert result["failed"] is True and result["host_unreachable"] is True and result["step"] == "read generations"
+
+
+def test_files_mode_with_a_changed_copy_in_the_folder_is_refused_by_hash():
+    manifest = samples.manifest(samples.at(21), hashes=True)
+    folder = f"{RESTORE}\\web01-restored-{GEN}"
+    copies = [
+        {"path": f"{folder}\\{entry['relative_path']}", "exists": True, "size": entry["size"], "sha256": "0" * 64}
+        for _path, entry in samples.vm_files(manifest, "web01")
+    ]
+    backup_listing = samples.listing(manifest, "web01", hashes=True)
+    answer = ok({"files": backup_listing + copies, "folders": [{"path": folder, "exists": True, "entries": 2}]})
+    host, result = run(
+        {"win_vm_restore_generations": [generations([samples.folder(manifest)])], "win_vm_restore_verify": [answer]},
+        mode="files",
+        verify="hash",
+    )
+    assert result["failed"] is True and "is not empty" in result["msg"]
+    assert "win_vm_restore_files" not in order(host)

@@ -326,6 +326,11 @@ def test_boot_without_heartbeat_waits_then_fails_at_the_timeout():
     )
 
 
+def test_boot_vm_still_starting_waits():
+    assert restore.evaluate_boot(status(state="Starting", heartbeat=None), 1, OPTS)["outcome"] == "waiting"
+    assert "still Starting" in restore.evaluate_boot(status(state="Starting"), 300, OPTS)["reason"]
+
+
 def test_boot_vm_that_stops_fails_at_once():
     failed = restore.evaluate_boot(status(state="Off"), 3, OPTS)
     assert failed["outcome"] == "failed" and "Off" in failed["reason"]
