@@ -519,6 +519,7 @@ class BackupRun:
             "script": plan["job_files"]["script"],
             "transcript": plan["job_files"]["transcript"],
             "mount_folders": [v["mount_folder"] for v in plan["volumes"]],
+            "volume_paths": [v["volume_path"] for v in plan["volumes"]],
             "generation_path": plan["generation_path"],
             "host_path": plan["host_path"],
             "required_bytes": plan.get("total_bytes"),
@@ -939,6 +940,7 @@ class BackupRun:
             job_kept=bool(failed and self.args["keep_failed_job"]),
         )
         result.setdefault("warnings", [])
+        self.warn_unattributed(final, job_id)
         for err in final.get("expired_errors") or []:
             self.warnings.append(f"expired generation {err.get('path')} could not be deleted: {err.get('error')}")
         if final.get("cancelled") or status.get("cancelled"):
@@ -973,6 +975,15 @@ class BackupRun:
         generations.append(retention_entry(plan["generation"], manifest))
         expired = select_expired(generations, policy, utcnow())
         return sorted(g for g in expired if g != plan["generation"])
+
+    def warn_unattributed(self, status: Mapping[str, Any], job_id: str) -> None:
+        ids = [normalize_guid(str(i)) for i in status.get("unattributed_shadows") or []]
+        if ids:
+            self.warnings.append(
+                f"job {job_id} was stopped while diskshadow was creating its snapshot; shadow copies that appeared"
+                f" on its volumes meanwhile could not be attributed to it and were left alone: {', '.join(ids)}"
+                " (check with 'vssadmin list shadows' and delete them by id if they are not another product's)"
+            )
 
     @staticmethod
     def deleted_shadows(
@@ -1157,6 +1168,7 @@ class BackupRun:
         except PayloadError as exc:
             raise StepFailed("cleanup", exc.message, job_id=job_id) from None
         deleted = self.deleted_shadows(ds, collected, collected["status"], cleaned)
+        self.warn_unattributed(collected["status"], job_id)
         result.update(
             shadows_created=[s["id"] for s in ds.get("shadows") or []],
             shadows_deleted=deleted,

@@ -53,6 +53,7 @@ $status = [ordered]@{
     shadows_deleted = @()
     shadow_delete_errors = @()
     mount_folders_left = @()
+    unattributed_shadows = @()
     listing_written = $false
     verdict = $null
     manifest_written = $false
@@ -158,6 +159,14 @@ function Remove-JobShadows {
             ($_.ExposedPath -and ($mountFolders -contains ([string]$_.ExposedPath).TrimEnd('\').ToLowerInvariant()))
         })
     $status.shadow_set_ids = @($setIds | Select-Object -Unique)
+    # Shadows that appeared on this job's volumes while diskshadow ran but that diskshadow never named
+    # (it was stopped in the middle of CREATE) cannot be told from another product's: report, never delete.
+    $volumes = @($params.volume_paths | ForEach-Object { ([string]$_).ToLowerInvariant() })
+    if ($null -eq $before) { $volumes = @() }  # diskshadow never ran: nothing can be new
+    $status.unattributed_shadows = @(Get-CimInstance -ClassName Win32_ShadowCopy -ErrorAction SilentlyContinue | Where-Object {
+            ($before -notcontains [string]$_.ID) -and ($mine.ID -notcontains $_.ID) -and
+            ($volumes -contains ([string]$_.VolumeName).ToLowerInvariant())
+        } | ForEach-Object { [string]$_.ID })
     foreach ($shadow in $mine) {
         $id = [string]$shadow.ID
         try {
@@ -211,6 +220,7 @@ function Test-Under {
 }
 
 $copyOk = $false
+$before = $null
 try {
     Write-Status -Phase 'destination'
     # 1. destination, from the account the job runs as
@@ -226,6 +236,7 @@ try {
     foreach ($folder in @($params.mount_folders)) {
         $null = New-Item -ItemType Directory -Path $folder -Force
     }
+    $before = @(Get-CimInstance -ClassName Win32_ShadowCopy -ErrorAction SilentlyContinue | ForEach-Object { [string]$_.ID })
     Write-Status -Phase 'diskshadow'
     $status.diskshadow_started_at = [DateTime]::UtcNow.ToString('o')
     $proc = Start-Process -FilePath 'diskshadow.exe' -ArgumentList @('/s', ('"' + $params.script + '"')) `

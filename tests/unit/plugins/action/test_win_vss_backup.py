@@ -565,9 +565,21 @@ def test_cancel_stops_the_runner_and_cleans_up(clock):
         ],
         "win_vss_backup_cleanup": [hv.cleanup_ok()],
     }
+    scenario["win_vss_backup_collect"] = [
+        hv.collect(
+            plan=checked["plan"],
+            status_fields={
+                "phase": "done",
+                "cancelled": True,
+                "unattributed_shadows": ["{" + OTHER_SHADOW.upper() + "}"],
+            },
+            transcript_name="diskshadow_exec_failed.txt",
+        )
+    ]
     host, result = run(scenario, {"state": "absent"})
     assert not result.get("failed"), result["msg"]
     assert result["changed"] is True and result["cancelled"] is True
+    assert any(OTHER_SHADOW in w and "left alone" in w for w in result["warnings"])
     assert host.calls_to("win_vss_backup_signal")[0].parameters == {"JobId": hv.JOB_ID, "Name": "cancel.request"}
     (cleanup,) = host.calls_to("win_vss_backup_cleanup")
     assert cleanup.parameters["RemoveJobs"] == [hv.JOB_ID]
