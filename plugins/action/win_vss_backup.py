@@ -429,6 +429,11 @@ class BackupRun:
 
         dest = pre.get("destination") or {}
         required = plan.get("total_bytes")
+        if dest.get("reachable") and dest.get("exists") is False:
+            self.warnings.append(
+                f"destination {plan['destination']} does not exist yet: the job creates it"
+                f" (below {dest.get('existing_parent')})"
+            )
         if not dest.get("reachable"):
             if str(plan["destination"]).startswith("\\\\"):
                 self.warnings.append(

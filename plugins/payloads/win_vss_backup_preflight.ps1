@@ -174,9 +174,19 @@ try {
     if (-not $Destination) {
         throw "no destination given"
     }
-    if (-not (Test-Path -LiteralPath $Destination -PathType Container)) {
-        throw "the folder does not exist or cannot be read"
+    # A destination that does not exist yet is created by the job; its nearest existing parent tells
+    # whether the volume or share is there and how much space it has.
+    $probe = $Destination
+    while ($probe -and -not (Test-Path -LiteralPath $probe -PathType Container)) {
+        $parent = Split-Path -Parent $probe
+        if ($parent -eq $probe) { $parent = '' }
+        $probe = $parent
     }
+    if (-not $probe) {
+        throw "neither the folder nor any parent of it exists or can be read"
+    }
+    $dest.exists = ($probe -eq $Destination)
+    $dest.existing_parent = $probe
     $dest.reachable = $true
     $free = [UInt64]0
     $total = [UInt64]0
@@ -187,7 +197,7 @@ try {
 public static extern bool GetDiskFreeSpaceEx(string directory, out ulong freeForCaller, out ulong total, out ulong totalFree);
 '@
     }
-    if ([VawareHyperV.DiskSpace]::GetDiskFreeSpaceEx($Destination, [ref]$free, [ref]$total, [ref]$totalFree)) {
+    if ([VawareHyperV.DiskSpace]::GetDiskFreeSpaceEx($probe, [ref]$free, [ref]$total, [ref]$totalFree)) {
         $dest.free_bytes = $free
         $dest.total_bytes = $total
     }

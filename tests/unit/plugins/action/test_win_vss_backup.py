@@ -337,6 +337,25 @@ def test_destination_too_small_fails_before_anything_runs(clock):
     assert result["changed"] is False
 
 
+def test_a_destination_that_does_not_exist_yet_is_created_by_the_job(clock):
+    pre = hv.preflight()
+    body = json.loads(pre["result"])
+    body["destination"].update(exists=False, existing_parent="E:\\")
+    pre["result"] = json.dumps(body)
+    _host, result = run({"win_vss_backup_preflight": [pre]}, check_mode=True)
+    assert not result.get("failed"), result["msg"]
+    assert any("does not exist yet: the job creates it" in w for w in result["warnings"])
+
+
+def test_a_local_destination_on_no_volume_fails_in_preflight(clock):
+    pre = hv.preflight()
+    body = json.loads(pre["result"])
+    body["destination"].update(reachable=False, error="neither the folder nor any parent of it exists or can be read")
+    pre["result"] = json.dumps(body)
+    host, result = run({"win_vss_backup_preflight": [pre]})
+    assert_failure_safe(host, result, r"^preflight: destination E:\\Backups is not reachable on the host: neither")
+
+
 def test_destination_too_small_seen_by_the_job_account(clock):
     """A UNC destination the session cannot read is checked again by the runner as the job account."""
     pre = hv.preflight()
