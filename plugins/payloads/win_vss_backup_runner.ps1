@@ -224,7 +224,7 @@ $before = $null
 try {
     Write-Status -Phase 'destination'
     # 1. destination, from the account the job runs as
-    $null = New-Item -ItemType Directory -Path $params.generation_path -Force
+    $null = [IO.Directory]::CreateDirectory([string]$params.generation_path)
     $status.destination_free_bytes = Get-FreeBytes -Path $params.generation_path
     if ($null -ne $params.required_bytes -and $status.destination_free_bytes -lt [UInt64]$params.required_bytes) {
         throw ('destination too small: {0} bytes free at {1}, {2} bytes to copy' -f
@@ -234,7 +234,7 @@ try {
 
     # 2. snapshot and copy: diskshadow runs the rendered script, which EXECs the copy wrapper
     foreach ($folder in @($params.mount_folders)) {
-        $null = New-Item -ItemType Directory -Path $folder -Force
+        $null = [IO.Directory]::CreateDirectory([string]$folder)
     }
     $before = @(Get-CimInstance -ClassName Win32_ShadowCopy -ErrorAction SilentlyContinue | ForEach-Object { [string]$_.ID })
     Write-Status -Phase 'diskshadow'
