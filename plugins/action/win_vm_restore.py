@@ -41,6 +41,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import (
     evaluate_boot,
     existing_vms,
     generation_entries,
+    import_blocker,
     listing_index,
     marker,
     parse_marker,
@@ -196,6 +197,9 @@ class ActionModule(ActionBase):
         self._marker = marker(host, generation, vm_name)
         vms = inventory.get("vms") or []
 
+        blocker = import_blocker(files) if mode != "files" else None
+        if blocker:
+            raise _Failed(f"cannot restore {vm_name} with mode {mode}: {blocker}; nothing was changed", "plan")
         original = None
         if mode == "replace":
             original = self._original(vms, vm_name, host, generation, vm_entry)

@@ -152,8 +152,9 @@ notes:
     files restore whose files are already in place report C(changed=false). A VM of the target name that was not
     restored by this module is never overwritten.
   - O(mode=test) reports C(changed=false) when the test copy was removed, since nothing is left on the host.
-  - The restored VM has a new id. Checkpoints are imported as they are in the backup; differencing disks of
-    checkpoints still name their parents' original paths.
+  - The restored VM has a new id.
+  - A VM backed up with checkpoints (differencing C(.avhdx) disks) is not imported, since its differencing disks
+    still name their parents' original paths; restore its files with O(mode=files) instead.
   - The disks of an imported VM are copied by Hyper-V from the backup (C(Import-VM -Copy)); a restore from a
     network share takes as long as copying the disks.
 seealso:

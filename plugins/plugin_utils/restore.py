@@ -449,6 +449,27 @@ def config_file(files: Sequence[Mapping[str, Any]], vm_id: Any) -> Mapping[str, 
     )
 
 
+def import_blocker(files: Sequence[Mapping[str, Any]]) -> Optional[str]:
+    """Why the backed-up VM cannot be imported safely, or None.
+
+    A VM backed up with checkpoints has differencing disks (``.avhdx``) whose parent locators still
+    name the live VM's disks; importing it could chain the restored disk to a live parent. Such VMs
+    are restored with ``mode: files`` and the runbook instead.
+    """
+    differencing = [
+        f["relative_path"] for f in files if str(f["relative_path"]).casefold().endswith((".avhdx", ".avhd"))
+    ]
+    checkpoints = [f["relative_path"] for f in files if f.get("kind") == "checkpoint"]
+    if not differencing and not checkpoints:
+        return None
+    found = ", ".join((differencing or checkpoints)[:3])
+    return (
+        f"the VM was backed up with checkpoints ({found}); importing it could chain the restored disks to the "
+        "live VM's parent disks, so it is not imported. Restore it with mode files and merge or attach the disks "
+        "by hand (see the restore runbook)"
+    )
+
+
 def disk_map(files: Sequence[Mapping[str, Any]]) -> List[Dict[str, str]]:
     """``[{"original", "backup"}]`` for every virtual disk: where the configuration points, where the copy is."""
     return [

@@ -831,3 +831,12 @@ def test_payloads_never_build_commands_from_text():
         text = _payload.load_payload(name)
         assert "Invoke-Expression" not in text and "iex " not in text.lower(), name
         assert "[ScriptBlock]::Create" not in text, name
+
+
+def test_a_vm_with_checkpoints_is_not_imported_but_files_work():
+    app01 = samples.manifest(samples.at(21))  # app01 has a checkpoint and a differencing disk in the samples
+    folders = [samples.folder(app01)]
+    host, result = run({"win_vm_restore_generations": [generations(folders)]}, vm="app01")
+    assert result["failed"] is True and result["step"] == "plan"
+    assert "backed up with checkpoints" in result["msg"] and "mode files" in result["msg"]
+    assert order(host) == ["win_vm_restore_generations"]

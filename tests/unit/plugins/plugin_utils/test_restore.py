@@ -421,3 +421,12 @@ def test_proofs_refuse_garbage():
         restore.merge_proofs({"something": "else"}, [])
     with pytest.raises(RestoreError, match="expected a task result"):
         restore.merge_proofs(None, ["web01"])
+
+
+def test_import_blocker_for_checkpoints_and_differencing_disks():
+    _manifest, files = backup_of("web01")
+    assert restore.import_blocker(files) is None
+    differencing = [*files, dict(files[-1], relative_path="Virtual Hard Disks\\web01_3F2A.avhdx")]
+    assert "web01_3F2A.avhdx" in restore.import_blocker(differencing)
+    _manifest, app_files = backup_of("app01")
+    assert "Snapshots" in restore.import_blocker(app_files)
