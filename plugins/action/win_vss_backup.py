@@ -221,6 +221,7 @@ class BackupRun:
         self.calls = 0
         self.host = task_vars.get("inventory_hostname", "host") if task_vars else "host"
         self.pre: Dict[str, Any] = {}
+        self.last_poll: Dict[str, Any] = {}
 
     # ------------------------------------------------------------------------------ remote calls
 
@@ -591,6 +592,7 @@ class BackupRun:
                 answer = self.call("win_vss_backup_status", {"JobId": job_id}, "poll")
                 failures = 0
                 last = dict(answer or {})
+                self.last_poll = last
             except PayloadError as exc:
                 failures += 1
                 script_error = bool(exc.details.get("error")) and not exc.unreachable
@@ -1046,9 +1048,12 @@ class BackupRun:
         ds = analysis["diskshadow"]
         manifest = analysis["manifest"]
         if runner_dead:
+            code = polled_task_result(self.last_poll)
             return "job", (
-                f"the job runner of job {plan['job_id']} ended without finishing (last phase {status.get('phase')});"
-                " its shadows and mount folders were cleaned up"
+                f"the job runner of job {plan['job_id']} ended without finishing (last phase"
+                f" {status.get('phase') or 'none: it never started'}"
+                + (f", scheduled task result 0x{code & 0xFFFFFFFF:08X}" if code is not None else "")
+                + "); its shadows and mount folders were cleaned up"
             )
         if status.get("error") and status.get("error_phase") == "destination":
             return "destination", f"{status['error']} (checked as {status.get('account')})"
@@ -1197,6 +1202,14 @@ class BackupRun:
         result.setdefault("shadows_deleted", [])
         result.setdefault("expired", [])
         return result
+
+
+def polled_task_result(poll: Mapping[str, Any]) -> Optional[int]:
+    """The scheduled task's last result code from a poll (e.g. 0x1 when powershell.exe failed), or None."""
+    value = poll.get("task_last_result") if poll else None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
 
 
 def _parse_time(text: Any) -> Optional[datetime.datetime]:

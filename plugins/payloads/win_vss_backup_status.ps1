@@ -40,6 +40,11 @@ if ($status -and $status.pid) {
     }
 }
 $task = Get-ScheduledTask -TaskPath '\vaware.hyperv\' -TaskName ('backup-' + $JobId) -ErrorAction SilentlyContinue
+$lastResult = $null
+if ($task) {
+    $info = $task | Get-ScheduledTaskInfo -ErrorAction SilentlyContinue
+    if ($info) { $lastResult = $info.LastTaskResult }
+}
 $lock = $null
 if (Test-Path -LiteralPath $lockPath -PathType Leaf) {
     try { $lock = [IO.File]::ReadAllText($lockPath) | ConvertFrom-Json } catch { $lock = $null }
@@ -52,6 +57,7 @@ $Ansible.Result = [ordered]@{
     status = $status
     runner_alive = $alive
     task_state = if ($task) { $task.State.ToString() } else { $null }
+    task_last_result = $lastResult
     lock_job_id = if ($lock) { $lock.job_id } else { $null }
     cancel_requested = (Test-Path -LiteralPath (Join-Path $jobDir 'cancel.request') -PathType Leaf)
     now = [DateTime]::UtcNow.ToString('o')

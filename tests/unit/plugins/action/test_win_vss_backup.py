@@ -426,6 +426,24 @@ def test_runner_killed_mid_copy_its_shadows_lock_and_mount_folders_are_removed(c
     assert result["shadows_deleted"] == sorted([hv.SHADOW_D, hv.SHADOW_FAST])
 
 
+def test_a_runner_that_never_started_is_reported_with_the_task_result(clock):
+    """powershell.exe failed at once (e.g. blocked by policy): no status file, the task is back to Ready."""
+    never = hv.status("starting", alive=False)
+    body = json.loads(never["result"])
+    body.update(status=None, task_last_result=1)
+    never["result"] = json.dumps(body)
+    scenario = success_scenario(
+        win_vss_backup_status=[never] * 6,  # 0 ... 150 s: still nothing after the 120 s grace period
+        win_vss_backup_collect=[
+            hv.collect(transcript_name=None, copy={}, files=[], status_fields={"phase": None, "shadow_set_ids": []})
+        ],
+        win_vss_backup_signal=[],
+    )
+    host, result = run(scenario)
+    assert_failure_safe(host, result, r"^job: .*never started, scheduled task result 0x00000001")
+    assert host.calls_to("win_vss_backup_cleanup")[0].parameters["ReleaseLockOf"] == hv.JOB_ID
+
+
 def test_failed_job_folder_is_kept_with_keep_failed_job(clock):
     scenario = success_scenario(
         win_vss_backup_status=[hv.status("awaiting_verdict"), hv.final_status(shadows_deleted=[])],
