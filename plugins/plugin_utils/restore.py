@@ -712,6 +712,27 @@ def merge_proofs(
     }
 
 
+def last_proven_restore(proofs: Any, host: str, vm: str) -> Optional[Dict[str, Any]]:
+    """The newest passed test restore of ``vm`` on ``host`` in a proofs document, or None (for reports).
+
+    ``proofs``: the document :func:`merge_proofs` returns (``restore-proofs.json``), its JSON text, or
+    nothing. Host and VM names are compared case-insensitively.
+    """
+    if isinstance(proofs, str):
+        proofs = json.loads(proofs) if proofs.strip() else None
+    if not isinstance(proofs, Mapping):
+        return None
+    for entry in proofs.get("vms") or []:
+        if (
+            isinstance(entry, Mapping)
+            and str(entry.get("host", "")).casefold() == str(host).casefold()
+            and str(entry.get("vm", "")).casefold() == str(vm).casefold()
+        ):
+            record = entry.get("last_passed")
+            return dict(record) if isinstance(record, Mapping) else None
+    return None
+
+
 def existing_vms(vms: Any, name: str) -> List[Mapping[str, Any]]:
     """VMs reported by the host whose name is ``name`` (case-insensitive, as Hyper-V matches names)."""
     return [v for v in vms or [] if isinstance(v, Mapping) and str(v.get("name", "")).casefold() == name.casefold()]

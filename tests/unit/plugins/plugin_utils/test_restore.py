@@ -430,3 +430,13 @@ def test_import_blocker_for_checkpoints_and_differencing_disks():
     assert "web01_3F2A.avhdx" in restore.import_blocker(differencing)
     _manifest, app_files = backup_of("app01")
     assert "Snapshots" in restore.import_blocker(app_files)
+
+
+def test_last_proven_restore_for_reports():
+    proofs = restore.merge_proofs(
+        None, [proof("web01", True, T1), proof("web01", False, T2), proof("sql01", False, T2)]
+    )
+    assert restore.last_proven_restore(proofs, "HV01", "WEB01")["tested_at"] == "2026-11-24T09:00:00Z"
+    assert restore.last_proven_restore(json.dumps(proofs), "hv01", "sql01") is None
+    assert restore.last_proven_restore(proofs, "hv02", "web01") is None
+    assert restore.last_proven_restore(None, "hv01", "web01") is None
