@@ -517,7 +517,7 @@ class BackupRun:
         started_at = utcnow()
         self.start(plan, started_at)
         result["started"] = True
-        return self.follow(job_id, plan, result, started_at)
+        return self.follow(job_id, plan, result)
 
     def job_files(self, plan: Mapping[str, Any]) -> Dict[str, Dict[str, str]]:
         runner_params = {
@@ -577,7 +577,7 @@ class BackupRun:
             result["phase"] = status.get("phase")
             return self.finish(result)
         result["changed"] = True
-        return self.follow(job_id, None, result, None)
+        return self.follow(job_id, None, result)
 
     # ---------------------------------------------------------------------------------- poll
 
@@ -850,13 +850,7 @@ class BackupRun:
 
     # ------------------------------------------------------------------------------ follow
 
-    def follow(
-        self,
-        job_id: str,
-        plan: Optional[Mapping[str, Any]],
-        result: Dict[str, Any],
-        started_at: Optional[datetime.datetime],
-    ) -> Dict[str, Any]:
+    def follow(self, job_id: str, plan: Optional[Mapping[str, Any]], result: Dict[str, Any]) -> Dict[str, Any]:
         """Poll the job to the end of its copy, collect, verify, finalize, clean up."""
         result["job_id"] = job_id
         try:
@@ -1070,6 +1064,14 @@ class BackupRun:
             vm_list = ", ".join(vm["name"] for vm in plan["vms"]) or "extra paths"
             return "snapshot", (
                 f"diskshadow failed for VMs {vm_list}: {first.get('text')} (HRESULT {first.get('hresult')})"
+            )
+        if not ds.get("shadows") and status.get("diskshadow_started_at"):
+            # diskshadow made no snapshot and printed no VSS error: say what it did print
+            said = _first_line(collected.get("stderr")) or _first_line(collected.get("transcript"))
+            code = status.get("diskshadow_exit_code")
+            return "snapshot", (
+                f"diskshadow created no shadow copy (exit code {code})"
+                + (f": {said}" if said else ", and printed nothing")
             )
         bad_vms = [vm for vm in manifest.get("vms") or [] if vm["status"] != "complete"]
         errors = (analysis.get("summary") or {}).get("errors") or []

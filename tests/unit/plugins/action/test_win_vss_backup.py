@@ -282,6 +282,25 @@ def test_diskshadow_create_fails(clock):
     assert cleanup.parameters["RemoveJobs"] == [hv.JOB_ID]
 
 
+def test_diskshadow_that_cannot_run_is_reported_with_its_own_words(clock):
+    scenario = success_scenario(
+        win_vss_backup_status=[hv.status("awaiting_verdict"), hv.final_status(shadows_deleted=[])],
+        win_vss_backup_collect=[
+            hv.collect(
+                transcript_name=None,
+                copy={},
+                files=[],
+                status_fields={"diskshadow_started_at": "2026-11-25T02:00:05Z", "diskshadow_exit_code": 5},
+                stderr="DISKSHADOW.EXE: access is denied. You must run this tool as an administrator.",
+            )
+        ],
+    )
+    host, result = run(scenario)
+    assert_failure_safe(
+        host, result, r"^snapshot: diskshadow created no shadow copy \(exit code 5\): DISKSHADOW.EXE: access"
+    )
+
+
 @pytest.mark.parametrize("code", [8, 16])
 def test_robocopy_failure_on_one_vm(clock, code):
     """EXEC aborted: shadows stayed exposed; the runner's finally deleted them; db01 fails, web01 is fine."""

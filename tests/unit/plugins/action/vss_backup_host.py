@@ -427,6 +427,7 @@ def collect(
     plan: Optional[Dict[str, Any]] = None,
     job_id: str = JOB_ID,
     verify: str = "size",
+    stderr: str = "",
 ) -> Dict[str, Any]:
     """The collect payload's answer for a job whose copy is over (runner awaits the verdict)."""
     copy = copy_outputs() if copy is None else copy
@@ -455,7 +456,7 @@ def collect(
     found = {
         "status.json": entry(json.dumps(st)),
         "listing.json": entry(json.dumps(listing() if files is None else files)),
-        "diskshadow.err": entry(""),
+        "diskshadow.err": entry(stderr),
         "diskshadow.log": entry(transcript(transcript_name, JOBS_ROOT + "\\" + job_id) if transcript_name else None),
         "robocopy.log": entry(copy.get("robocopy.log")),
         "robocopy-exit-codes.txt": entry(copy.get("robocopy-exit-codes.txt")),
