@@ -47,7 +47,7 @@ NOT_DELEGATED = UAC["NOT_DELEGATED"]
 def uac_flag_names(value):
     """Names of the bits set in ``value``; unknown bits as hex."""
     names = [name for name, bit in UAC_FLAGS if value & bit]
-    unknown = value & ~sum(bit for _, bit in UAC_FLAGS)
+    unknown = value & ~sum(bit for _name, bit in UAC_FLAGS)
     if unknown:
         names.append(f"0x{unknown:x}")
     return names
@@ -103,7 +103,7 @@ class Spn:
         cls.validate_service(service, text)
         host, port = hostport, None
         if ":" in hostport:
-            host, _, port_text = hostport.rpartition(":")
+            host, _colon, port_text = hostport.rpartition(":")
             if not port_text.isdigit() or not 0 < int(port_text) < 65536:
                 raise SpnError(f"SPN {text!r} has port {port_text!r}; expected a number from 1 to 65535")
             port = int(port_text)
@@ -306,7 +306,7 @@ class SecurityDescriptor:
     def from_bytes(cls, data):
         if len(data) < 20:
             raise ValueError(f"security descriptor too short ({len(data)} bytes)")
-        revision, _, control, owner_off, group_off, sacl_off, dacl_off = struct.unpack_from("<BBHIIII", data, 0)
+        revision, _sbz1, control, owner_off, group_off, sacl_off, dacl_off = struct.unpack_from("<BBHIIII", data, 0)
         if revision != 1 or not control & SE_SELF_RELATIVE:
             raise ValueError(f"not a self-relative security descriptor (revision {revision}, control 0x{control:x})")
         owner = sid_from_bytes(data, owner_off)[0] if owner_off else None
@@ -317,9 +317,9 @@ class SecurityDescriptor:
             sacl_raw = bytes(data[sacl_off : sacl_off + size])
         aces = []
         if dacl_off and control & SE_DACL_PRESENT:
-            _, _, size, count, _ = struct.unpack_from("<BBHHH", data, dacl_off)
+            _acl_rev, _sbz1, size, count, _sbz2 = struct.unpack_from("<BBHHH", data, dacl_off)
             pos = dacl_off + 8
-            for _ in range(count):
+            for _index in range(count):
                 ace_type, flags, ace_size = struct.unpack_from("<BBH", data, pos)
                 if ace_size < 8 or pos + ace_size > dacl_off + size:
                     raise ValueError(f"ACE at offset {pos} overruns its ACL")

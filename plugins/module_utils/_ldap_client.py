@@ -156,7 +156,7 @@ def _read_name(message, offset):
     labels = []
     jumped = False
     end = offset
-    for _ in range(128):
+    for _hop in range(128):
         length = message[offset]
         if length & 0xC0 == 0xC0:
             pointer = struct.unpack_from("!H", message, offset)[0] & 0x3FFF
@@ -182,17 +182,17 @@ def parse_srv_response(message, query_id=None):
     if flags & 0x000F not in (0, 3):
         raise ValueError(f"DNS error rcode {flags & 0x000F}")
     offset = 12
-    for _ in range(qdcount):
-        _, offset = _read_name(message, offset)
+    for _index in range(qdcount):
+        _name, offset = _read_name(message, offset)
         offset += 4
     records = []
-    for _ in range(ancount):
-        _, offset = _read_name(message, offset)
-        rtype, _, _, rdlength = struct.unpack_from("!HHIH", message, offset)
+    for _index in range(ancount):
+        _name, offset = _read_name(message, offset)
+        rtype, _rclass, _ttl, rdlength = struct.unpack_from("!HHIH", message, offset)
         offset += 10
         if rtype == 33:
             priority, weight, port = struct.unpack_from("!HHH", message, offset)
-            target, _ = _read_name(message, offset + 6)
+            target = _read_name(message, offset + 6)[0]
             records.append((priority, weight, port, target.rstrip(".")))
         offset += rdlength
     return records
@@ -217,14 +217,14 @@ def srv_lookup(name, nameservers=None, timeout=3.0):
     except Exception:
         return []
     for server in nameservers if nameservers is not None else _nameservers():
-        host, _, port = server.partition("#")
+        host, _hash, port = server.partition("#")
         query_id = random.randint(0, 0xFFFF)  # noqa: S311 - DNS query id, not a secret
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
             sock.settimeout(timeout)
             sock.sendto(build_srv_query(name, query_id), (host, int(port or 53)))
-            data, _ = sock.recvfrom(65535)
+            data = sock.recvfrom(65535)[0]
             records = parse_srv_response(data, query_id)
         except (OSError, ValueError, struct.error, IndexError):
             continue

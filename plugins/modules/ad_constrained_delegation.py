@@ -395,12 +395,21 @@ class Delegation:
                 "(Domain Admins have both)"
             )
 
-    def _modify(self, dn, modlist, what):
+    def _modify(self, dn, modlist, what, unchanged):
+        """Send the modify; False when it lost a race (read again and retry).
+
+        ``unchanged()`` tells whether the entry still holds what the plan was made from: a refused
+        value-level delete/add on an entry that did not change is a real error, not a race.
+        """
         import ldap
 
         try:
             self.conn.modify(dn, modlist)
-        except (ldap.NO_SUCH_ATTRIBUTE, ldap.TYPE_OR_VALUE_EXISTS, ldap.CONSTRAINT_VIOLATION):
+        except (ldap.NO_SUCH_ATTRIBUTE, ldap.TYPE_OR_VALUE_EXISTS, ldap.CONSTRAINT_VIOLATION) as err:
+            if unchanged():
+                raise DelegationError(
+                    f"the domain controller refused to change {what} on {dn}: {_ldap_client.describe(err)}"
+                ) from None
             return False  # someone changed it in between: read again and retry
         except ldap.INSUFFICIENT_ACCESS as err:
             raise DelegationError(
@@ -455,7 +464,13 @@ class Delegation:
                 # Delete exactly the value read, add the new one: fails if anyone changed it since.
                 modlist.append((ldap.MOD_DELETE, UAC_ATTR, [account.uac_raw]))
                 modlist.append((ldap.MOD_ADD, UAC_ATTR, [str(to_signed32(new_uac)).encode()]))
-            if self._modify(account.dn, modlist, f"{A2D}/{UAC_ATTR}"):
+            seen = (current, account.uac_raw)
+
+            def unchanged(dn=account.dn, seen=seen):
+                fresh = resolve_account(self.conn, dn)
+                return (fresh.texts(A2D), fresh.uac_raw) == seen
+
+            if self._modify(account.dn, modlist, f"{A2D}/{UAC_ATTR}", unchanged):
                 return result
             account = resolve_account(self.conn, account.dn)
         raise DelegationError(
@@ -528,7 +543,7 @@ class Delegation:
                 if new_sids:
                     base = sd or SecurityDescriptor()
                     modlist.append((ldap.MOD_ADD, RBCD, [base.with_allowed_sids(new_sids).to_bytes()]))
-                if self._modify(dn, modlist, RBCD):
+                if self._modify(dn, modlist, RBCD, lambda dn=dn, raw=raw: self._read_sd(dn)[0] == raw):
                     break
                 # lost a race: forget this attempt's bookkeeping and read again
                 (added if want else removed).pop()
