@@ -624,3 +624,5 @@ def test_delegation_playbook_library_and_live_migration(ad, tmp_path):
     assert ad.s4u("HVROLE1").returncode == 0
     second = ad.dc.run(argv, env=env, check=False, timeout=300)
     assert second.returncode == 0 and "changed=0" in second.stdout and "changed=1" not in second.stdout
+    for proc in (first, second):
+        assert samba_dc.ADMIN_PASSWORD not in proc.stdout + proc.stderr
