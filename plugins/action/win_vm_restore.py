@@ -197,9 +197,12 @@ class ActionModule(ActionBase):
         self._marker = marker(host, generation, vm_name)
         vms = inventory.get("vms") or []
 
-        blocker = import_blocker(files) if mode != "files" else None
-        if blocker:
-            raise _Failed(f"cannot restore {vm_name} with mode {mode}: {blocker}; nothing was changed", "plan")
+        config = None
+        if mode != "files":
+            blocker = import_blocker(files)
+            if blocker:
+                raise _Failed(f"cannot restore {vm_name} with mode {mode}: {blocker}; nothing was changed", "plan")
+            config = config_file(files, vm_entry.get("id"))
         original = None
         if mode == "replace":
             original = self._original(vms, vm_name, host, generation, vm_entry)
@@ -262,7 +265,6 @@ class ActionModule(ActionBase):
         if mode == "files":
             self._files(files, targets, folder)
         else:
-            config = config_file(files, vm_entry.get("id"))
             imported = self._import(config, files, folder, name, mode)
             if mode == "copy":
                 out["msg"] = f"restored {vm_name} from generation {generation} as {name}"
