@@ -469,10 +469,12 @@ def connect(params):
             raise LdapClientError(f"TLS with {where} failed: {text}; check ca_cert") from None
         raise LdapClientError(f"cannot reach the LDAP server {where}: {text}") from None
     except ldap.INVALID_CREDENTIALS as err:
+        username = params.get("username") or ""
+        hint = ""
+        if auth == "simple" and not re.search(r"[@\\=]", username):
+            hint = "; for a simple bind write the user as user@domain, DOMAIN\\user or a DN"
         raise LdapClientError(
-            "the domain controller {} rejected the credentials of {}: {}".format(
-                where, params.get("username"), describe(err)
-            )
+            f"the domain controller {where} rejected the credentials of {username}: {describe(err)}{hint}"
         ) from None
     except (ldap.STRONG_AUTH_REQUIRED, ldap.UNWILLING_TO_PERFORM) as err:
         hint = ""

@@ -57,6 +57,7 @@ COMPUTERS = [
             "HVPT",
             "HVROLE1",
             "HVROLE2",
+            "HVNOVAL",
         )
     ],
 ]

@@ -350,6 +350,16 @@ def test_tls_transports_with_simple_bind(ad):
     assert sorted(ad.show("HVTLS")["allowed_to_delegate_to"]) == ["ldaps/fs01", "starttls/fs01"]
 
 
+def test_validate_certs_false_accepts_the_self_signed_certificate(ad):
+    conn = dict(ad.connection, auth="simple", transport="ldaps", validate_certs=False)
+    bare = ad.run({"computer": "HVNOVAL", "services": [FS01]}, connection=conn)
+    assert bare.failed and "write the user as user@domain" in bare.msg, bare.msg
+    conn["username"] = "Administrator@corp.example.test"
+    run = ad.run({"computer": "HVNOVAL", "services": [FS01]}, connection=conn)
+    assert not run.failed, run.msg
+    assert ad.show("HVNOVAL")["allowed_to_delegate_to"] == [FS01]
+
+
 def test_kerberos_inside_tls_is_refused_by_samba_with_advice(ad):
     # Samba DCs refuse SASL GSSAPI inside TLS in both ways (with and without a security layer);
     # the module must say what to do instead.
