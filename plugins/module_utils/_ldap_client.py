@@ -437,7 +437,7 @@ def connect(params):
         if params.get("ca_cert"):
             conn.set_option(ldap.OPT_X_TLS_CACERTFILE, params["ca_cert"])
         conn.set_option(ldap.OPT_X_TLS_NEWCTX, 0)
-    where = f"{uri} ({server})"
+    where = uri
     try:
         if transport == "starttls":
             conn.start_tls_s()
