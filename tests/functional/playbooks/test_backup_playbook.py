@@ -1,0 +1,173 @@
+"""``ansible-playbook vaware.hyperv.backup`` for real, against three scripted Windows hosts.
+
+The Windows side is the scripted host (``scripted_windows_host/``, a TEST-ONLY STAND-IN for
+ansible.windows.win_powershell); everything else is the real thing: ansible-playbook, the role, the
+action plugins, the payload runner, the report filter and template. The fleet:
+
+* hv01: both VMs backed up, one old generation expires;
+* hv02: robocopy fails on db01's disk (exit 8): web01 complete, db01 failed, the module fails with partial results;
+* hv03: the destination is too small: the module fails in preflight, nothing is started.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+
+import jsonschema
+import pytest
+
+from ansible_collections.vaware.hyperv.tests.functional.playbooks import chromium, fleet, html_checks
+from ansible_collections.vaware.hyperv.tests.functional.playbooks.scripted_windows_host import scripted_collection
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+PLAYBOOK_BIN = ROOT / ".venv" / "bin" / "ansible-playbook"
+SCHEMA = json.loads((ROOT / "docs" / "backup-report.schema.json").read_text(encoding="utf-8"))
+OUTPUT = ROOT / "tests" / "output" / "backup-report"
+HOST_VARS = {
+    "hyperv_backup_destination": "E:\\Backups",
+    "hyperv_backup_retention": {"keep_last": 2},
+    "hyperv_backup_poll_interval": 1,
+    "hyperv_backup_timeout": 60,  # a scenario that goes wrong ends quickly instead of polling for hours
+}
+
+
+def run_backup(tmp: pathlib.Path, scenarios, *extra_args: str):
+    setup = scripted_collection.build(tmp, scenarios, host_vars=dict.fromkeys(scenarios, HOST_VARS))
+    env = setup["env"]
+    # The json callback gives the play recap and the set_stats data as one JSON document.
+    env.update({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_SHOW_CUSTOM_STATS": "true"})
+    env["ANSIBLE_LOG_PATH"] = str(tmp / "ansible.log")  # progress, for when a run goes wrong
+    report_dir = tmp / "report"
+    proc = subprocess.run(
+        [str(PLAYBOOK_BIN), "vaware.hyperv.backup", "-i", str(setup["inventory"]),
+         "-e", f"hyperv_backup_report_dir={report_dir}", *extra_args],
+        env=env, cwd=tmp, capture_output=True, text=True, timeout=90, check=False,
+    )  # fmt: skip
+    assert proc.stdout.lstrip().startswith("{"), proc.stdout[-3000:] + proc.stderr[-3000:]
+    output = json.loads(proc.stdout)
+    return setup, proc, output, report_dir
+
+
+def validate(report):
+    jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(report)
+
+
+@pytest.fixture(scope="module")
+def fleet_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("fleet")
+    scenarios = {
+        "hv01": fleet.successful_host(),
+        "hv02": fleet.host_with_failing_vm(),
+        "hv03": fleet.host_with_full_destination(),
+    }
+    setup, proc, output, report_dir = run_backup(tmp, scenarios)
+    report = json.loads((report_dir / "backup-report.json").read_text(encoding="utf-8"))
+    return {"setup": setup, "proc": proc, "output": output, "report": report, "report_dir": report_dir}
+
+
+def test_the_run_fails_after_every_host_ran_and_the_report_was_written(fleet_run):
+    proc, output = fleet_run["proc"], fleet_run["output"]
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    stats = output["stats"]
+    # every host ran to the end of its play (rescued), only the report task on localhost failed
+    for host in ("hv01", "hv02", "hv03"):
+        assert stats[host]["failures"] == 0 and stats[host]["unreachable"] == 0
+    assert stats["hv02"]["rescued"] == 1 and stats["hv03"]["rescued"] == 1 and stats["hv01"]["rescued"] == 0
+    assert stats["localhost"]["failures"] == 1
+    last_task = output["plays"][-1]["tasks"][-1]
+    assert last_task["task"]["name"].endswith(": Fail the run when any host failed, or the report could not be mailed")
+    msg = last_task["hosts"]["localhost"]["msg"]
+    assert "Backup FAILED on 2 of 3 host(s): hv02, hv03" in msg and "1 of 4 VM(s) failed" in msg
+    assert (fleet_run["report_dir"] / "backup-report.json").is_file()
+    assert (fleet_run["report_dir"] / "backup-report.html").is_file()
+
+
+def test_json_report_matches_its_schema_and_what_happened(fleet_run):
+    report = fleet_run["report"]
+    validate(report)
+    assert report["status"] == "failed"
+    assert report["failed_hosts"] == ["hv02", "hv03"]
+    assert [h["name"] for h in report["hosts"]] == ["hv02", "hv03", "hv01"]
+    totals = report["totals"]
+    assert (totals["hosts"], totals["hosts_ok"], totals["hosts_failed"]) == (3, 1, 2)
+    assert (totals["vms"], totals["vms_ok"], totals["vms_failed"]) == (4, 3, 1)
+    assert totals["expired"] == 1
+
+    hv02, hv03, hv01 = report["hosts"]
+    bindings = json.loads((fleet_run["setup"]["hosts_dir"] / "hv01" / "bindings.json").read_text())
+    assert hv01["status"] == "ok" and hv01["errors"] == []
+    assert hv01["generation"] == bindings["@GENERATION@"]
+    assert hv01["destination_path"] == "E:\\Backups\\HV01\\" + bindings["@GENERATION@"]
+    assert hv01["expired"] == ["20261123T020000Z"]
+    assert hv01["writer"] == "included" and hv01["shadows_created"] == 2 == hv01["shadows_deleted"]
+    assert [(v["name"], v["status"]) for v in hv01["vms"]] == [("db01", "ok"), ("web01", "ok")]
+    web01 = hv01["vms"][1]
+    assert web01["bytes"] == 40 * 1024**3 + 65536 + 1048576 and web01["files"] == 3
+    assert web01["generation"] == hv01["generation"] and web01["mb_per_s"] > 0
+
+    assert hv02["status"] == "failed" and hv02["failed_task"] == "Run the VSS backup" and hv02["step"] == "copy"
+    assert [(v["name"], v["status"]) for v in hv02["vms"]] == [("db01", "failed"), ("web01", "ok")]
+    assert any("robocopy exit code 8" in e for e in hv02["errors"])
+    assert hv02["vms"][0]["errors"] and hv02["expired"] == []
+
+    assert hv03["status"] == "failed" and hv03["vms"] == [] and hv03["generation"] is None
+    assert hv03["msg"].startswith("preflight: destination too small")
+
+
+def test_set_stats_publishes_the_summary_for_awx(fleet_run):
+    stats = fleet_run["output"]["global_custom_stats"]["hyperv_backup"]
+    report = fleet_run["report"]
+    assert stats["status"] == "failed"
+    assert stats["failed_hosts"] == ["hv02", "hv03"]
+    assert stats["totals"] == report["totals"]
+    assert stats["report_json"] == str(fleet_run["report_dir"] / "backup-report.json")
+    assert stats["report_html"] == str(fleet_run["report_dir"] / "backup-report.html")
+    assert fleet_run["output"]["custom_stats"] == {}  # per_host: false
+
+
+def test_the_scripted_hosts_saw_the_calls_of_each_outcome(fleet_run):
+    hosts_dir = fleet_run["setup"]["hosts_dir"]
+    payloads = {h: [c["payload"] for c in scripted_collection.calls(hosts_dir, h)] for h in ("hv01", "hv02", "hv03")}
+    assert payloads["hv03"] == ["win_volume_guid_facts", "win_vss_backup_preflight"]  # nothing started
+    for host in ("hv01", "hv02"):
+        assert payloads[host][:3] == ["win_volume_guid_facts", "win_vss_backup_preflight", "win_vss_backup_start"]
+        assert payloads[host][-1] == "win_vss_backup_cleanup"
+    facts_call = scripted_collection.calls(hosts_dir, "hv01")[0]
+    assert facts_call["parameters"] == {"VmPlacement": True}
+    preflight = scripted_collection.calls(hosts_dir, "hv01")[1]
+    assert preflight["parameters"]["Destination"] == "E:\\Backups"
+
+
+def test_html_report_in_headless_chromium(fleet_run):
+    if not chromium.binary():
+        pytest.fail("chromium is not installed (Debian package 'chromium', bindep test profile)")
+    html_path = fleet_run["report_dir"] / "backup-report.html"
+    html = html_path.read_text(encoding="utf-8")
+    assert html_checks.external_references(html) == []
+    seen = chromium.run(html_path, OUTPUT, screenshot="three-hosts.png")
+    assert seen["requests"] == []
+    assert seen["screenshot"].stat().st_size > 10_000
+    dom = html_checks.parse(seen["dom"])
+    report = fleet_run["report"]
+    assert [s["host"] for s in dom.sections] == [h["name"] for h in report["hosts"]]
+    assert [r["host"] for r in dom.host_rows] == ["hv02", "hv03", "hv01"]
+    for host in report["hosts"]:
+        rows = dom.vm_rows.get(host["name"], [])
+        assert [r["vm"] for r in rows] == [v["name"] for v in host["vms"]]  # one row per VM
+        assert html_checks.failures_first([r["status"] for r in rows])
+    assert dom.vm_rows["hv02"][0] == {"vm": "db01", "status": "failed"}
+    assert dom.svgs == 1 + sum(1 for h in report["hosts"] if h["vms"])  # fleet chart + one per host with VMs
+
+
+def test_a_fleet_where_everything_works_passes(tmp_path):
+    _setup, proc, output, report_dir = run_backup(
+        tmp_path, {"hv01": fleet.successful_host(), "hv04": fleet.successful_host()}
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    report = json.loads((report_dir / "backup-report.json").read_text(encoding="utf-8"))
+    validate(report)
+    assert report["status"] == "ok" and report["failed_hosts"] == []
+    assert [h["name"] for h in report["hosts"]] == ["hv01", "hv04"]
+    assert output["global_custom_stats"]["hyperv_backup"]["status"] == "ok"
