@@ -1,0 +1,163 @@
+"""``ansible-playbook vaware.hyperv.test_restore`` and ``vaware.hyperv.restore`` for real, against scripted hosts.
+
+The Windows side is the scripted host (``scripted_windows_host/``, a TEST-ONLY STAND-IN for
+ansible.windows.win_powershell) answering with the recorded outputs of the win_vm_restore action tests;
+ansible-playbook, the role, the action plugin, the payload runner and the restore_proofs filter are real.
+
+* hv01: web01 boots and reports its heartbeat; sql01's copy stops right after the start (failed test);
+  both copies are removed.
+* hv02: the backup destination cannot be read: both VMs fail before anything is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+
+import pytest
+
+from ansible_collections.vaware.hyperv.tests.functional.playbooks.scripted_windows_host import scripted_collection
+from ansible_collections.vaware.hyperv.tests.unit.plugins.action import restore_answers as answers
+from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ok
+from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _restore_samples as samples
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+PLAYBOOK_BIN = ROOT / ".venv" / "bin" / "ansible-playbook"
+GEN = answers.GEN
+TEST_PATH = "E:\\RestoreTest"
+SQL_ID = "5a1a5a1a-0000-4000-8000-0000000000aa"
+
+
+def imported_copy(vm, folder, vm_id):
+    """The import payload's answer for ``vm`` of generation GEN: its disks copied into ``folder``."""
+    manifest = samples.manifest(samples.at(21))
+    disks = [
+        {
+            "path": f"{folder}\\Virtual Hard Disks\\{entry['relative_path'].rsplit(chr(92), 1)[-1]}",
+            "size": entry["size"],
+        }
+        for _path, entry in samples.vm_files(manifest, vm)
+        if entry["kind"] == "vhd"
+    ]
+    return ok(
+        {
+            "id": vm_id,
+            "name": folder.rsplit("\\", 1)[-1],
+            "state": "Off",
+            "path": folder,
+            "disks": disks,
+            "adapters": [],
+        },
+        changed=True,
+    )
+
+
+def hv01_scenario():
+    web = f"{TEST_PATH}\\web01-restoretest-{GEN}"
+    sql = f"{TEST_PATH}\\sql01-restoretest-{GEN}"
+    return {
+        "win_vm_restore_generations": [answers.generations(), answers.generations()],
+        "win_vm_restore_verify": [answers.verified(folder=web), answers.verified(vm="sql01", folder=sql)],
+        "win_vm_restore_import": [imported_copy("web01", web, answers.NEW_ID), imported_copy("sql01", sql, SQL_ID)],
+        "win_vm_restore_boot": [answers.boot(heartbeat="OkApplicationsHealthy"), answers.boot(state="Off")],
+        "win_vm_restore_remove": [answers.removed(), answers.removed()],
+    }
+
+
+def unreadable_host():
+    gone = answers.generations(destination_exists=False, host_path_exists=False, generations=[], hosts=[])
+    return {"win_vm_restore_generations": [gone, gone]}
+
+
+def run_playbook(tmp, scenarios, playbook, *extra_args, host_vars=None):
+    setup = scripted_collection.build(tmp, scenarios, host_vars=host_vars)
+    env = setup["env"]
+    env.update({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_LOG_PATH": str(tmp / "ansible.log")})
+    proc = subprocess.run(
+        [str(PLAYBOOK_BIN), playbook, "-i", str(setup["inventory"]), *extra_args],
+        env=env, cwd=tmp, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.stdout.lstrip().startswith("{"), proc.stdout[-3000:] + proc.stderr[-3000:]
+    return setup, proc, json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def test_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("test_restore")
+    proofs_dir = tmp / "proofs"
+    setup, proc, output = run_playbook(
+        tmp,
+        {"hv01": hv01_scenario(), "hv02": unreadable_host()},
+        "vaware.hyperv.test_restore",
+        "-e", json.dumps({
+            "hyperv_restore_destination": samples.DESTINATION,
+            "hyperv_restore_path": TEST_PATH,
+            "hyperv_restore_test_vms": ["web01", "sql01"],
+            "hyperv_restore_poll_interval": 1,
+            "hyperv_restore_proofs_dir": str(proofs_dir),
+        }),
+    )  # fmt: skip
+    proofs = json.loads((proofs_dir / "restore-proofs.json").read_text(encoding="utf-8"))
+    return {"setup": setup, "proc": proc, "output": output, "proofs": proofs}
+
+
+def test_every_vm_is_tested_and_the_run_fails_at_the_end(test_run):
+    proc, output = test_run["proc"], test_run["output"]
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    stats = output["stats"]
+    assert stats["hv01"]["failures"] == 0 and stats["hv02"]["failures"] == 0
+    assert stats["localhost"]["failures"] == 1
+    msg = output["plays"][-1]["tasks"][-1]["hosts"]["localhost"]["msg"]
+    assert "Test restore FAILED for hv01/sql01, hv02/web01, hv02/sql01" in msg
+    assert "hosts with an error or no result: none" in msg
+
+
+def test_both_test_copies_were_removed(test_run):
+    calls = scripted_collection.calls(test_run["setup"]["hosts_dir"], "hv01")
+    removes = [c["parameters"] for c in calls if c["payload"] == "win_vm_restore_remove"]
+    assert removes == [
+        {"VmId": answers.NEW_ID, "VmFolder": f"{TEST_PATH}\\web01-restoretest-{GEN}"},
+        {"VmId": SQL_ID, "VmFolder": f"{TEST_PATH}\\sql01-restoretest-{GEN}"},
+    ]
+    assert all(c["parameters"].get("ConnectNetwork") is False for c in calls if c["payload"] == "win_vm_restore_import")
+    unreadable = scripted_collection.calls(test_run["setup"]["hosts_dir"], "hv02")
+    assert [c["payload"] for c in unreadable] == ["win_vm_restore_generations"] * 2
+
+
+def test_proofs_record_the_last_proven_restore(test_run):
+    proofs = {(e["host"], e["vm"]): e for e in test_run["proofs"]["vms"]}
+    assert sorted(proofs) == [("hv01", "sql01"), ("hv01", "web01"), ("hv02", "sql01"), ("hv02", "web01")]
+    web = proofs[("hv01", "web01")]
+    assert web["last_passed"]["generation"] == GEN and web["last_passed"]["check"] == "heartbeat"
+    assert proofs[("hv01", "sql01")]["last_passed"] is None
+    assert "not running" in proofs[("hv01", "sql01")]["last_test"]["reason"]
+    assert "cannot be read from the host" in proofs[("hv02", "web01")]["last_test"]["reason"]
+
+
+def test_restore_playbook_restores_one_vm_on_the_host_given(tmp_path):
+    folder = f"{answers.RESTORE}\\web01-restored-{answers.OLD}"
+    scenario = {
+        "win_vm_restore_generations": [answers.generations()],
+        "win_vm_restore_verify": [answers.verified(samples.manifest(samples.at(20)), folder=folder)],
+        "win_vm_restore_import": [answers.imported(f"web01-restored-{answers.OLD}", folder)],
+    }
+    setup, proc, output = run_playbook(
+        tmp_path, {"hv01": scenario, "hv02": {}}, "vaware.hyperv.restore",
+        "-l", "hv01", "-e", "vm=web01", "-e", f"generation={answers.OLD}",
+        "-e", json.dumps({"restore_path": answers.RESTORE, "destination": samples.DESTINATION}),
+    )  # fmt: skip
+    assert proc.returncode == 0, json.dumps(output["plays"][-1]["tasks"][-1])[-2000:]
+    (call,) = [
+        c for c in scripted_collection.calls(setup["hosts_dir"], "hv01") if c["payload"] == "win_vm_restore_import"
+    ]
+    assert call["parameters"]["Name"] == f"web01-restored-{answers.OLD}"
+    assert call["parameters"]["ConnectNetwork"] is False
+
+
+def test_restore_playbook_refuses_more_than_one_host(tmp_path):
+    _setup, proc, output = run_playbook(
+        tmp_path, {"hv01": {}, "hv02": {}}, "vaware.hyperv.restore", "-e", "vm=web01",
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "pick the host with -l HOST" in json.dumps(output)
