@@ -7,6 +7,8 @@ ansible-playbook, the role, the action plugin, the payload runner and the restor
 * hv01: web01 boots and reports its heartbeat; sql01's copy stops right after the start (failed test);
   both copies are removed.
 * hv02: the backup destination cannot be read: both VMs fail before anything is imported.
+* hv03: no VM list given: the VMs registered on the host are read (volume facts), SQL-Prod is excluded and
+  one VM is sampled; its host folder holds no generation, so its test fails before anything is imported.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ PLAYBOOK_BIN = ROOT / ".venv" / "bin" / "ansible-playbook"
 GEN = answers.GEN
 TEST_PATH = "E:\\RestoreTest"
 SQL_ID = "5a1a5a1a-0000-4000-8000-0000000000aa"
+FIXTURES = ROOT / "tests" / "unit" / "fixtures"
 
 
 def imported_copy(vm, folder, vm_id):
@@ -70,6 +73,14 @@ def unreadable_host():
     return {"win_vm_restore_generations": [gone, gone]}
 
 
+def host_without_generations():
+    volume_facts = json.loads((FIXTURES / "win_volume_guid_facts" / "hyperv_host.json").read_text(encoding="utf-8"))
+    return {
+        "win_volume_guid_facts": [ok(volume_facts)],
+        "win_vm_restore_generations": [answers.generations([])],
+    }
+
+
 def run_playbook(tmp, scenarios, playbook, *extra_args, host_vars=None):
     setup = scripted_collection.build(tmp, scenarios, host_vars=host_vars)
     env = setup["env"]
@@ -88,15 +99,19 @@ def test_run(tmp_path_factory):
     proofs_dir = tmp / "proofs"
     setup, proc, output = run_playbook(
         tmp,
-        {"hv01": hv01_scenario(), "hv02": unreadable_host()},
+        {"hv01": hv01_scenario(), "hv02": unreadable_host(), "hv03": host_without_generations()},
         "vaware.hyperv.test_restore",
         "-e", json.dumps({
             "hyperv_restore_destination": samples.DESTINATION,
             "hyperv_restore_path": TEST_PATH,
-            "hyperv_restore_test_vms": ["web01", "sql01"],
             "hyperv_restore_poll_interval": 1,
             "hyperv_restore_proofs_dir": str(proofs_dir),
         }),
+        host_vars={
+            "hv01": {"hyperv_restore_test_vms": ["web01", "sql01"]},
+            "hv02": {"hyperv_restore_test_vms": ["web01", "sql01"]},
+            "hv03": {"hyperv_restore_test_exclude_vms": ["SQL-Prod"], "hyperv_restore_test_sample": 1},
+        },
     )  # fmt: skip
     proofs = json.loads((proofs_dir / "restore-proofs.json").read_text(encoding="utf-8"))
     return {"setup": setup, "proc": proc, "output": output, "proofs": proofs}
@@ -106,10 +121,10 @@ def test_every_vm_is_tested_and_the_run_fails_at_the_end(test_run):
     proc, output = test_run["proc"], test_run["output"]
     assert proc.returncode == 2, proc.stderr[-2000:]
     stats = output["stats"]
-    assert stats["hv01"]["failures"] == 0 and stats["hv02"]["failures"] == 0
+    assert all(stats[host]["failures"] == 0 for host in ("hv01", "hv02", "hv03"))
     assert stats["localhost"]["failures"] == 1
     msg = output["plays"][-1]["tasks"][-1]["hosts"]["localhost"]["msg"]
-    assert "Test restore FAILED for hv01/sql01, hv02/web01, hv02/sql01" in msg
+    assert "Test restore FAILED for hv01/sql01, hv02/web01, hv02/sql01, hv03/Web 01" in msg
     assert "hosts with an error or no result: none" in msg
 
 
@@ -127,7 +142,14 @@ def test_both_test_copies_were_removed(test_run):
 
 def test_proofs_record_the_last_proven_restore(test_run):
     proofs = {(e["host"], e["vm"]): e for e in test_run["proofs"]["vms"]}
-    assert sorted(proofs) == [("hv01", "sql01"), ("hv01", "web01"), ("hv02", "sql01"), ("hv02", "web01")]
+    assert sorted(proofs) == [
+        ("hv01", "sql01"),
+        ("hv01", "web01"),
+        ("hv02", "sql01"),
+        ("hv02", "web01"),
+        ("hv03", "Web 01"),
+    ]
+    assert "no backup generations" in proofs[("hv03", "Web 01")]["last_test"]["reason"]
     web = proofs[("hv01", "web01")]
     assert web["last_passed"]["generation"] == GEN and web["last_passed"]["check"] == "heartbeat"
     assert proofs[("hv01", "sql01")]["last_passed"] is None
