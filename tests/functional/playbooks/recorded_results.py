@@ -1,0 +1,84 @@
+"""Per-host results as the hyperv_backup role records them, for report tests of any fleet size.
+
+``backup`` holds what win_vss_backup returns (its RETURN documentation): complete, failed in preflight
+(no VMs), or failed with partial results (one VM failed). VM names include the awkward ones users have:
+markup, quotes, shell metacharacters, non-ASCII.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Dict, List
+
+GIB = 1024**3
+AWKWARD_NAMES = ["<script>alert(1)</script>", "x'; Remove-Item C:\\ -Recurse; '", "Büro-Server ünd Co", 'a & b "q"']
+START = datetime.datetime(2026, 11, 25, 1, 0, 0, tzinfo=datetime.timezone.utc)
+
+
+def _stamp(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def host_result(index: int, name: str) -> Dict[str, Any]:
+    """Host ``index`` of a fleet: every 17th fails in preflight, every 11th loses one VM, the rest succeed."""
+    generation = "20261125T010000Z"
+    started = START + datetime.timedelta(seconds=index * 7)
+    vm_count = 1 + index % 6
+    vms: List[Dict[str, Any]] = []
+    for v in range(vm_count):
+        vm_name = AWKWARD_NAMES[v] if index == 3 and v < len(AWKWARD_NAMES) else f"vm{index:03d}-{v}"
+        size = (v + 1) * (index % 9 + 1) * GIB
+        seconds = round(size / 350_000_000, 1)
+        vms.append(
+            {
+                "name": vm_name,
+                "status": "complete",
+                "bytes": size,
+                "files": 3 + v,
+                "seconds": seconds,
+                "mb_per_s": round(size / 1e6 / seconds, 1),
+                "errors": [],
+            }
+        )
+    backup: Dict[str, Any] = {
+        "changed": True,
+        "job_id": f"{generation}-{index:08x}",
+        "generation": generation,
+        "generation_status": "complete",
+        "destination_path": f"\\\\nas01\\hyperv\\{name.upper()}\\{generation}",
+        "manifest_path": f"\\\\nas01\\hyperv\\{name.upper()}\\{generation}\\manifest.json",
+        "vms": vms,
+        "shadows_created": ["1a1a1a1a-0000-4000-8000-000000000001"],
+        "shadows_deleted": ["1a1a1a1a-0000-4000-8000-000000000001"],
+        "expired": ["20261118T010000Z"] if index % 3 == 0 else [],
+        "writer": {"outcome": "included", "required": True, "state": 1},
+        "warnings": ["VM state changed during the backup"] if index % 13 == 0 else [],
+        "remote_calls": 9,
+    }
+    result = {
+        "host": name,
+        "status": "ok",
+        "msg": None,
+        "failed_task": None,
+        "check_mode": False,
+        "started": _stamp(started),
+        "finished": _stamp(started + datetime.timedelta(seconds=sum(vm["seconds"] for vm in vms) + 30)),
+        "volumes": [],
+        "backup": backup,
+    }
+    if index % 17 == 5:
+        msg = "preflight: destination too small: \\\\nas01\\hyperv has 10.0 GiB free, the backup needs 60.0 GiB"
+        result.update(status="failed", msg=msg, failed_task="Run the VSS backup")
+        result["backup"] = {"failed": True, "msg": msg, "step": "preflight", "vms": [], "expired": []}
+    elif index % 11 == 4:
+        failed = vms[-1]
+        failed.update(status="failed", errors=["step s004: robocopy failed (exit codes 8)"])
+        msg = f"copy: VM {failed['name']}: robocopy exit code 8 (some files or directories could not be copied)"
+        result.update(status="failed", msg=msg, failed_task="Run the VSS backup")
+        backup.update(failed=True, msg=msg, step="copy", generation_status="partial", expired=[])
+    return result
+
+
+def fleet(count: int) -> Dict[str, Dict[str, Any]]:
+    names = [f"hv{i:03d}" for i in range(1, count + 1)]
+    return {name: host_result(i, name) for i, name in enumerate(names, start=1)}
