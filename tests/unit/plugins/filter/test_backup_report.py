@@ -1,0 +1,182 @@
+"""The backup_report filter: per-host results in, fleet report out (shape checked against its JSON Schema)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pathlib
+
+import jsonschema
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.vaware.hyperv.plugins.filter import backup_report as plugin
+
+ROOT = pathlib.Path(plugin.__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "docs" / "backup-report.schema.json").read_text(encoding="utf-8"))
+GIB = 1024**3
+NOW = "2026-11-25T06:00:00Z"
+
+
+def validate(report):
+    jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(report)
+    return report
+
+
+def vm(name, status="complete", size=GIB, files=3, seconds=10.0, **extra):
+    return {"name": name, "status": status, "bytes": size, "files": files, "seconds": seconds, **extra}
+
+
+def ok_host(name, vms=None, **backup):
+    return {
+        "host": name,
+        "status": "ok",
+        "started": "2026-11-25T02:00:00Z",
+        "finished": "2026-11-25T02:10:00Z",
+        "backup": {
+            "changed": True,
+            "generation": "20261125T020000Z",
+            "destination_path": f"E:\\Backups\\{name}\\20261125T020000Z",
+            "manifest_path": f"E:\\Backups\\{name}\\20261125T020000Z\\manifest.json",
+            "vms": [vm("web01"), vm("db01")] if vms is None else vms,
+            "shadows_created": ["a", "b"],
+            "shadows_deleted": ["a", "b"],
+            "expired": [],
+            "writer": {"outcome": "included", "required": True, "state": 1},
+            "warnings": [],
+            **backup,
+        },
+    }
+
+
+def failed_host(name, msg="preflight: destination too small", backup=None):
+    return {
+        "host": name,
+        "status": "failed",
+        "msg": msg,
+        "failed_task": "Run the VSS backup",
+        "started": "2026-11-25T02:00:00Z",
+        "finished": "2026-11-25T02:00:30Z",
+        "backup": backup if backup is not None else {"failed": True, "msg": msg, "step": "preflight", "vms": []},
+    }
+
+
+def report(results, **kwargs):
+    kwargs.setdefault("generated_at", NOW)
+    return validate(plugin.backup_report(results, **kwargs))
+
+
+def test_a_successful_host():
+    r = report([ok_host("hv01", expired=["20261101T020000Z"])])
+    assert r["status"] == "ok" and r["failed_hosts"] == [] and r["generated_at"] == NOW
+    (host,) = r["hosts"]
+    assert host["status"] == "ok" and host["generation"] == "20261125T020000Z"
+    assert host["seconds"] == 600.0 and host["bytes"] == 2 * GIB and host["files"] == 6
+    assert host["writer"] == "included" and host["shadows_created"] == 2 == host["shadows_deleted"]
+    assert host["expired"] == ["20261101T020000Z"]
+    assert [v["name"] for v in host["vms"]] == ["db01", "web01"]  # sorted by name
+    assert all(v["status"] == "ok" and v["generation"] == "20261125T020000Z" for v in host["vms"])
+    assert host["vms"][0]["mb_per_s"] == pytest.approx(GIB / 1e6 / 10, abs=0.01)
+    assert r["totals"] == {
+        "hosts": 1, "hosts_ok": 1, "hosts_warning": 0, "hosts_failed": 0,
+        "vms": 2, "vms_ok": 2, "vms_failed": 0, "vms_other": 0,
+        "bytes": 2 * GIB, "files": 6, "seconds": 600.0, "elapsed_seconds": 600.0,
+        "mb_per_s": round(2 * GIB / 1e6 / 20, 2), "warnings": 0, "errors": 0, "expired": 1,
+    }  # fmt: skip
+
+
+def test_failures_first_hosts_and_vms():
+    partial = ok_host(
+        "hv02",
+        vms=[vm("alpha"), vm("zulu", status="failed", errors=["robocopy exit code 8"]), vm("mike", status="skipped")],
+        failed=True,
+        msg="copy: VM zulu: robocopy exit code 8",
+        step="copy",
+    )
+    partial.update(status="failed", msg="copy: VM zulu: robocopy exit code 8", failed_task="Run the VSS backup")
+    r = report([ok_host("hv01"), partial, failed_host("hv03"), ok_host("hv00", warnings=["slow target"])])
+    assert [h["name"] for h in r["hosts"]] == ["hv02", "hv03", "hv00", "hv01"]
+    assert [h["status"] for h in r["hosts"]] == ["failed", "failed", "warning", "ok"]
+    assert r["status"] == "failed" and r["failed_hosts"] == ["hv02", "hv03"]
+    hv02 = r["hosts"][0]
+    assert [(v["name"], v["status"]) for v in hv02["vms"]] == [("zulu", "failed"), ("mike", "skipped"), ("alpha", "ok")]
+    assert hv02["step"] == "copy" and hv02["failed_task"] == "Run the VSS backup"
+    assert hv02["errors"] == ["copy: VM zulu: robocopy exit code 8", "zulu: robocopy exit code 8"]
+    assert r["totals"]["vms_failed"] == 1 and r["totals"]["vms_other"] == 1 and r["totals"]["vms_ok"] == 5
+    assert r["hosts"][2]["warnings"] == ["slow target"]
+
+
+def test_a_failed_vm_alone_fails_its_host():
+    r = report([ok_host("hv01", vms=[vm("web01", status="failed")])])
+    assert r["status"] == "failed" and r["hosts"][0]["status"] == "failed"
+    assert r["hosts"][0]["vms"][0]["errors"] == ["failed (the module gave no reason)"]
+
+
+def test_targeted_host_without_result_is_failed():
+    r = report([ok_host("hv01")], hosts=["hv01", "hv02"])
+    assert r["failed_hosts"] == ["hv02"]
+    assert r["hosts"][0]["msg"] == plugin.NO_RESULT_MSG and r["hosts"][0]["vms"] == []
+
+
+def test_no_host_at_all_is_a_failed_run():
+    r = report([], hosts=[])
+    assert r["status"] == "failed" and r["totals"]["hosts"] == 0 and r["totals"]["elapsed_seconds"] is None
+
+
+def test_unknown_sizes_stay_unknown_and_strings_are_numbers():
+    r = report([ok_host("hv01", vms=[vm("web01", size=None, files=None, seconds=None), vm("db01", size="1024")])])
+    web01 = next(v for v in r["hosts"][0]["vms"] if v["name"] == "web01")
+    assert web01["bytes"] is None and web01["mb_per_s"] is None and web01["seconds"] is None
+    assert r["hosts"][0]["bytes"] == 1024
+
+
+def test_module_throughput_is_used_when_it_cannot_be_computed():
+    r = report([ok_host("hv01", vms=[vm("web01", seconds=None, mb_per_s=123.456)])])
+    assert r["hosts"][0]["vms"][0]["mb_per_s"] == 123.46
+
+
+def test_input_is_not_changed():
+    results = [ok_host("hv01"), failed_host("hv02")]
+    before = copy.deepcopy(results)
+    report(results)
+    assert results == before
+
+
+def test_later_result_for_the_same_host_wins():
+    r = report([failed_host("hv01"), ok_host("hv01")])
+    assert [h["status"] for h in r["hosts"]] == ["ok"]
+
+
+def test_check_mode_is_reported():
+    planned = ok_host("hv01", vms=[vm("web01", status="planned", size=None, files=None, seconds=None)])
+    planned["check_mode"] = True
+    r = report([planned])
+    assert r["check_mode"] is True and r["totals"]["vms_other"] == 1
+
+
+@pytest.mark.parametrize(
+    ("results", "message"),
+    [
+        ({"host": "hv01"}, "expected a list of per-host results"),
+        (["hv01"], r"result #0: expected a mapping with 'host' and 'status'"),
+        ([{"status": "ok"}], "result #0: 'host' is missing"),
+        ([{"host": "hv01", "status": "maybe"}], "host 'hv01': status 'maybe' is not one of 'ok', 'failed'"),
+        ([{"host": "hv01", "status": "ok", "backup": "x"}], "'backup' must be the registered win_vss_backup result"),
+        ([ok_host("hv01", vms=[{"status": "complete"}])], r"backup.vms\[0\]: the VM has no name"),
+        ([ok_host("hv01", vms=[vm("web01", size="lots")])], r"\(web01\).bytes: expected a number, got 'lots'"),
+        ([ok_host("hv01", vms=[vm("web01", seconds=-1)])], r"\(web01\).seconds: expected a number >= 0, got -1"),
+        ([dict(ok_host("hv01"), started="yesterday")], "host 'hv01': started: expected an ISO 8601 timestamp"),
+    ],
+)
+def test_bad_input_is_named(results, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        plugin.backup_report(results)
+
+
+def test_bad_hosts_argument():
+    with pytest.raises(AnsibleFilterError, match="hosts: expected a list of inventory host names"):
+        plugin.backup_report([], hosts="hv01")
+
+
+def test_filter_is_registered():
+    assert plugin.FilterModule().filters()["backup_report"] is plugin.backup_report
