@@ -58,6 +58,7 @@ COMPUTERS = [
             "HVROLE1",
             "HVROLE2",
             "HVNOVAL",
+            "HVPRIV",
         )
     ],
 ]

@@ -323,6 +323,28 @@ def test_account_without_rights(ad):
     _assert_nothing_written(ad, run)
 
 
+def test_write_access_without_the_delegation_privilege(ad):
+    """bob may write every property of HVPRIV, but lacks SeEnableDelegationPrivilege: the DC refuses."""
+    sam = ad.dc.workdir / "dc" / "private" / "sam.ldb"
+    bob_sid = ad.dc.ldb_attr("(sAMAccountName=bob)", "objectSid")[0]
+    ad.dc.samba_tool(
+        "dsacl",
+        "set",
+        f"-H{sam}",
+        "--objectdn=CN=HVPRIV,CN=Computers,DC=corp,DC=example,DC=test",
+        f"--sddl=(A;;RPWP;;;{bob_sid})",
+    )
+    conn = {"server": samba_dc.DC_FQDN, "username": "bob", "password": "B0b!plain-user"}
+    run = ad.run({"computer": "HVPRIV", **GOOD}, connection=conn)
+    assert run.failed and "password of bob may not change" in run.msg, run.msg
+    assert "SeEnableDelegationPrivilege" in run.msg
+    # the write rights are there, so the module tried once; the DC refused for lack of the privilege
+    assert "without SePrivEnableDelegation" in run.msg
+    assert len(run.writes) == 1
+    shown = ad.show("HVPRIV")
+    assert shown["allowed_to_delegate_to"] == [] and shown["protocol_transition"] is False
+
+
 def test_unconstrained_delegation_present(ad):
     run = ad.run({"computer": "UNCON", **GOOD})
     assert "unconstrained delegation (TRUSTED_FOR_DELEGATION" in run.msg and "allow_unconstrained" in run.msg, run.msg
