@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from ansible_collections.vaware.hyperv.tests.functional.playbooks import chromium, html_checks, recorded_results
+from ansible_collections.vaware.hyperv.tests.functional.playbooks.smtp_sink import SmtpSink
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -25,7 +26,7 @@ SCHEMA = json.loads((ROOT / "docs" / "backup-report.schema.json").read_text(enco
 OUTPUT = ROOT / "tests" / "output" / "backup-report"
 
 
-def write_report(tmp: pathlib.Path, results):
+def write_report(tmp: pathlib.Path, results, *extra_args: str):
     inventory = tmp / "inventory.yml"
     hosts = {name: {"hyperv_backup_host_result": result} for name, result in results.items()}
     inventory.write_text(yaml.safe_dump({"all": {"children": {"hyperv_hosts": {"hosts": hosts}}}}), encoding="utf-8")
@@ -41,7 +42,7 @@ def write_report(tmp: pathlib.Path, results):
     report_dir = tmp / "report"
     proc = subprocess.run(
         [str(PLAYBOOK_BIN), str(HERE / "report_from_recorded_results.yml"), "-i", str(inventory),
-         "-e", f"hyperv_backup_report_dir={report_dir}"],
+         "-e", f"hyperv_backup_report_dir={report_dir}", *extra_args],
         env=env, cwd=tmp, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     report = json.loads((report_dir / "backup-report.json").read_text(encoding="utf-8"))
@@ -72,19 +73,51 @@ def check_in_chromium(html_path: pathlib.Path, report, screenshot: str, height: 
     return dom
 
 
+def mail_args(sink: SmtpSink):
+    return ["-e", json.dumps({
+        "hyperv_backup_report_mail_to": ["hyperv-admins@example.test"],
+        "hyperv_backup_report_mail_from": "backup@example.test",
+        "hyperv_backup_report_mail_host": "127.0.0.1",
+        "hyperv_backup_report_mail_port": sink.port,
+        "hyperv_backup_report_mail_secure": "never",
+    })]  # fmt: skip
+
+
+def check_mail(sink: SmtpSink, html_path: pathlib.Path):
+    (message,) = sink.messages
+    assert message["To"] == "hyperv-admins@example.test"
+    parts = {part.get_filename(): part for part in message.iter_attachments()}
+    assert set(parts) == {"backup-report.html", "backup-report.json"}
+    html = html_path.read_text(encoding="utf-8")
+    attached = parts["backup-report.html"].get_payload(decode=True).decode("utf-8")
+    assert attached.replace("\r\n", "\n").strip() == html.strip()
+    body = message.get_body(preferencelist=("html",))
+    assert body is not None and "Hyper-V backup report" in body.get_content()
+    return str(message["Subject"])
+
+
 def test_one_host(tmp_path):
     results = recorded_results.fleet(1)
-    proc, report, html_path = write_report(tmp_path, results)
+    with SmtpSink() as sink:
+        proc, report, html_path = write_report(tmp_path, results, *mail_args(sink))
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert report["status"] == "ok" and report["totals"]["hosts"] == 1
+    subject = check_mail(sink, html_path)
+    assert subject == "[Hyper-V backup] OK: 0/1 hosts failed, 0/2 VMs failed"
     dom = check_in_chromium(html_path, report, "one-host.png", 900)
     assert len(dom.sections) == 1 and sum(len(r) for r in dom.vm_rows.values()) == report["totals"]["vms"]
 
 
 def test_two_hundred_hosts(tmp_path):
     results = recorded_results.fleet(200)
-    proc, report, html_path = write_report(tmp_path, results)
+    with SmtpSink() as sink:
+        proc, report, html_path = write_report(tmp_path, results, *mail_args(sink))
     assert proc.returncode == 2, proc.stdout[-3000:]
+    # a failed run never sends an OK mail
+    assert check_mail(sink, html_path) == (
+        f"[Hyper-V backup] FAILED: {report['totals']['hosts_failed']}/200 hosts failed,"
+        f" {report['totals']['vms_failed']}/{report['totals']['vms']} VMs failed"
+    )
     assert "Backup FAILED on" in proc.stdout
     totals = report["totals"]
     assert totals["hosts"] == 200
