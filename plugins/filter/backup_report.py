@@ -254,6 +254,26 @@ def _shape_vm(raw: Any, host: str, index: int, generation: Optional[str]) -> Dic
     }
 
 
+def _planned_vms(plan: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    """VMs of a plan (check mode) as VM results with status ``planned`` and the size the plan knows."""
+    planned = []
+    for vm in plan.get("vms") or []:
+        if not isinstance(vm, Mapping):
+            continue
+        sizes = [f.get("size") if isinstance(f, Mapping) else None for f in vm.get("files") or []]
+        known = all(isinstance(size, int) for size in sizes)
+        planned.append(
+            {
+                "name": vm.get("name"),
+                "status": "planned",
+                "bytes": sum(sizes) if sizes and known else None,
+                "files": len(sizes),
+                "seconds": None,
+            }
+        )
+    return planned
+
+
 def _sum(values: List[Optional[float]]) -> Optional[float]:
     known = [v for v in values if v is not None]
     return sum(known) if known else None
@@ -300,6 +320,8 @@ def _shape_host(raw: Any, index: int) -> Dict[str, Any]:
     raw_vms = backup.get("vms") or []
     if not isinstance(raw_vms, list):
         raise ReportInputError(f"host {name!r}: backup.vms must be a list, got {type(raw_vms).__name__}")
+    if not raw_vms and isinstance(backup.get("plan"), Mapping):
+        raw_vms = _planned_vms(backup["plan"])  # check mode: the module returns the plan, no VM results
     vms = [_shape_vm(vm, name, i, generation) for i, vm in enumerate(raw_vms)]
     vms.sort(key=lambda vm: (_vm_rank(vm), vm["name"].lower()))
 

@@ -171,3 +171,19 @@ def test_a_fleet_where_everything_works_passes(tmp_path):
     assert report["status"] == "ok" and report["failed_hosts"] == []
     assert [h["name"] for h in report["hosts"]] == ["hv01", "hv04"]
     assert output["global_custom_stats"]["hyperv_backup"]["status"] == "ok"
+
+
+def test_check_mode_plans_reports_and_changes_nothing(tmp_path):
+    scenario = fleet.successful_host()
+    setup, proc, output, report_dir = run_backup(tmp_path, {"hv01": scenario}, "--check")
+    assert output["global_custom_stats"]["hyperv_backup"]["check_mode"] is True
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    payloads = [c["payload"] for c in scripted_collection.calls(setup["hosts_dir"], "hv01")]
+    assert payloads == ["win_volume_guid_facts", "win_vss_backup_preflight"]  # read-only calls only
+    report = json.loads((report_dir / "backup-report.json").read_text(encoding="utf-8"))
+    validate(report)
+    assert report["check_mode"] is True and report["status"] == "ok"
+    (host,) = report["hosts"]
+    assert [(v["name"], v["status"]) for v in host["vms"]] == [("db01", "planned"), ("web01", "planned")]
+    assert host["vms"][1]["bytes"] == 40 * 1024**3 + 65536 + 1048576
+    assert "check mode: planned only" in (report_dir / "backup-report.html").read_text(encoding="utf-8")

@@ -147,6 +147,23 @@ def test_later_result_for_the_same_host_wins():
     assert [h["status"] for h in r["hosts"]] == ["ok"]
 
 
+def test_check_mode_lists_the_planned_vms():
+    plan = {
+        "vms": [
+            {"name": "web01", "files": [{"size": 100}, {"size": 900}]},
+            {"name": "db01", "files": [{"size": 5}, {"size": None}]},
+        ]
+    }
+    planned = ok_host("hv01", vms=[], plan=plan, changed=True)
+    planned["check_mode"] = True
+    r = report([planned])
+    assert r["check_mode"] is True and r["status"] == "ok"
+    assert [(v["name"], v["status"], v["bytes"], v["files"]) for v in r["hosts"][0]["vms"]] == [
+        ("db01", "planned", None, 2),
+        ("web01", "planned", 1000, 2),
+    ]
+
+
 def test_check_mode_is_reported():
     planned = ok_host("hv01", vms=[vm("web01", status="planned", size=None, files=None, seconds=None)])
     planned["check_mode"] = True
