@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: constrained delegation for N hosts with ad_constrained_delegation vs community.general.ldap_attrs.
 
 Against a throwaway Samba AD DC (tests/support/samba_dc.py, its own network namespace), N computer
@@ -129,7 +128,7 @@ def check_result(dc: samba_dc.SambaDC, host: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("-n", type=int, default=200, help="computer accounts per tool (default 200)")
     parser.add_argument("--forks", type=int, default=10, help="ansible-playbook --forks for both tools (default 10)")
     args = parser.parse_args()
@@ -169,8 +168,8 @@ def main() -> int:
     print(f"{'tool':30} {'run':5} {'seconds':>8} {'hosts/s':>8}  writes")
     for tool, phase, seconds, rate, written in rows:
         print(f"{tool:30} {phase:5} {seconds:8.1f} {rate:8.1f}  {'yes' if written else 'none'}")
-    ours = {phase: rate for tool, phase, _, rate, _ in rows if tool.startswith("ad_")}
-    theirs = {phase: rate for tool, phase, _, rate, _ in rows if tool.startswith("ldap_attrs")}
+    ours = {phase: rate for tool, phase, _seconds, rate, _written in rows if tool.startswith("ad_")}
+    theirs = {phase: rate for tool, phase, _seconds, rate, _written in rows if tool.startswith("ldap_attrs")}
     for phase in ("cold", "warm"):
         print(f"ratio {phase}: ad_constrained_delegation is {ours[phase] / theirs[phase]:.2f}x ldap_attrs (hosts/s)")
     warm_writes = [r for r in rows if r[1] == "warm" and r[4]]

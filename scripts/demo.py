@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Demo: Kerberos constrained delegation for Hyper-V hosts on a throwaway Samba AD domain.
 
 1. provisions a test domain CORP.EXAMPLE.TEST on a private loopback (its own network namespace;

@@ -56,7 +56,7 @@ def _record_writes(path: str, barrier: str = "") -> None:
         if held["done"]:
             return
         held["done"] = True
-        folder, _, count = barrier.rpartition(":")
+        folder, _sep, count = barrier.rpartition(":")
         pathlib.Path(folder, str(os.getpid())).touch()
         deadline = time.monotonic() + 60
         while len(list(pathlib.Path(folder).iterdir())) < int(count) and time.monotonic() < deadline:

@@ -421,7 +421,7 @@ class SambaDC:
         out = self.samba_tool("delegation", "show", account).stdout
         result: Dict[str, object] = {"raw": out, "allowed_to_delegate_to": [], "resource_based": []}
         for line in out.splitlines():
-            key, _, value = line.strip().partition(":")
+            key, _sep, value = line.strip().partition(":")
             value = value.strip()
             if key == "UF_TRUSTED_FOR_DELEGATION":
                 result["unconstrained"] = value == "True"

@@ -476,7 +476,7 @@ def test_concurrent_runs_on_one_account_keep_every_spn(ad):
     ad.dc.run(["ldbmodify", "-H", str(ad.dc.workdir / "dc" / "private" / "sam.ldb"), str(ldif)])
     (barrier / "other-writer").touch()
     results = []
-    for proc, _ in procs:
+    for proc, _name in procs:
         out = proc.stdout.read()
         proc.wait(timeout=120)
         results.append(json.loads(out.strip().splitlines()[-1]))

@@ -76,7 +76,8 @@ LARGE = GIB  # unbuffered_min_size default
 
 
 def fixture(name: str) -> str:
-    return (FIXTURES / name).read_text(encoding="utf-8")
+    # Stored with LF (the sanity line-endings rule); the Windows tools write CRLF, so the host does too.
+    return (FIXTURES / name).read_text(encoding="utf-8").replace("\n", "\r\n")
 
 
 def transcript(name: str, job_dir: str = JOB_DIR) -> str:
