@@ -8,7 +8,8 @@ The one public function is :func:`parse_writers`.
 (``Writer name:``/``Verfassername:``/``Nom de l'enregistreur :``, ``[1] Stable``/``[1] Stabil``),
 so it is parsed by shape: a record starts at a ``label: 'name'`` line (or ``"name"``, or German
 low-high quotes U+201E/U+201C) that is followed by a ``label: {guid}`` line; the first GUID is
-the writer id, the second the instance id; ``[N]`` is the state; the next labelled line is the last error, kept as printed.
+the writer id, the second the instance id; ``[N]`` is the state; the next labelled line is the
+last error, kept as printed.
 
 diskshadow prints each writer as::
 
