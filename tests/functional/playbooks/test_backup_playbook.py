@@ -71,17 +71,22 @@ def test_the_run_fails_after_every_host_ran_and_the_report_was_written(fleet_run
     proc, output = fleet_run["proc"], fleet_run["output"]
     assert proc.returncode == 2, proc.stderr[-2000:]
     stats = output["stats"]
-    # every host ran to the end of its play (rescued), only the report task on localhost failed
-    for host in ("hv01", "hv02", "hv03"):
-        assert stats[host]["failures"] == 0 and stats[host]["unreachable"] == 0
-    assert stats["hv02"]["rescued"] == 1 and stats["hv03"]["rescued"] == 1 and stats["hv01"]["rescued"] == 0
-    assert stats["localhost"]["failures"] == 1
-    last_task = output["plays"][-1]["tasks"][-1]
-    assert last_task["task"]["name"].endswith(": Fail the run when any host failed, or the report could not be mailed")
-    msg = last_task["hosts"]["localhost"]["msg"]
-    assert "Backup FAILED on 2 of 3 host(s): hv02, hv03" in msg and "1 of 4 VM(s) failed" in msg
+    # every host ran its backup to the end (failures rescued); after the report, exactly the failed hosts fail
+    assert stats["hv01"]["failures"] == 0 and stats["hv01"]["rescued"] == 0
+    for host in ("hv02", "hv03"):
+        assert stats[host]["failures"] == 1 and stats[host]["rescued"] == 1 and stats[host]["unreachable"] == 0
+    assert "localhost" not in stats  # nothing runs as a host of its own: the report is delegated
+    fail_task = output["plays"][-1]["tasks"][-2]
+    assert fail_task["task"]["name"].endswith(": Fail the hosts whose backup failed")
+    assert fail_task["hosts"]["hv01"].get("skipped") is True
+    report_html = fleet_run["report_dir"] / "backup-report.html"
+    hv02, hv03 = fail_task["hosts"]["hv02"]["msg"], fail_task["hosts"]["hv03"]["msg"]
+    assert hv02.startswith("Backup of hv02 FAILED: copy: VM db01: robocopy exit code 8")
+    assert hv03.startswith("Backup of hv03 FAILED: preflight: destination too small")
+    assert f"(2 of 3 host(s) failed; report: {report_html})" in hv03
+    assert output["plays"][-1]["tasks"][-1]["hosts"]["hv01"].get("skipped") is True  # mail was sent / not asked
     assert (fleet_run["report_dir"] / "backup-report.json").is_file()
-    assert (fleet_run["report_dir"] / "backup-report.html").is_file()
+    assert report_html.is_file()
 
 
 def test_json_report_matches_its_schema_and_what_happened(fleet_run):
@@ -162,14 +167,19 @@ def test_html_report_in_headless_chromium(fleet_run):
 
 
 def test_a_fleet_where_everything_works_passes(tmp_path):
-    _setup, proc, output, report_dir = run_backup(
-        tmp_path, {"hv01": fleet.successful_host(), "hv04": fleet.successful_host()}
+    # hv05 would fail, but --limit leaves it out: the report play still runs (it targets the same hosts)
+    setup, proc, output, report_dir = run_backup(
+        tmp_path,
+        {"hv01": fleet.successful_host(), "hv04": fleet.successful_host(), "hv05": fleet.host_with_full_destination()},
+        "--limit",
+        "hv01,hv04",
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     report = json.loads((report_dir / "backup-report.json").read_text(encoding="utf-8"))
     validate(report)
     assert report["status"] == "ok" and report["failed_hosts"] == []
     assert [h["name"] for h in report["hosts"]] == ["hv01", "hv04"]
+    assert scripted_collection.calls(setup["hosts_dir"], "hv05") == []
     assert output["global_custom_stats"]["hyperv_backup"]["status"] == "ok"
 
 

@@ -1,0 +1,54 @@
+"""The hyperv_backup role documents every variable it reads, with defaults that match defaults/main.yml."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import yaml
+
+ROLE = pathlib.Path(__file__).resolve().parents[2] / "roles" / "hyperv_backup"
+SPECS = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))["argument_specs"]
+DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text(encoding="utf-8"))
+# Facts the role sets itself (results, not inputs).
+SET_BY_THE_ROLE = {
+    "hyperv_backup_targeted_hosts",
+    "hyperv_backup_started",
+    "hyperv_backup_host_result",
+    "hyperv_backup_run",
+    "hyperv_backup_report",
+    "hyperv_backup_report_path",
+    "hyperv_backup_report_mail_error",
+}
+
+
+def documented():
+    return {name for spec in SPECS.values() for name in spec["options"]}
+
+
+def read_by(paths):
+    names = set()
+    for path in paths:
+        names |= set(re.findall(r"\b(hyperv_backup_[a-z_]+)\b", path.read_text(encoding="utf-8")))
+    return names
+
+
+def test_every_variable_read_is_documented():
+    used = read_by([*(ROLE / "tasks").glob("*.yml"), *(ROLE / "templates").glob("*.j2")])
+    missing = used - SET_BY_THE_ROLE - documented()
+    assert not missing, f"variables used but not in meta/argument_specs.yml: {sorted(missing)}"
+
+
+def test_every_default_is_documented_with_the_same_value():
+    for name, value in DEFAULTS.items():
+        specs = [spec["options"][name] for spec in SPECS.values() if name in spec["options"]]
+        assert specs, f"{name} has a default but no documentation"
+        for option in specs:
+            assert option.get("default") == value, f"{name}: documented default {option.get('default')!r} != {value!r}"
+            assert option.get("description"), name
+
+
+def test_both_entry_points_exist_and_destination_is_required():
+    assert set(SPECS) == {"main", "report"}
+    assert SPECS["main"]["options"]["hyperv_backup_destination"]["required"] is True
+    assert "hyperv_backup_destination" not in DEFAULTS
