@@ -6,7 +6,9 @@ action plugins, the payload runner, the report filter and template. The fleet:
 
 * hv01: both VMs backed up, one old generation expires;
 * hv02: robocopy fails on db01's disk (exit 8): web01 complete, db01 failed, the module fails with partial results;
-* hv03: the destination is too small: the module fails in preflight, nothing is started.
+* hv03: the destination is too small: the module fails in preflight, nothing is started;
+* hv04: a bad role variable (``hyperv_backup_type: incremental``): the host fails before the role can record
+  anything, and the report still lists it, as failed with no result.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ HOST_VARS = {
 }
 
 
-def run_backup(tmp: pathlib.Path, scenarios, *extra_args: str):
-    setup = scripted_collection.build(tmp, scenarios, host_vars=dict.fromkeys(scenarios, HOST_VARS))
+def run_backup(tmp: pathlib.Path, scenarios, *extra_args: str, host_vars=None):
+    host_vars = {h: {**HOST_VARS, **(host_vars or {}).get(h, {})} for h in scenarios}
+    setup = scripted_collection.build(tmp, scenarios, host_vars=host_vars)
     env = setup["env"]
     # The json callback gives the play recap and the set_stats data as one JSON document.
     env.update({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_SHOW_CUSTOM_STATS": "true"})
@@ -61,8 +64,11 @@ def fleet_run(tmp_path_factory):
         "hv01": fleet.successful_host(),
         "hv02": fleet.host_with_failing_vm(),
         "hv03": fleet.host_with_full_destination(),
+        "hv04": {},
     }
-    setup, proc, output, report_dir = run_backup(tmp, scenarios)
+    setup, proc, output, report_dir = run_backup(
+        tmp, scenarios, host_vars={"hv04": {"hyperv_backup_type": "incremental"}}
+    )
     report = json.loads((report_dir / "backup-report.json").read_text(encoding="utf-8"))
     return {"setup": setup, "proc": proc, "output": output, "report": report, "report_dir": report_dir}
 
@@ -75,6 +81,7 @@ def test_the_run_fails_after_every_host_ran_and_the_report_was_written(fleet_run
     assert stats["hv01"]["failures"] == 0 and stats["hv01"]["rescued"] == 0
     for host in ("hv02", "hv03"):
         assert stats[host]["failures"] == 1 and stats[host]["rescued"] == 1 and stats[host]["unreachable"] == 0
+    assert stats["hv04"]["failures"] == 1 and stats["hv04"]["rescued"] == 0  # failed argument validation
     assert "localhost" not in stats  # nothing runs as a host of its own: the report is delegated
     fail_task = output["plays"][-1]["tasks"][-2]
     assert fail_task["task"]["name"].endswith(": Fail the hosts whose backup failed")
@@ -83,7 +90,8 @@ def test_the_run_fails_after_every_host_ran_and_the_report_was_written(fleet_run
     hv02, hv03 = fail_task["hosts"]["hv02"]["msg"], fail_task["hosts"]["hv03"]["msg"]
     assert hv02.startswith("Backup of hv02 FAILED: copy: VM db01: robocopy exit code 8")
     assert hv03.startswith("Backup of hv03 FAILED: preflight: destination too small")
-    assert f"(2 of 3 host(s) failed; report: {report_html})" in hv03
+    assert f"(3 of 4 host(s) failed; report: {report_html})" in hv03
+    assert "hv04" not in fail_task["hosts"]  # it left the play when it failed
     assert output["plays"][-1]["tasks"][-1]["hosts"]["hv01"].get("skipped") is True  # mail was sent / not asked
     assert (fleet_run["report_dir"] / "backup-report.json").is_file()
     assert report_html.is_file()
@@ -93,14 +101,15 @@ def test_json_report_matches_its_schema_and_what_happened(fleet_run):
     report = fleet_run["report"]
     validate(report)
     assert report["status"] == "failed"
-    assert report["failed_hosts"] == ["hv02", "hv03"]
-    assert [h["name"] for h in report["hosts"]] == ["hv02", "hv03", "hv01"]
+    assert report["failed_hosts"] == ["hv02", "hv03", "hv04"]
+    assert [h["name"] for h in report["hosts"]] == ["hv02", "hv03", "hv04", "hv01"]
     totals = report["totals"]
-    assert (totals["hosts"], totals["hosts_ok"], totals["hosts_failed"]) == (3, 1, 2)
+    assert (totals["hosts"], totals["hosts_ok"], totals["hosts_failed"]) == (4, 1, 3)
     assert (totals["vms"], totals["vms_ok"], totals["vms_failed"]) == (4, 3, 1)
     assert totals["expired"] == 1
 
-    hv02, hv03, hv01 = report["hosts"]
+    hv02, hv03, hv04, hv01 = report["hosts"]
+    assert hv04["msg"].startswith("no result recorded for this host") and hv04["vms"] == []
     bindings = json.loads((fleet_run["setup"]["hosts_dir"] / "hv01" / "bindings.json").read_text())
     assert hv01["status"] == "ok" and hv01["errors"] == []
     assert hv01["generation"] == bindings["@GENERATION@"]
@@ -125,7 +134,7 @@ def test_set_stats_publishes_the_summary_for_awx(fleet_run):
     stats = fleet_run["output"]["global_custom_stats"]["hyperv_backup"]
     report = fleet_run["report"]
     assert stats["status"] == "failed"
-    assert stats["failed_hosts"] == ["hv02", "hv03"]
+    assert stats["failed_hosts"] == ["hv02", "hv03", "hv04"]
     assert stats["totals"] == report["totals"]
     assert stats["report_json"] == str(fleet_run["report_dir"] / "backup-report.json")
     assert stats["report_html"] == str(fleet_run["report_dir"] / "backup-report.html")
@@ -135,6 +144,7 @@ def test_set_stats_publishes_the_summary_for_awx(fleet_run):
 def test_the_scripted_hosts_saw_the_calls_of_each_outcome(fleet_run):
     hosts_dir = fleet_run["setup"]["hosts_dir"]
     payloads = {h: [c["payload"] for c in scripted_collection.calls(hosts_dir, h)] for h in ("hv01", "hv02", "hv03")}
+    assert scripted_collection.calls(hosts_dir, "hv04") == []  # refused before any call
     assert payloads["hv03"] == ["win_volume_guid_facts", "win_vss_backup_preflight"]  # nothing started
     for host in ("hv01", "hv02"):
         assert payloads[host][:3] == ["win_volume_guid_facts", "win_vss_backup_preflight", "win_vss_backup_start"]
@@ -157,7 +167,7 @@ def test_html_report_in_headless_chromium(fleet_run):
     dom = html_checks.parse(seen["dom"])
     report = fleet_run["report"]
     assert [s["host"] for s in dom.sections] == [h["name"] for h in report["hosts"]]
-    assert [r["host"] for r in dom.host_rows] == ["hv02", "hv03", "hv01"]
+    assert [r["host"] for r in dom.host_rows] == ["hv02", "hv03", "hv04", "hv01"]
     for host in report["hosts"]:
         rows = dom.vm_rows.get(host["name"], [])
         assert [r["vm"] for r in rows] == [v["name"] for v in host["vms"]]  # one row per VM
