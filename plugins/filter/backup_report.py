@@ -11,6 +11,7 @@ values to it and turns bad input into :class:`AnsibleFilterError`. The report's 
 from __future__ import annotations
 
 import datetime
+import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 try:
@@ -159,7 +160,7 @@ def _number(value: Any, what: str) -> Optional[float]:
         number = float(value)
     except (TypeError, ValueError):
         raise ReportInputError(f"{what}: expected a number, got {value!r}") from None
-    if number != number or number < 0:  # NaN or negative
+    if math.isnan(number) or number < 0:
         raise ReportInputError(f"{what}: expected a number >= 0, got {value!r}")
     return number
 

@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # Copyright: (c) 2026, vaware.hyperv maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """TEST-ONLY STAND-IN for ansible.windows.win_powershell: a scripted Windows host for playbook tests.

@@ -182,6 +182,7 @@ def test_check_mode_is_reported():
         ([ok_host("hv01", vms=[{"status": "complete"}])], r"backup.vms\[0\]: the VM has no name"),
         ([ok_host("hv01", vms=[vm("web01", size="lots")])], r"\(web01\).bytes: expected a number, got 'lots'"),
         ([ok_host("hv01", vms=[vm("web01", seconds=-1)])], r"\(web01\).seconds: expected a number >= 0, got -1"),
+        ([ok_host("hv01", vms=[vm("web01", size="nan")])], r"\(web01\).bytes: expected a number >= 0, got 'nan'"),
         ([dict(ok_host("hv01"), started="yesterday")], "host 'hv01': started: expected an ISO 8601 timestamp"),
     ],
 )
