@@ -39,15 +39,17 @@ def test_syntax_check(playbook, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_backup_playbook_runs_by_collection_name(tmp_path):
-    """``ansible-playbook vaware.hyperv.backup`` resolves to playbooks/backup.yml of the installed collection."""
+@pytest.mark.parametrize("playbook", PLAYBOOKS, ids=[p.name for p in PLAYBOOKS])
+def test_playbook_runs_by_collection_name(playbook, tmp_path):
+    """``ansible-playbook vaware.hyperv.<name>`` resolves to playbooks/<name>.yml of the installed collection."""
     proc = subprocess.run(
-        [str(BIN / "ansible-playbook"), "--list-tasks", "vaware.hyperv.backup"],
+        [str(BIN / "ansible-playbook"), "--list-tasks", f"vaware.hyperv.{playbook.stem}"],
         env=env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "/vaware/hyperv/playbooks/backup.yml" in proc.stdout
-    assert "Back up Hyper-V hosts" in proc.stdout and "Write the fleet backup report" in proc.stdout
+    assert f"/vaware/hyperv/playbooks/{playbook.name}" in proc.stdout
+    if playbook.stem == "backup":
+        assert "Back up Hyper-V hosts" in proc.stdout and "Write the fleet backup report" in proc.stdout
 
 
 def test_execution_environment_context_is_created(tmp_path):
