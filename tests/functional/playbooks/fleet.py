@@ -11,8 +11,9 @@ import json
 import pathlib
 from typing import Any, Dict, List
 
+from ansible_collections.vaware.hyperv.tests.functional.playbooks.scripted_windows_host import scripted_collection
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ok
+from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ok, unreachable
 
 FIXTURES = pathlib.Path(hv.__file__).resolve().parents[2] / "fixtures"
 VOLUME_FACTS = FIXTURES / "win_volume_guid_facts" / "hyperv_host.json"
@@ -85,3 +86,9 @@ def host_with_full_destination() -> Dict[str, List[Any]]:
         "win_volume_guid_facts": [volume_facts()],
         "win_vss_backup_preflight": [hv.preflight(free_bytes=50 * hv.GIB)],
     }
+
+
+def unreachable_host() -> Dict[str, List[Any]]:
+    """WinRM cannot reach the host: the first call fails as a dead connection does."""
+    lost = unreachable("ssl: HTTPSConnectionPool(host='hv05', port=5986): Read timed out.")
+    return scripted_collection.scenario_to_json({"win_volume_guid_facts": [lost]})

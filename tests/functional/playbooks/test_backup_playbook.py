@@ -8,7 +8,8 @@ action plugins, the payload runner, the report filter and template. The fleet:
 * hv02: robocopy fails on db01's disk (exit 8): web01 complete, db01 failed, the module fails with partial results;
 * hv03: the destination is too small: the module fails in preflight, nothing is started;
 * hv04: a bad role variable (``hyperv_backup_type: incremental``): the host fails before the role can record
-  anything, and the report still lists it, as failed with no result.
+  anything, and the report still lists it, as failed with no result;
+* hv05: unreachable (WinRM times out): failed, the others unaffected.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def fleet_run(tmp_path_factory):
         "hv02": fleet.host_with_failing_vm(),
         "hv03": fleet.host_with_full_destination(),
         "hv04": {},
+        "hv05": fleet.unreachable_host(),
     }
     setup, proc, output, report_dir = run_backup(
         tmp, scenarios, host_vars={"hv04": {"hyperv_backup_type": "incremental"}}
@@ -79,7 +81,7 @@ def test_the_run_fails_after_every_host_ran_and_the_report_was_written(fleet_run
     stats = output["stats"]
     # every host ran its backup to the end (failures rescued); after the report, exactly the failed hosts fail
     assert stats["hv01"]["failures"] == 0 and stats["hv01"]["rescued"] == 0
-    for host in ("hv02", "hv03"):
+    for host in ("hv02", "hv03", "hv05"):
         assert stats[host]["failures"] == 1 and stats[host]["rescued"] == 1 and stats[host]["unreachable"] == 0
     assert stats["hv04"]["failures"] == 1 and stats["hv04"]["rescued"] == 0  # failed argument validation
     assert "localhost" not in stats  # nothing runs as a host of its own: the report is delegated
@@ -90,7 +92,10 @@ def test_the_run_fails_after_every_host_ran_and_the_report_was_written(fleet_run
     hv02, hv03 = fail_task["hosts"]["hv02"]["msg"], fail_task["hosts"]["hv03"]["msg"]
     assert hv02.startswith("Backup of hv02 FAILED: copy: VM db01: robocopy exit code 8")
     assert hv03.startswith("Backup of hv03 FAILED: preflight: destination too small")
-    assert f"(3 of 4 host(s) failed; report: {report_html})" in hv03
+    assert f"(4 of 5 host(s) failed; report: {report_html})" in hv03
+    assert fail_task["hosts"]["hv05"]["msg"].startswith(
+        "Backup of hv05 FAILED: read volumes: host unreachable while running payload win_volume_guid_facts: ssl:"
+    )
     assert "hv04" not in fail_task["hosts"]  # it left the play when it failed
     assert output["plays"][-1]["tasks"][-1]["hosts"]["hv01"].get("skipped") is True  # mail was sent / not asked
     assert (fleet_run["report_dir"] / "backup-report.json").is_file()
@@ -101,14 +106,15 @@ def test_json_report_matches_its_schema_and_what_happened(fleet_run):
     report = fleet_run["report"]
     validate(report)
     assert report["status"] == "failed"
-    assert report["failed_hosts"] == ["hv02", "hv03", "hv04"]
-    assert [h["name"] for h in report["hosts"]] == ["hv02", "hv03", "hv04", "hv01"]
+    assert report["failed_hosts"] == ["hv02", "hv03", "hv04", "hv05"]
+    assert [h["name"] for h in report["hosts"]] == ["hv02", "hv03", "hv04", "hv05", "hv01"]
     totals = report["totals"]
-    assert (totals["hosts"], totals["hosts_ok"], totals["hosts_failed"]) == (4, 1, 3)
+    assert (totals["hosts"], totals["hosts_ok"], totals["hosts_failed"]) == (5, 1, 4)
     assert (totals["vms"], totals["vms_ok"], totals["vms_failed"]) == (4, 3, 1)
     assert totals["expired"] == 1
 
-    hv02, hv03, hv04, hv01 = report["hosts"]
+    hv02, hv03, hv04, hv05, hv01 = report["hosts"]
+    assert hv05["failed_task"] == "Read the volumes and where the VMs live" and hv05["vms"] == []
     assert hv04["msg"].startswith("no result recorded for this host") and hv04["vms"] == []
     bindings = json.loads((fleet_run["setup"]["hosts_dir"] / "hv01" / "bindings.json").read_text())
     assert hv01["status"] == "ok" and hv01["errors"] == []
@@ -134,7 +140,7 @@ def test_set_stats_publishes_the_summary_for_awx(fleet_run):
     stats = fleet_run["output"]["global_custom_stats"]["hyperv_backup"]
     report = fleet_run["report"]
     assert stats["status"] == "failed"
-    assert stats["failed_hosts"] == ["hv02", "hv03", "hv04"]
+    assert stats["failed_hosts"] == ["hv02", "hv03", "hv04", "hv05"]
     assert stats["totals"] == report["totals"]
     assert stats["report_json"] == str(fleet_run["report_dir"] / "backup-report.json")
     assert stats["report_html"] == str(fleet_run["report_dir"] / "backup-report.html")
@@ -167,7 +173,7 @@ def test_html_report_in_headless_chromium(fleet_run):
     dom = html_checks.parse(seen["dom"])
     report = fleet_run["report"]
     assert [s["host"] for s in dom.sections] == [h["name"] for h in report["hosts"]]
-    assert [r["host"] for r in dom.host_rows] == ["hv02", "hv03", "hv04", "hv01"]
+    assert [r["host"] for r in dom.host_rows] == ["hv02", "hv03", "hv04", "hv05", "hv01"]
     for host in report["hosts"]:
         rows = dom.vm_rows.get(host["name"], [])
         assert [r["vm"] for r in rows] == [v["name"] for v in host["vms"]]  # one row per VM
