@@ -1,4 +1,4 @@
-"""``ansible-playbook vaware.hyperv.backup`` for real, against three scripted Windows hosts.
+"""``ansible-playbook vaware.hyperv.backup`` for real, against scripted Windows hosts.
 
 The Windows side is the scripted host (``scripted_windows_host/``, a TEST-ONLY STAND-IN for
 ansible.windows.win_powershell); everything else is the real thing: ansible-playbook, the role, the
@@ -167,7 +167,7 @@ def test_html_report_in_headless_chromium(fleet_run):
     html_path = fleet_run["report_dir"] / "backup-report.html"
     html = html_path.read_text(encoding="utf-8")
     assert html_checks.external_references(html) == []
-    seen = chromium.run(html_path, OUTPUT, screenshot="three-hosts.png")
+    seen = chromium.run(html_path, OUTPUT, screenshot="fleet.png")
     assert seen["requests"] == []
     assert seen["screenshot"].stat().st_size > 10_000
     dom = html_checks.parse(seen["dom"])
