@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """TEST-ONLY STAND-IN for ansible.windows.win_powershell: a scripted Windows host for playbook tests.
 
-Never shipped, never installed for users. ``scripted_collection.py`` places it as
+Not a plugin of the collection (it lives under ``tests/`` and Ansible never loads it from there); only
+``scripted_collection.py`` puts it to use, as
 ``ansible_collections/ansible/windows/plugins/modules/win_powershell.py`` in a temporary collections path
 that comes FIRST in ANSIBLE_COLLECTIONS_PATH (the rest of that ansible.windows copy links to the real
 collection), so the real ``ansible-playbook`` runs the collection's action plugins unchanged while each
