@@ -99,8 +99,11 @@ def check_mail(sink: SmtpSink, html_path: pathlib.Path):
 def test_one_host(tmp_path):
     results = recorded_results.fleet(1)
     with SmtpSink() as sink:
-        proc, report, html_path = write_report(tmp_path, results, *mail_args(sink))
+        proc, report, html_path = write_report(
+            tmp_path, results, *mail_args(sink), "-e", "hyperv_backup_report_chart=bytes"
+        )
     assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "VMs by data copied" in html_path.read_text(encoding="utf-8")
     assert report["status"] == "ok" and report["totals"]["hosts"] == 1
     subject = check_mail(sink, html_path)
     assert subject == "[Hyper-V backup] OK: 0/1 hosts failed, 0/2 VMs failed"
