@@ -19,6 +19,13 @@ try:
 except ImportError:  # pragma: no cover - the filter always runs inside Ansible
     AnsibleFilterError = ValueError  # type: ignore[misc,assignment]
 
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import (
+    RestoreError,
+    last_proven_restore,
+    load_proofs,
+    restore_proof_entry,
+)
+
 DOCUMENTATION = r"""
 name: backup_report
 short_description: Turn per-host Hyper-V backup results into one fleet report
@@ -36,6 +43,10 @@ description:
   - A host is C(failed) when its backup failed or any of its VMs failed, C(warning) when it succeeded
     with warnings, otherwise C(ok). The report's C(status) is C(failed) when any host failed or no host
     was backed up at all.
+  - With O(restore_proofs), every VM also gets its last proven restore (C(last_proven_restore), the newest
+    passed test restore of C(playbooks/test_restore.yml)) and its latest test restore (C(last_restore_test)).
+    A proof older than O(restore_max_age_days) is marked C(stale). Proofs that cannot be read are a warning of
+    the report, never an error.
   - The JSON Schema of the result is C(docs/backup-report.schema.json) in the collection.
 options:
   _input:
@@ -61,8 +72,35 @@ options:
   generated_at:
     description: ISO 8601 time the report is for; defaults to the current UTC time.
     type: str
+  restore_proofs:
+    description:
+      - The restore proofs, C(restore-proofs.json) as the role C(vaware.hyperv.hyperv_restore) writes it (the
+        document or its JSON text), for the "last proven restore" of each VM. Proofs are matched by inventory
+        host name and VM name, case-insensitively.
+      - Omitted, null or empty means no VM was ever test-restored. A document that is not valid JSON or not in
+        the proofs format adds a warning to the report and the report is made without proofs.
+    type: raw
+  restore_proofs_source:
+    description:
+      - Where the proofs came from (the path of C(restore-proofs.json)), recorded in the report and named in
+        its warnings.
+    type: str
+  restore_proofs_error:
+    description:
+      - Why the proofs could not be read (the role passes the error of reading the file). Adds a warning to the
+        report, which is then made without proofs.
+    type: str
+  restore_max_age_days:
+    description:
+      - A last proven restore older than this many days (at O(generated_at)) is marked C(stale); V(0) never marks
+        one stale.
+    type: int
+    default: 30
 seealso:
   - module: vaware.hyperv.win_vss_backup
+  - module: vaware.hyperv.win_vm_restore
+  - plugin: vaware.hyperv.restore_proofs
+    plugin_type: filter
 """
 
 EXAMPLES = r"""
@@ -72,6 +110,15 @@ EXAMPLES = r"""
       {{ ansible_play_hosts_all | map('extract', hostvars) | selectattr('hyperv_backup_host_result', 'defined')
          | map(attribute='hyperv_backup_host_result') | list
          | vaware.hyperv.backup_report(hosts=ansible_play_hosts_all) }}
+
+- name: The same, with the last proven restore of every VM from the proofs of playbooks/test_restore.yml
+  ansible.builtin.set_fact:
+    backup_report: >-
+      {{ ansible_play_hosts_all | map('extract', hostvars) | selectattr('hyperv_backup_host_result', 'defined')
+         | map(attribute='hyperv_backup_host_result') | list
+         | vaware.hyperv.backup_report(hosts=ansible_play_hosts_all,
+                                       restore_proofs=lookup('ansible.builtin.file', 'reports/restore-proofs.json'),
+                                       restore_max_age_days=14) }}
 
 - name: Fail when anything failed
   ansible.builtin.fail:
@@ -96,9 +143,20 @@ _value:
       type: str
     status:
       description:
-        - C(failed) when any host failed or no host was backed up, C(warning) when a host has warnings, else C(ok).
+        - C(failed) when any host failed or no host was backed up, C(warning) when a host or the report has
+          warnings, else C(ok).
       type: str
       sample: failed
+    warnings:
+      description: Warnings of the report itself (for example restore proofs that could not be read).
+      type: list
+      elements: str
+    restore_proofs:
+      description:
+        - Where the last proven restores come from. C(source) (the path given, or null), C(status) (V(read),
+          V(absent) when no proofs were given, V(unreadable)), C(updated_at) (when the proofs were last
+          updated) and C(max_age_days).
+      type: dict
     check_mode:
       description: Whether any host ran in check mode (a plan, nothing copied).
       type: bool
@@ -111,7 +169,9 @@ _value:
         - Fleet totals, C(hosts), C(hosts_ok), C(hosts_warning), C(hosts_failed), C(vms), C(vms_ok),
           C(vms_failed), C(vms_other) (skipped, not run, planned), C(bytes), C(files), C(seconds) (sum of
           the hosts' durations), C(elapsed_seconds) (first start to last finish), C(mb_per_s),
-          C(warnings), C(errors) and C(expired) (generations deleted by retention).
+          C(warnings) (the hosts' and the report's), C(errors), C(expired) (generations deleted by retention),
+          C(vms_restore_proven) (VMs with a last proven restore that is not stale) and C(vms_restore_unproven)
+          (VMs never proven, or only by a stale test).
       type: dict
     hosts:
       description:
@@ -121,8 +181,13 @@ _value:
           C(vms_ok), C(vms_failed), C(writer), C(shadows_created), C(shadows_deleted), C(expired),
           C(warnings), C(errors), C(volumes) and C(vms).
         - Each item of C(vms) has C(name), C(status) (C(ok), C(failed) or what the module reported, for
-          example C(skipped)), C(bytes), C(files), C(seconds), C(mb_per_s), C(generation), C(warnings)
-          and C(errors); failed VMs first.
+          example C(skipped)), C(bytes), C(files), C(seconds), C(mb_per_s), C(generation), C(warnings),
+          C(errors), C(last_proven_restore) and C(last_restore_test); failed VMs first.
+        - C(last_proven_restore) is null when the VM never passed a test restore, else C(generation),
+          C(tested_at), C(tested_on) (inventory host the test ran on), C(backup_host), C(passed) (true),
+          C(check) (V(heartbeat) or V(running)), C(seconds_to_heartbeat) (or null), C(age_days) and C(stale).
+        - C(last_restore_test) is null when the VM was never tested, else the newest test, passed or not, with
+          C(generation), C(tested_at), C(passed), C(check), C(seconds_to_heartbeat) and C(reason).
       type: list
       elements: dict
 """
@@ -130,6 +195,7 @@ _value:
 
 REPORT_FORMAT = 1
 DEFAULT_TITLE = "Hyper-V backup report"
+DEFAULT_RESTORE_MAX_AGE_DAYS = 30
 NO_RESULT_MSG = (
     "no result recorded for this host: it was unreachable, or its play stopped before the "
     "hyperv_backup role could record what happened"
@@ -252,6 +318,8 @@ def _shape_vm(raw: Any, host: str, index: int, generation: Optional[str]) -> Dic
         "generation": _text(raw.get("generation")) or generation,
         "warnings": _text_list(raw.get("warnings")),
         "errors": list(dict.fromkeys(errors)),
+        "last_proven_restore": None,
+        "last_restore_test": None,
     }
 
 
@@ -419,13 +487,108 @@ def _missing_host(name: str) -> Dict[str, Any]:
     return {"host": name, "status": "failed", "msg": NO_RESULT_MSG}
 
 
+def _max_age_days(value: Any) -> int:
+    if value is None or value == "":
+        return DEFAULT_RESTORE_MAX_AGE_DAYS
+    if isinstance(value, bool):
+        raise ReportInputError(f"restore_max_age_days: expected a whole number of days >= 0, got {value!r}")
+    try:
+        days = int(str(value).strip())
+    except ValueError:
+        raise ReportInputError(f"restore_max_age_days: expected a whole number of days >= 0, got {value!r}") from None
+    if days < 0:
+        raise ReportInputError(f"restore_max_age_days: expected a whole number of days >= 0, got {value!r}")
+    return days
+
+
+def _restore_test(record: Any, what: str) -> Optional[Dict[str, Any]]:
+    """One test restore record of the proofs, shaped for the report; ReportInputError names a bad value."""
+    if record is None:
+        return None
+    tested = _timestamp(record.get("tested_at"), f"{what}.tested_at")
+    if tested is None:
+        raise ReportInputError(f"{what}: tested_at is missing")
+    heartbeat = _number(record.get("seconds_to_heartbeat"), f"{what}.seconds_to_heartbeat")
+    return {
+        "generation": _text(record.get("generation")),
+        "tested_at": _iso(tested),
+        "passed": record.get("passed") is True,
+        "check": _text(record.get("check")),
+        "seconds_to_heartbeat": None if heartbeat is None else round(heartbeat, 1),
+        "reason": _text(record.get("reason")),
+    }
+
+
+def _proven_restore(record: Any, what: str, moment: datetime.datetime, max_age_days: int) -> Optional[Dict[str, Any]]:
+    """The last passed test restore with where it ran, its age in days at ``moment`` and whether it is stale."""
+    shaped = _restore_test(record, what)
+    if shaped is None:
+        return None
+    shaped.pop("reason")
+    tested = _timestamp(shaped["tested_at"], what)
+    age_days = round(max((moment - tested).total_seconds(), 0.0) / 86400, 1)
+    shaped.update(
+        tested_on=_text(record.get("host")),
+        backup_host=_text(record.get("backup_host")),
+        age_days=age_days,
+        stale=bool(max_age_days) and age_days > max_age_days,
+    )
+    return shaped
+
+
+def _add_restore_proofs(
+    shaped: List[Dict[str, Any]],
+    proofs: Any,
+    source: Optional[str],
+    error: Optional[str],
+    moment: datetime.datetime,
+    max_age_days: int,
+) -> tuple:
+    """Fill each VM's last proven restore and latest test; return (report's restore_proofs, report warnings)."""
+    where = f"restore proofs {source}" if source else "restore proofs"
+    info = {"source": source, "status": "absent", "updated_at": None, "max_age_days": max_age_days}
+    if error:
+        info["status"] = "unreadable"
+        return info, [f"{where} could not be read, so no VM shows a proven restore: {error}"]
+    try:
+        document = load_proofs(proofs)
+    except RestoreError as err:
+        info["status"] = "unreadable"
+        return info, [f"{where} ignored, so no VM shows a proven restore: {err}"]
+    if document is None:
+        return info, []
+    info.update(status="read", updated_at=_text(document.get("updated_at")))
+    warnings = []
+    for host in shaped:
+        for vm in host["vms"]:
+            what = f"{where}: host {host['name']!r}, VM {vm['name']!r}"
+            try:
+                entry = restore_proof_entry(document, host["name"], vm["name"]) or {}
+                vm["last_restore_test"] = _restore_test(entry.get("last_test"), f"{what}: last_test")
+                vm["last_proven_restore"] = _proven_restore(
+                    last_proven_restore(document, host["name"], vm["name"]),
+                    f"{what}: last_passed",
+                    moment,
+                    max_age_days,
+                )
+            except ReportInputError as err:
+                vm["last_proven_restore"] = vm["last_restore_test"] = None
+                warnings.append(f"{err}; this proof is ignored")
+    return info, warnings
+
+
 def build_report(
     results: Any,
     hosts: Optional[Sequence[str]] = None,
     title: Optional[str] = None,
     generated_at: Optional[str] = None,
+    restore_proofs: Any = None,
+    restore_proofs_source: Optional[str] = None,
+    restore_proofs_error: Optional[str] = None,
+    restore_max_age_days: Any = DEFAULT_RESTORE_MAX_AGE_DAYS,
 ) -> Dict[str, Any]:
     """Shape per-host results into the fleet report (see the module docstring and the JSON Schema)."""
+    max_age_days = _max_age_days(restore_max_age_days)
     if results is None:
         results = []
     if isinstance(results, Mapping) or not isinstance(results, Sequence) or isinstance(results, str):
@@ -448,6 +611,9 @@ def build_report(
 
     moment = _timestamp(generated_at, "generated_at") if generated_at else None
     moment = moment or datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    proofs_info, report_warnings = _add_restore_proofs(
+        shaped, restore_proofs, _text(restore_proofs_source), _text(restore_proofs_error), moment, max_age_days
+    )
     starts = [h.pop("_started") for h in shaped]
     ends = [h.pop("_finished") for h in shaped]
     starts = [s for s in starts if s]
@@ -469,13 +635,15 @@ def build_report(
         "seconds": round(_sum([h["seconds"] for h in shaped]) or 0.0, 1),
         "elapsed_seconds": round((max(ends) - min(starts)).total_seconds(), 1) if starts and ends else None,
         "mb_per_s": _throughput(int(bytes_) if bytes_ is not None else None, copy_seconds, None, "totals"),
-        "warnings": sum(len(h["warnings"]) for h in shaped),
+        "warnings": sum(len(h["warnings"]) for h in shaped) + len(report_warnings),
         "errors": sum(len(h["errors"]) for h in shaped),
         "expired": sum(len(h["expired"]) for h in shaped),
+        "vms_restore_proven": sum(1 for vm in all_vms if _proven(vm)),
+        "vms_restore_unproven": sum(1 for vm in all_vms if not _proven(vm)),
     }
     if totals["hosts_failed"] or not shaped:
         status = "failed"
-    elif totals["hosts_warning"]:
+    elif totals["hosts_warning"] or report_warnings:
         status = "warning"
     else:
         status = "ok"
@@ -486,15 +654,39 @@ def build_report(
         "status": status,
         "check_mode": any(h["check_mode"] for h in shaped),
         "failed_hosts": [h["name"] for h in shaped if h["status"] == "failed"],
+        "warnings": report_warnings,
+        "restore_proofs": proofs_info,
         "totals": totals,
         "hosts": shaped,
     }
 
 
-def backup_report(results, hosts=None, title=None, generated_at=None):
+def _proven(vm: Mapping[str, Any]) -> bool:
+    return vm["last_proven_restore"] is not None and not vm["last_proven_restore"]["stale"]
+
+
+def backup_report(
+    results,
+    hosts=None,
+    title=None,
+    generated_at=None,
+    restore_proofs=None,
+    restore_proofs_source=None,
+    restore_proofs_error=None,
+    restore_max_age_days=DEFAULT_RESTORE_MAX_AGE_DAYS,
+):
     """Jinja2 entry point; see DOCUMENTATION."""
     try:
-        return build_report(results, hosts=hosts, title=title, generated_at=generated_at)
+        return build_report(
+            results,
+            hosts=hosts,
+            title=title,
+            generated_at=generated_at,
+            restore_proofs=restore_proofs,
+            restore_proofs_source=restore_proofs_source,
+            restore_proofs_error=restore_proofs_error,
+            restore_max_age_days=restore_max_age_days,
+        )
     except ReportInputError as exc:
         raise AnsibleFilterError(f"vaware.hyperv.backup_report: {exc}") from None
 

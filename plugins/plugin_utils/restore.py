@@ -677,8 +677,7 @@ def merge_proofs(
     The newest record by ``tested_at`` wins; ``last_passed`` is the newest passed test.
     """
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    if isinstance(existing, str):
-        existing = json.loads(existing) if existing.strip() else None
+    existing = load_proofs(existing)
     entries: Dict[tuple, Dict[str, Any]] = {}
 
     def add(record: Mapping[str, Any]) -> None:
@@ -694,10 +693,6 @@ def merge_proofs(
             entry["last_passed"] = dict(record)
 
     if existing:
-        if not isinstance(existing, Mapping) or existing.get("format") != PROOFS_FORMAT:
-            raise RestoreError(
-                f"restore proofs: expected a document with format {PROOFS_FORMAT}, got {str(existing)[:200]!r}"
-            )
         for record in proof_records(existing, None, now):
             add(record)
     if isinstance(updates, Mapping):
@@ -712,25 +707,70 @@ def merge_proofs(
     }
 
 
+def load_proofs(proofs: Any) -> Optional[Dict[str, Any]]:
+    """The proofs document (``restore-proofs.json``) from its JSON text or as given; None when there is none.
+
+    Nothing, an empty text and an empty mapping mean "no proofs yet". Anything else must be a document
+    as :func:`merge_proofs` writes it (``format`` 1, ``vms`` a list of mappings with ``host`` and ``vm``,
+    ``last_test``/``last_passed`` mappings or null); :class:`RestoreError` says what is wrong otherwise.
+    """
+    if isinstance(proofs, bytes):
+        try:
+            proofs = proofs.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise RestoreError(f"restore proofs: not UTF-8 text ({err})") from None
+    if isinstance(proofs, str):
+        if not proofs.strip():
+            return None
+        try:
+            proofs = json.loads(proofs)
+        except ValueError as err:
+            raise RestoreError(f"restore proofs: not valid JSON ({err})") from None
+    if proofs is None or (isinstance(proofs, Mapping) and not proofs):
+        return None
+    if not isinstance(proofs, Mapping) or proofs.get("format") != PROOFS_FORMAT:
+        raise RestoreError(
+            f"restore proofs: expected a document with format {PROOFS_FORMAT}, got {str(proofs)[:200]!r}"
+        )
+    entries = proofs.get("vms")
+    if entries is None:
+        entries = []
+    if not isinstance(entries, list):
+        raise RestoreError(f"restore proofs: 'vms' must be a list, got {type(entries).__name__}")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or not entry.get("host") or not entry.get("vm"):
+            raise RestoreError(f"restore proofs: vms[{index}] needs host and vm, got {str(entry)[:200]!r}")
+        for key in ("last_test", "last_passed"):
+            if entry.get(key) is not None and not isinstance(entry[key], Mapping):
+                raise RestoreError(f"restore proofs: vms[{index}].{key} must be a record or null, got {entry[key]!r}")
+    return dict(proofs, vms=entries)
+
+
+def restore_proof_entry(proofs: Any, host: str, vm: str) -> Optional[Dict[str, Any]]:
+    """The entry (``host``, ``vm``, ``last_test``, ``last_passed``) of ``vm`` on ``host`` in a proofs document.
+
+    ``proofs`` as for :func:`load_proofs`; host and VM names are compared case-insensitively. None when
+    the VM was never tested on that host.
+    """
+    proofs = load_proofs(proofs)
+    for entry in (proofs or {}).get("vms") or []:
+        if (
+            str(entry.get("host", "")).casefold() == str(host).casefold()
+            and str(entry.get("vm", "")).casefold() == str(vm).casefold()
+        ):
+            return dict(entry)
+    return None
+
+
 def last_proven_restore(proofs: Any, host: str, vm: str) -> Optional[Dict[str, Any]]:
     """The newest passed test restore of ``vm`` on ``host`` in a proofs document, or None (for reports).
 
     ``proofs``: the document :func:`merge_proofs` returns (``restore-proofs.json``), its JSON text, or
-    nothing. Host and VM names are compared case-insensitively.
+    nothing (see :func:`load_proofs`). Host and VM names are compared case-insensitively.
     """
-    if isinstance(proofs, str):
-        proofs = json.loads(proofs) if proofs.strip() else None
-    if not isinstance(proofs, Mapping):
-        return None
-    for entry in proofs.get("vms") or []:
-        if (
-            isinstance(entry, Mapping)
-            and str(entry.get("host", "")).casefold() == str(host).casefold()
-            and str(entry.get("vm", "")).casefold() == str(vm).casefold()
-        ):
-            record = entry.get("last_passed")
-            return dict(record) if isinstance(record, Mapping) else None
-    return None
+    entry = restore_proof_entry(proofs, host, vm)
+    record = (entry or {}).get("last_passed")
+    return dict(record) if isinstance(record, Mapping) else None
 
 
 def existing_vms(vms: Any, name: str) -> List[Mapping[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import pathlib
 
@@ -11,6 +12,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vaware.hyperv.plugins.filter import backup_report as plugin
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import merge_proofs, proven_restore
 
 ROOT = pathlib.Path(plugin.__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "backup-report.schema.json").read_text(encoding="utf-8"))
@@ -82,7 +84,11 @@ def test_a_successful_host():
         "vms": 2, "vms_ok": 2, "vms_failed": 0, "vms_other": 0,
         "bytes": 2 * GIB, "files": 6, "seconds": 600.0, "elapsed_seconds": 600.0,
         "mb_per_s": round(2 * GIB / 1e6 / 20, 2), "warnings": 0, "errors": 0, "expired": 1,
+        "vms_restore_proven": 0, "vms_restore_unproven": 2,
     }  # fmt: skip
+    # no proofs given: nothing proven, and that is no warning
+    assert r["warnings"] == [] and all(v["last_proven_restore"] is None for v in host["vms"])
+    assert r["restore_proofs"] == {"source": None, "status": "absent", "updated_at": None, "max_age_days": 30}
 
 
 def test_failures_first_hosts_and_vms():
@@ -198,3 +204,140 @@ def test_bad_hosts_argument():
 
 def test_filter_is_registered():
     assert plugin.FilterModule().filters()["backup_report"] is plugin.backup_report
+
+
+# ------------------------------------------------------------------ last proven restore (restore-proofs.json)
+
+UTC = datetime.timezone.utc
+
+
+def restore_record(host, vm_name, days_ago, passed=True, generation="20261120T020000Z", check="heartbeat"):
+    """A test restore record as win_vm_restore (mode test) returns it, ``days_ago`` days before NOW."""
+    when = datetime.datetime(2026, 11, 25, 6, tzinfo=UTC) - datetime.timedelta(days=days_ago)
+    outcome = {
+        "outcome": "passed" if passed else "failed",
+        "check": check,
+        "reason": "heartbeat OK" if passed else "no heartbeat",
+    }
+    if passed and check == "heartbeat":
+        outcome["seconds_to_heartbeat"] = 48.25
+    return proven_restore(host, vm_name, generation, outcome, when, backup_host=host.upper())
+
+
+def proofs(*records):
+    """restore-proofs.json as the hyperv_restore role writes it (merge_proofs), as JSON text."""
+    return json.dumps(merge_proofs(None, list(records), now=datetime.datetime(2026, 11, 25, 5, tzinfo=UTC)))
+
+
+def vms_of(r, host="hv01"):
+    return {v["name"]: v for h in r["hosts"] if h["name"] == host for v in h["vms"]}
+
+
+def test_last_proven_restore_per_vm_from_the_proofs():
+    r = report(
+        [ok_host("hv01"), ok_host("hv02")],
+        restore_proofs=proofs(restore_record("hv01", "WEB01", 2), restore_record("hv02", "db01", 3, check="running")),
+        restore_proofs_source="/srv/reports/restore-proofs.json",
+    )
+    hv01 = vms_of(r)
+    assert hv01["web01"]["last_proven_restore"] == {
+        "generation": "20261120T020000Z", "tested_at": "2026-11-23T06:00:00Z", "passed": True,
+        "check": "heartbeat", "seconds_to_heartbeat": 48.2, "tested_on": "hv01", "backup_host": "HV01",
+        "age_days": 2.0, "stale": False,
+    }  # fmt: skip
+    assert hv01["web01"]["last_restore_test"]["passed"] is True
+    assert hv01["db01"]["last_proven_restore"] is None and hv01["db01"]["last_restore_test"] is None
+    # proofs belong to their host: hv02's db01 is proven, hv01's is not
+    hv02_db = vms_of(r, "hv02")["db01"]["last_proven_restore"]
+    assert hv02_db["check"] == "running" and hv02_db["seconds_to_heartbeat"] is None
+    assert vms_of(r, "hv02")["web01"]["last_proven_restore"] is None
+    assert (r["totals"]["vms_restore_proven"], r["totals"]["vms_restore_unproven"]) == (2, 2)
+    assert r["restore_proofs"] == {
+        "source": "/srv/reports/restore-proofs.json", "status": "read",
+        "updated_at": "2026-11-25T05:00:00Z", "max_age_days": 30,
+    }  # fmt: skip
+    assert r["status"] == "ok" and r["warnings"] == []
+
+
+def test_a_proof_older_than_the_limit_is_stale():
+    text = proofs(restore_record("hv01", "web01", 45), restore_record("hv01", "db01", 10))
+    r = report([ok_host("hv01")], restore_proofs=text)
+    vms = vms_of(r)
+    assert (
+        vms["web01"]["last_proven_restore"]["stale"] is True and vms["web01"]["last_proven_restore"]["age_days"] == 45.0
+    )
+    assert vms["db01"]["last_proven_restore"]["stale"] is False
+    assert (r["totals"]["vms_restore_proven"], r["totals"]["vms_restore_unproven"]) == (1, 1)
+    strict = report([ok_host("hv01")], restore_proofs=text, restore_max_age_days=7)
+    assert all(v["last_proven_restore"]["stale"] for v in vms_of(strict).values())
+    assert strict["restore_proofs"]["max_age_days"] == 7
+    never = report([ok_host("hv01")], restore_proofs=text, restore_max_age_days="0")
+    assert not any(v["last_proven_restore"]["stale"] for v in vms_of(never).values())
+
+
+def test_a_failed_latest_test_keeps_the_older_pass_as_last_proven():
+    text = proofs(
+        restore_record("hv01", "web01", 20, generation="20261104T020000Z"),
+        restore_record("hv01", "web01", 1, passed=False, generation="20261123T020000Z"),
+    )
+    web01 = vms_of(report([ok_host("hv01")], restore_proofs=text))["web01"]
+    assert web01["last_proven_restore"]["generation"] == "20261104T020000Z"
+    assert web01["last_proven_restore"]["tested_at"] == "2026-11-05T06:00:00Z"
+    assert web01["last_restore_test"] == {
+        "generation": "20261123T020000Z", "tested_at": "2026-11-24T06:00:00Z", "passed": False,
+        "check": "heartbeat", "seconds_to_heartbeat": None, "reason": "no heartbeat",
+    }  # fmt: skip
+
+
+def test_a_vm_that_never_passed_has_no_proven_restore():
+    text = proofs(restore_record("hv01", "web01", 1, passed=False))
+    web01 = vms_of(report([ok_host("hv01")], restore_proofs=text))["web01"]
+    assert web01["last_proven_restore"] is None and web01["last_restore_test"]["passed"] is False
+
+
+def test_proofs_as_a_document_and_empty_proofs():
+    document = json.loads(proofs(restore_record("hv01", "web01", 1)))
+    assert vms_of(report([ok_host("hv01")], restore_proofs=document))["web01"]["last_proven_restore"]
+    for nothing in (None, "", {}):
+        r = report([ok_host("hv01")], restore_proofs=nothing)
+        assert r["restore_proofs"]["status"] == "absent" and r["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"format": 1, "vms": [', "not valid JSON"),
+        ('{"format": 7}', "expected a document with format 1"),
+        ('["web01"]', "expected a document with format 1"),
+    ],
+)
+def test_unreadable_proofs_are_a_warning_not_an_error(text, message):
+    r = report([ok_host("hv01")], restore_proofs=text, restore_proofs_source="/srv/reports/restore-proofs.json")
+    assert r["status"] == "warning" and r["totals"]["warnings"] == 1
+    (warning,) = r["warnings"]
+    assert warning.startswith("restore proofs /srv/reports/restore-proofs.json ignored") and message in warning
+    assert r["restore_proofs"]["status"] == "unreadable"
+    assert all(v["last_proven_restore"] is None for v in vms_of(r).values())
+
+
+def test_a_read_error_is_a_warning():
+    r = report([failed_host("hv01")], restore_proofs_error="Permission denied", restore_proofs_source="/x/p.json")
+    assert r["status"] == "failed" and r["warnings"] == [
+        "restore proofs /x/p.json could not be read, so no VM shows a proven restore: Permission denied"
+    ]
+
+
+def test_a_damaged_record_is_ignored_with_a_warning():
+    document = json.loads(proofs(restore_record("hv01", "web01", 1), restore_record("hv01", "db01", 1)))
+    document["vms"][1]["last_passed"]["tested_at"] = "last tuesday"
+    r = report([ok_host("hv01")], restore_proofs=document)
+    vms = vms_of(r)
+    assert vms["web01"]["last_proven_restore"] is None and vms["db01"]["last_proven_restore"] is not None
+    (warning,) = r["warnings"]
+    assert "host 'hv01', VM 'web01': last_passed.tested_at: expected an ISO 8601 timestamp" in warning
+
+
+@pytest.mark.parametrize("bad", [-1, "soon", True])
+def test_bad_max_age_is_named(bad):
+    with pytest.raises(AnsibleFilterError, match=r"restore_max_age_days: expected a whole number of days >= 0"):
+        plugin.backup_report([ok_host("hv01")], restore_max_age_days=bad)

@@ -440,3 +440,24 @@ def test_last_proven_restore_for_reports():
     assert restore.last_proven_restore(json.dumps(proofs), "hv01", "sql01") is None
     assert restore.last_proven_restore(proofs, "hv02", "web01") is None
     assert restore.last_proven_restore(None, "hv01", "web01") is None
+
+
+def test_load_proofs_reads_a_document_and_names_what_is_wrong():
+    proofs = restore.merge_proofs(None, [proof("web01", False, T2), proof("web01", True, T1)], now=T2)
+    assert restore.load_proofs(json.dumps(proofs).encode()) == proofs
+    for nothing in (None, "", "  \n", b"", {}):
+        assert restore.load_proofs(nothing) is None
+    entry = restore.restore_proof_entry(proofs, "HV01", "Web01")
+    assert entry["last_test"]["passed"] is False and entry["last_passed"]["tested_at"] == "2026-11-24T09:00:00Z"
+    assert restore.restore_proof_entry(proofs, "hv01", "sql01") is None
+    for garbage, message in [
+        ('{"format": 1, "vms": [', "not valid JSON"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        ("[1, 2]", "format 1"),
+        ({"format": 2, "vms": []}, "format 1"),
+        ({"format": 1, "vms": {"host": "hv01"}}, "'vms' must be a list"),
+        ({"format": 1, "vms": ["web01"]}, r"vms\[0\] needs host and vm"),
+        ({"format": 1, "vms": [{"host": "hv01", "vm": "web01", "last_passed": "yes"}]}, "last_passed must be"),
+    ]:
+        with pytest.raises(RestoreError, match=message):
+            restore.load_proofs(garbage)
