@@ -46,7 +46,8 @@ Plan (output)::
       "job_files": {                         # everything the job writes, all inside job_dir
         "script": ...\\backup.dsh, "wrapper": ...\\copy.cmd, "metadata": ...\\metadata.cab,
         "robocopy_log": ...\\robocopy.log, "exit_codes": ...\\robocopy-exit-codes.txt,
-        "transcript": ...\\diskshadow.log
+        "transcript": ...\\diskshadow.log,
+        "source_hashes": ...\\source-hashes.txt   # certutil records of the shadow copy (verify: hash)
       },
       "mount_root": "<job_dir>\\mnt",        # parent of the per-volume mount folders
       "volumes": [{                          # one per volume to snapshot, in alias order
@@ -116,6 +117,7 @@ JOB_FILE_NAMES = {
     "robocopy_log": "robocopy.log",
     "exit_codes": "robocopy-exit-codes.txt",
     "transcript": "diskshadow.log",
+    "source_hashes": "source-hashes.txt",
 }
 
 # Generation ids: UTC start time, ``YYYYMMDDTHHMMSSZ``, plus ``-NN`` (01-99) only when a generation

@@ -44,6 +44,19 @@ step does not stop the wrapper**: the remaining steps still run, so one VM's fai
 others their backup, and the manifest marks the generation partial. The wrapper exits 0 when every run
 returned 0-7 and 1 when any returned 8 or more (robocopy's 1 = "files copied" would otherwise abort
 ``EXEC``). :func:`parse_exit_codes` reads the file back.
+
+Source hashes (``render_copy_wrapper(plan, hash_sources=True)``, used for ``verify: hash``): after the
+robocopy runs of a VM step, each file the step names is hashed **in the exposed shadow copy** (the frozen
+source) with ``certutil -hashfile "<file>" SHA256``; per file the wrapper appends to
+``job_files.source_hashes``::
+
+    vaware-file <path of the file in the shadow copy>
+    <certutil's output, stdout and stderr>
+    vaware-exit <certutil's exit code>
+
+after a first line ``begin <job id>``. A failing certutil is recorded, never fatal: it does not change the
+wrapper's exit code (a non-zero ``EXEC`` would abort diskshadow). :func:`parse_source_hashes` reads the
+file back. Extra paths are copied as whole trees the plan does not enumerate: they are not hashed.
 """
 
 from __future__ import annotations
@@ -181,10 +194,16 @@ def _quote(value: str) -> str:
     return f'"{value}"'
 
 
-def render_copy_wrapper(plan: Mapping[str, Any]) -> str:
-    """The ``.cmd`` copy wrapper for ``plan`` (see the module docstring)."""
+def render_copy_wrapper(plan: Mapping[str, Any], *, hash_sources: bool = False) -> str:
+    """The ``.cmd`` copy wrapper for ``plan`` (see the module docstring); ``hash_sources`` adds the
+    SHA-256 of each planned VM file in the shadow copy (``verify: hash``)."""
     files = plan["job_files"]
     rc_file = _cmd_value(files["exit_codes"], "exit code file")
+    hash_file = None
+    if hash_sources:
+        if not files.get("source_hashes"):
+            raise ScriptRenderError("plan job_files: no source_hashes file, which hashing the sources needs")
+        hash_file = _cmd_value(files["source_hashes"], "source hash file")
     log = _cmd_value(files["robocopy_log"], "robocopy log")
     job_id = _cmd_value(plan["job_id"], "job_id")
     generation = _cmd_value(plan["generation"], "generation")
@@ -211,6 +230,11 @@ def render_copy_wrapper(plan: Mapping[str, Any]) -> str:
         'set "VAW_EXIT=0"',
         f">{_quote(rc_file)} echo begin {job_id}",
     ]
+    if hash_file:
+        lines.insert(
+            4, "rem With verify: hash, each VM file is hashed in the shadow copy (certutil); failures are recorded."
+        )
+        lines.append(f">{_quote(hash_file)} echo begin {job_id}")
     volume_roots = {str(v.get("mount_folder")).casefold() for v in plan.get("volumes") or []}
     for step in plan["steps"]:
         step_id = step["id"]
@@ -239,9 +263,29 @@ def render_copy_wrapper(plan: Mapping[str, Any]) -> str:
         if source.casefold() in volume_roots:
             # robocopy gives a copy of a volume root the root's hidden/system attributes
             lines.append(f"attrib -H -S {_quote(target)}")
+        if hash_file:
+            for name in names:
+                lines.extend(_hash_lines(source + "\\" + name, hash_file, what))
     lines.append(f">>{_quote(rc_file)} echo end %VAW_EXIT%")
     lines.append("exit /b %VAW_EXIT%")
     return _lines(lines)
+
+
+HASH_FILE_MARKER = "vaware-file"
+HASH_EXIT_MARKER = "vaware-exit"
+
+
+def _hash_lines(path: str, hash_file: str, what: str) -> List[str]:
+    """Record the SHA-256 of ``path`` (in the exposed shadow) in ``hash_file``; never fails the wrapper."""
+    command = f">>{_quote(hash_file)} 2>&1 certutil -hashfile {_quote(path)} SHA256"
+    if len(command) > _MAX_CMD_LINE:
+        raise ScriptRenderError(f"{what}: the certutil line for {quote_value(path)} would exceed cmd.exe's line limit")
+    return [
+        f">>{_quote(hash_file)} echo {HASH_FILE_MARKER} {path}",
+        command,
+        'set "VAW_HRC=%ERRORLEVEL%"',
+        f">>{_quote(hash_file)} echo {HASH_EXIT_MARKER} %VAW_HRC%",
+    ]
 
 
 def _chunks(names: List[str], fixed: int, what: str) -> List[List[str]]:
@@ -267,7 +311,7 @@ def _chunks(names: List[str], fixed: int, what: str) -> List[List[str]]:
 def check_renderable(plan: Mapping[str, Any]) -> None:
     """Raise :class:`ScriptRenderError` when ``plan`` holds a value either script cannot carry."""
     render_script(plan)
-    render_copy_wrapper(plan)
+    render_copy_wrapper(plan, hash_sources=True)  # a superset of the wrapper without hashing
 
 
 _RC_LINE_RE = re.compile(r"^\s*(s\d{3,})\s+(all|large|small)\s+(-?\d+)\s*$")
@@ -300,3 +344,64 @@ def parse_exit_codes(text: str) -> Dict[str, Any]:
         if end:
             exit_code = int(end.group(1))
     return {"runs": runs, "steps": steps, "finished": exit_code is not None, "exit_code": exit_code}
+
+
+_HASH_FILE_RE = re.compile(r"^\s*" + HASH_FILE_MARKER + r"\s+(\S.*?)\s*$")
+_HASH_EXIT_RE = re.compile(r"^\s*" + HASH_EXIT_MARKER + r"\s+(-?\d+)\s*$")
+# certutil prints the digest alone on a line: 64 hex digits, or 32 space-separated pairs (older Windows).
+_HEX_LINE_RE = re.compile(r"^\s*[0-9A-Fa-f]{2}(?:\s?[0-9A-Fa-f]{2}){31}\s*$")
+_MAX_ERROR_TEXT = 300
+
+
+def parse_source_hashes(text: Optional[str]) -> List[Dict[str, Any]]:
+    """Read the wrapper's source hash file (see the module docstring).
+
+    Returns one record per ``vaware-file`` line, in order: ``path`` (the file in the shadow copy, as the
+    wrapper wrote it), ``sha256`` (64 lower-case hex digits, or None), ``exit_code`` (certutil's, or None
+    when no exit line followed: the wrapper was stopped) and ``error`` (None, or why there is no digest:
+    certutil's own lines, which are localized, or a note). A digest counts only when certutil exited 0
+    and printed exactly one digest line; the digest line is found by its shape (hex only), never by the
+    words around it. NUL characters are dropped, so UTF-16 text read as single bytes still parses.
+    """
+    records: List[Dict[str, Any]] = []
+    current: Optional[Dict[str, Any]] = None
+
+    def close(record: Dict[str, Any]) -> None:
+        digests = sorted(set(record.pop("_digests")))
+        said = " / ".join(record.pop("_lines"))[:_MAX_ERROR_TEXT]
+        code = record["exit_code"]
+        if code is None:
+            record["error"] = "certutil did not finish (the copy wrapper was stopped)"
+        elif code != 0:
+            record["error"] = f"certutil exit code {code}" + (f": {said}" if said else "")
+        elif len(digests) != 1:
+            record["error"] = ("no digest line" if not digests else "more than one digest line") + (
+                f" in certutil's output: {said}" if said else " in certutil's output"
+            )
+        else:
+            record["sha256"] = digests[0]
+        records.append(record)
+
+    for raw in (text or "").replace("\x00", "").splitlines():
+        line = raw.lstrip("\ufeff")
+        start = _HASH_FILE_RE.match(line)
+        if start:
+            if current is not None:
+                close(current)
+            current = {"path": start.group(1), "sha256": None, "exit_code": None, "error": None}
+            current.update(_digests=[], _lines=[])
+            continue
+        if current is None:
+            continue
+        end = _HASH_EXIT_RE.match(line)
+        if end:
+            current["exit_code"] = int(end.group(1))
+            close(current)
+            current = None
+        elif _HEX_LINE_RE.match(line):
+            current["_digests"].append(re.sub(r"\s", "", line).lower())
+        elif line.strip():
+            current["_lines"].append(line.strip())
+    if current is not None:
+        close(current)
+    return records

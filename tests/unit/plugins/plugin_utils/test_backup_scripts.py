@@ -14,6 +14,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import B
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts import (
     ScriptRenderError,
     parse_exit_codes,
+    parse_source_hashes,
     render_copy_wrapper,
     render_script,
     wrapper_exit_code,
@@ -381,7 +382,9 @@ _NAMES = st.tuples(
     st.none() | st.none() | st.sampled_from(_HOSTILE),
     st.integers(0, 8),
 ).map(_maybe_hostile)
-_SAFE_PERCENT = re.compile(r"%(VAW_RC|VAW_EXIT|ERRORLEVEL|VSS_SHADOW_SET|VAWVOL\d+)%")
+_SAFE_PERCENT = re.compile(r"%(VAW_RC|VAW_HRC|VAW_EXIT|ERRORLEVEL|VSS_SHADOW_SET|VAWVOL\d+)%")
+# The one fixed redirection the hashing lines carry (certutil's errors go to the hash file too).
+_CERTUTIL_STDERR = re.compile(r'^(>>"[^"]+") 2>&1 (certutil -hashfile "[^"]+" SHA256)$')
 
 
 @settings(max_examples=150, deadline=None)
@@ -400,14 +403,19 @@ def test_a_plan_either_is_refused_or_renders_without_anything_cmd_or_diskshadow_
         return
     event("rendered")
     wrapper, script = render_copy_wrapper(p), render_script(p)
-    for text in (wrapper, script):
+    hashing = render_copy_wrapper(p, hash_sources=True)
+    certutil_lines = [line for line in hashing.split("\r\n") if "certutil -hashfile" in line]
+    assert len(certutil_lines) == 1 and _CERTUTIL_STDERR.match(certutil_lines[0])
+    hashing = "\r\n".join(_CERTUTIL_STDERR.sub(r"\1 \2", line) for line in hashing.split("\r\n"))
+    for text in (wrapper, script, hashing):
         text.encode("ascii")
         assert not re.search(r"[&|<^!]", text)
         assert "%" not in _SAFE_PERCENT.sub("", text)
-    for line in wrapper.split("\r\n"):
-        assert line.count('"') % 2 == 0, line
-        assert ">" not in line.lstrip(">")
-    assert len(re.findall(r"(?m)^robocopy ", wrapper)) == 2
+    for text in (wrapper, hashing):
+        for line in text.split("\r\n"):
+            assert line.count('"') % 2 == 0, line
+            assert ">" not in line.lstrip(">")
+        assert len(re.findall(r"(?m)^robocopy ", text)) == 2
 
 
 # ------------------------------------------------------------------ syntax gate (tree-sitter-batch)
@@ -431,24 +439,35 @@ def _walk(node):
         yield from _walk(child)
 
 
-def _check_wrapper_syntax(p):
+def _check_wrapper_syntax(p, hash_sources=False):
     """The wrapper parses cleanly and holds only the statements it is meant to hold."""
-    text = render_copy_wrapper(p)
+    text = render_copy_wrapper(p, hash_sources=hash_sources)
     root = _BATCH.parse(text.encode("ascii")).root_node
     broken = [n for n in _walk(root) if n.type == "ERROR" or n.is_missing]
     assert not broken, [(n.start_point, n.text) for n in broken]
     assert {c.type for c in root.children} <= _ALLOWED_STATEMENTS
     forbidden = {"command_sep", "pipe_stmt", "cond_exec", "call_stmt", "for_stmt", "goto_stmt", "fd_redirect"}
-    assert not [n.type for n in _walk(root) if n.type in forbidden]
+    for statement in root.children:
+        found = {n.type for n in _walk(statement) if n.type in forbidden}
+        names = {n.text.decode().lower() for n in _walk(statement) if n.type == "command_name"}
+        if hash_sources and names == {"certutil"}:
+            # the one exception: certutil's stderr joins its stdout in the hash file (2>&1)
+            assert [n.text for n in _walk(statement) if n.type == "fd_redirect"] == [b"2>&1"]
+            found.discard("fd_redirect")
+        assert not found, (statement.text, found)
     names = {n.text.decode().lower() for n in _walk(root) if n.type == "command_name"}
-    assert names <= {"robocopy", "attrib", "echo"}, names
+    assert names <= {"robocopy", "attrib", "echo", *(["certutil"] if hash_sources else [])}, names
     targets = {n.text.decode() for n in _walk(root) if n.type == "redirect_target"}
-    assert targets == {f'"{p["job_files"]["exit_codes"]}"'}
+    expected = {f'"{p["job_files"]["exit_codes"]}"'}
+    if hash_sources:
+        expected.add(f'"{p["job_files"]["source_hashes"]}"')
+    assert targets == expected
 
 
+@pytest.mark.parametrize("hash_sources", [False, True])
 @pytest.mark.parametrize("p", _plans())
-def test_wrapper_passes_the_batch_syntax_gate(p):
-    _check_wrapper_syntax(p)
+def test_wrapper_passes_the_batch_syntax_gate(p, hash_sources):
+    _check_wrapper_syntax(p, hash_sources)
 
 
 def test_syntax_gate_catches_a_broken_wrapper():
@@ -466,3 +485,163 @@ def test_every_renderable_plan_passes_the_batch_syntax_gate(name, folder, file_n
     except BackupPlanError:
         return
     _check_wrapper_syntax(p)
+    _check_wrapper_syntax(p, hash_sources=True)
+
+
+# ------------------------------------------------------------ verify: hash, source hashes in the shadow
+
+EMPTY_SHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+VHDX_SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+
+def _spaced(digest):
+    """The digest as certutil on older Windows prints it: byte pairs separated by spaces."""
+    return " ".join(digest[i : i + 2] for i in range(0, 64, 2))
+
+
+def _certutil_ok(path, digest, spaced=False):
+    return [
+        f"SHA256 hash of {path}:",
+        _spaced(digest) if spaced else digest,
+        "CertUtil: -hashfile command completed successfully.",
+    ]
+
+
+def _record(path, output, code):
+    return [f"vaware-file {path}", *output, *([] if code is None else [f"vaware-exit {code}"])]
+
+
+def test_hashing_wrapper_hashes_every_planned_vm_file_in_the_shadow_after_its_copy():
+    p = plan(extra_paths=["D:\\Scripts"])
+    text = render_copy_wrapper(p, hash_sources=True)
+    commands = _commands(text)
+    hashed = re.findall(r'(?m)^>>"[^"]+" 2>&1 certutil -hashfile "([^"]+)" SHA256$', text.replace("\r\n", "\n"))
+    planned = [f["shadow_path"] for v in p["vms"] for f in v["files"]]
+    assert sorted(hashed) == sorted(planned) and len(hashed) == len(set(hashed))
+    extra_source = next(s["source_dir"] for s in p["steps"] if s["kind"] == "extra")
+    assert not [h for h in hashed if h.startswith(extra_source + "\\")]  # extra paths: not enumerated, not hashed
+    for step in p["steps"]:
+        for name in step["files"] or []:
+            where = _index(
+                commands, f'>>"{JOB_DIR}\\source-hashes.txt" 2>&1 certutil -hashfile "{step["source_dir"]}\\{name}"'
+            )
+            last_copy = max(i for i, c in enumerate(commands) if c.startswith(f'robocopy "{step["source_dir"]}" '))
+            assert where > last_copy  # hashed once the step's copy ran
+            assert (
+                commands[where - 1] == f'>>"{JOB_DIR}\\source-hashes.txt" echo vaware-file {step["source_dir"]}\\{name}'
+            )
+            assert commands[where + 1 : where + 3] == [
+                'set "VAW_HRC=%ERRORLEVEL%"',
+                f'>>"{JOB_DIR}\\source-hashes.txt" echo vaware-exit %VAW_HRC%',
+            ]
+    assert f'>"{JOB_DIR}\\source-hashes.txt" echo begin {p["job_id"]}' in commands
+    # a failing certutil never changes what the wrapper returns (a non-zero EXEC aborts diskshadow)
+    assert not [c for c in commands if "VAW_HRC" in c and "VAW_EXIT" in c]
+    assert commands[-1] == "exit /b %VAW_EXIT%"
+    # the robocopy part is the wrapper without hashing, unchanged
+    plain = _commands(render_copy_wrapper(p))
+    assert [c for c in commands if "source-hashes" not in c and "VAW_HRC" not in c and "certutil" not in c] == plain
+    assert "certutil" not in render_copy_wrapper(p) and "source-hashes" not in render_copy_wrapper(p)
+
+
+def test_hashing_needs_a_hash_file_in_the_plan():
+    p = plan(include_vms=["web01"])
+    del p["job_files"]["source_hashes"]
+    render_copy_wrapper(p)  # without hashing nothing is missing
+    with pytest.raises(ScriptRenderError, match="source_hashes"):
+        render_copy_wrapper(p, hash_sources=True)
+
+
+def test_parse_source_hashes_reads_certutil_as_windows_prints_it():
+    a = "C:\\ProgramData\\vaware.hyperv\\jobs\\j\\mnt\\VAWVOL1\\Hyper-V\\web01\\Virtual Hard Disks\\web01.vhdx"
+    b = "C:\\ProgramData\\vaware.hyperv\\jobs\\j\\mnt\\VAWVOL1\\Hyper-V\\web01\\Virtual Machines\\X.vmcx"
+    c = "C:\\ProgramData\\vaware.hyperv\\jobs\\j\\mnt\\VAWVOL2\\db01\\db01.vhdx"
+    lines = [
+        "begin 20261125T020000Z-0123abcd",
+        *_record(a, _certutil_ok(a, VHDX_SHA.upper()), 0),  # upper case is read as lower case
+        *_record(b, _certutil_ok(b, EMPTY_SHA, spaced=True), 0),  # older Windows: byte pairs with spaces
+        *_record(
+            c,
+            [
+                "CertUtil: -hashfile command FAILED: 0x80070005 (WIN32: 5 ERROR_ACCESS_DENIED)",
+                "CertUtil: Access is denied.",
+            ],
+            -2147024891,
+        ),
+    ]
+    records = parse_source_hashes("\r\n".join(lines) + "\r\n")
+    assert [r["path"] for r in records] == [a, b, c]
+    assert records[0] == {"path": a, "sha256": VHDX_SHA, "exit_code": 0, "error": None}
+    assert records[1]["sha256"] == EMPTY_SHA and records[1]["error"] is None
+    assert records[2]["sha256"] is None and records[2]["exit_code"] == -2147024891
+    assert "ERROR_ACCESS_DENIED" in records[2]["error"] and "Access is denied." in records[2]["error"]
+
+
+def test_parse_source_hashes_anchors_on_the_digest_line_not_on_words():
+    # German Windows, OEM code page read as UTF-8 (the umlaut arrives as a replacement character); the
+    # file name itself is 64 hex digits, which must not be taken for the digest.
+    name = "C:\\jobs\\j\\mnt\\VAWVOL1\\vms\\" + "ab" * 32
+    text = "\n".join(
+        _record(
+            name,
+            [
+                f"SHA256-Hash von {name}:",
+                VHDX_SHA,
+                "CertUtil: -hashfile-Befehl wurde erfolgreich ausgef\ufffdhrt.",
+            ],
+            0,
+        )
+    )
+    (record,) = parse_source_hashes(text)
+    assert record["sha256"] == VHDX_SHA and record["path"] == name
+
+
+def test_parse_source_hashes_reads_utf16_text_decoded_byte_by_byte():
+    path = "C:\\jobs\\j\\mnt\\VAWVOL1\\a.vhdx"
+    utf16 = "\r\n".join(_record(path, _certutil_ok(path, VHDX_SHA), 0)).encode("utf-16-le")
+    (record,) = parse_source_hashes(utf16.decode("latin-1"))
+    assert record["sha256"] == VHDX_SHA and record["path"] == path
+
+
+@pytest.mark.parametrize(
+    ("output", "code", "reason"),
+    [
+        (_certutil_ok("x", VHDX_SHA), None, r"did not finish"),  # wrapper stopped before the exit line
+        (_certutil_ok("x", VHDX_SHA), 1, r"exit code 1"),  # a digest without success does not count
+        (["SHA256 hash of x:", "CertUtil: -hashfile command completed successfully."], 0, r"no digest line"),
+        ([VHDX_SHA, EMPTY_SHA], 0, r"more than one digest line"),
+        (["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0"], 0, r"no digest line"),  # 63 digits
+        ([VHDX_SHA + "0"], 0, r"no digest line"),  # 65 digits
+        ([], None, r"did not finish"),
+    ],
+)
+def test_parse_source_hashes_gives_no_digest_unless_certutil_succeeded_with_exactly_one(output, code, reason):
+    (record,) = parse_source_hashes("\r\n".join(_record("C:\\m\\a.vhdx", output, code)))
+    assert record["sha256"] is None
+    assert re.search(reason, record["error"]), record["error"]
+
+
+def test_parse_source_hashes_of_nothing_and_of_a_cut_off_file():
+    assert parse_source_hashes(None) == [] and parse_source_hashes("") == []
+    assert parse_source_hashes("begin x\r\nnoise\r\n" + VHDX_SHA + "\r\n") == []  # no record started
+    cut = "\r\n".join(_record("C:\\m\\a.vhdx", _certutil_ok("a", VHDX_SHA), 0) + _record("C:\\m\\b.vhdx", [], None))
+    first, second = parse_source_hashes(cut)
+    assert first["sha256"] == VHDX_SHA and second["sha256"] is None and second["exit_code"] is None
+
+
+def test_what_the_wrapper_writes_is_what_the_parser_reads():
+    """Run the hashing lines of a rendered wrapper the way cmd.exe would and read the result back."""
+    p = plan()
+    out = []
+    digests = {}
+    for line in render_copy_wrapper(p, hash_sources=True).split("\r\n"):
+        echo = re.match(r'^>{1,2}"[^"]+source-hashes\.txt" echo (.*)$', line)
+        run = re.match(r'^>>"[^"]+" 2>&1 certutil -hashfile "([^"]+)" SHA256$', line)
+        if echo:
+            out.append(echo.group(1).replace("%VAW_HRC%", "0"))
+        elif run:
+            digests[run.group(1)] = format(len(digests) + 1, "064x")
+            out.extend(_certutil_ok(run.group(1), digests[run.group(1)]))
+    records = parse_source_hashes("\r\n".join(out) + "\r\n")
+    assert {r["path"]: r["sha256"] for r in records} == digests
+    assert set(digests) == {f["shadow_path"] for v in p["vms"] for f in v["files"]}
