@@ -37,8 +37,9 @@ Shape (``format`` 1)::
 Status rules: a VM is ``complete`` when every robocopy run of each of its steps was recorded with an
 exit code below 8, every planned file is present at the destination (case-insensitive relative
 path), a size reported for the shadow copy of a file matches the copy (``verify`` size or hash),
-with ``verify: hash`` every file has a SHA-256, and, when the writer is required, the Hyper-V
-writer did not exclude the VM's component. The generation is ``complete`` when there is no
+with ``verify: hash`` every copy has a SHA-256 that equals the SHA-256 of the same file in the shadow
+copy (``source_hashes``; a missing source digest fails the VM too), and, when the writer is required,
+the Hyper-V writer did not exclude the VM's component. The generation is ``complete`` when there is no
 job error, the copy wrapper finished, the Hyper-V writer was included when it was required, and
 every VM and extra path is complete; ``failed`` when nothing is complete (or the writer was required
 and not included); ``partial`` otherwise.
@@ -57,7 +58,10 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import (
     parse_generation_id,
     quote_value,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts import parse_exit_codes
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts import (
+    parse_exit_codes,
+    parse_source_hashes,
+)
 
 MANIFEST_FORMAT = 1
 STATUSES = ("complete", "partial", "failed")
@@ -205,6 +209,33 @@ def _summary(summary: Any) -> Optional[Dict[str, Any]]:
     return result
 
 
+def _source_hash_index(source_hashes: Any) -> Dict[str, Mapping[str, Any]]:
+    """Path in the shadow copy (case-insensitive) -> record of ``backup_scripts.parse_source_hashes``."""
+    if source_hashes is None or isinstance(source_hashes, str):
+        records = parse_source_hashes(source_hashes or "")
+    elif isinstance(source_hashes, (list, tuple)) and all(
+        isinstance(r, Mapping) and isinstance(r.get("path"), str) for r in source_hashes
+    ):
+        records = source_hashes
+    else:
+        raise ManifestError(
+            "source_hashes: expected the source hash file text or parse_source_hashes(),"
+            f" got {quote_value(source_hashes)}"
+        )
+    return {str(r["path"]).casefold(): r for r in records}
+
+
+def _hash_problem(rel: str, copy_sha: Optional[str], source: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """Why the copy of ``rel`` is not proven equal to the file in the shadow copy (None: it is)."""
+    source_sha = str(source.get("sha256") or "").lower() if source else ""
+    if not _SHA256_RE.match(source_sha):
+        why = (source or {}).get("error") or "the copy wrapper recorded no digest for it"
+        return f"{rel}: no SHA-256 of the file in the shadow copy ({why})"
+    if copy_sha is not None and copy_sha != source_sha:
+        return f"{rel}: SHA-256 of the copy {copy_sha} differs from the shadow copy's {source_sha}"
+    return None
+
+
 def build_manifest(
     plan: Mapping[str, Any],
     *,
@@ -219,6 +250,7 @@ def build_manifest(
     extra_totals: Optional[Mapping[str, Mapping[str, Any]]] = None,
     vm_seconds: Optional[Mapping[str, float]] = None,
     verify: str = "size",
+    source_hashes: Any = None,
     warnings: Iterable[str] = (),
     error: Optional[str] = None,
 ) -> Dict[str, Any]:
@@ -234,6 +266,8 @@ def build_manifest(
     component named after a VM's name or id marks that VM: failed when the writer is required, else a
     warning). ``robocopy_summary``: from
     ``robocopy.parse_summary``. ``extra_totals``: extra path -> ``{"files", "bytes"}``.
+    ``source_hashes``: with ``verify: hash``, the wrapper's source hash file (text) or
+    ``backup_scripts.parse_source_hashes`` output, matched to the plan's files by their ``shadow_path``.
     ``error``: what stopped the job, if anything. Status rules: see the module docstring.
     """
     if verify not in VERIFY_MODES:
@@ -256,6 +290,7 @@ def build_manifest(
         raise ManifestError(f"files: expected VM name -> list of files, got {quote_value(files)}")
     warnings = [str(w) for w in (*plan.get("warnings", ()), *warnings)]
 
+    source_index = _source_hash_index(source_hashes) if verify == "hash" else {}
     writer_result = _writer(plan, writer)
     excluded_components = {_component_key(c) for c in writer_result["excluded_components"]}
     vms = []
@@ -300,6 +335,11 @@ def build_manifest(
                 entry["sha256"] = sha
             elif verify == "hash":
                 problems.append(f"{rel}: no SHA-256 although verify is hash")
+            if verify == "hash":
+                source = source_index.get(str(planned.get("shadow_path") or "").casefold())
+                mismatch = _hash_problem(rel, sha, source)
+                if mismatch:
+                    problems.append(mismatch)
             entries.append(entry)
         planned_paths = {f["relative_path"].casefold() for f in vm["files"]}
         warnings.extend(

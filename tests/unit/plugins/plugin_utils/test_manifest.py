@@ -64,6 +64,24 @@ def _found(p, sha=False):
     return result
 
 
+def _sources(p, sha=SHA, skip=(), spaced=False):
+    """The copy wrapper's source hash file: certutil's output for every planned VM file in the shadow."""
+    lines = [f"begin {p['job_id']}"]
+    for vm in p["vms"]:
+        for f in vm["files"]:
+            if f["relative_path"] in skip:
+                continue
+            digest = " ".join(sha[i : i + 2] for i in range(0, 64, 2)) if spaced else sha
+            lines += [
+                f"vaware-file {f['shadow_path']}",
+                f"SHA256 hash of {f['shadow_path']}:",
+                digest,
+                "CertUtil: -hashfile command completed successfully.",
+                "vaware-exit 0",
+            ]
+    return "\r\n".join(lines) + "\r\n"
+
+
 def _codes(p, failing=None, code=1, finished=True):
     lines = [f"begin {p['job_id']}"]
     worst = 0
@@ -127,13 +145,70 @@ def test_complete_manifest_is_valid_by_schema_and_by_python():
 
 def test_hash_verification_records_sha256_and_requires_it():
     p = _plan()
-    m = _build(p, files=_found(p, sha=True), verify="hash")
+    m = _build(p, files=_found(p, sha=True), verify="hash", source_hashes=_sources(p))
     assert _schema_errors(m) == [] and m["status"] == "complete"
     assert all(f["sha256"] == SHA for vm in m["vms"] for f in vm["files"])
-    missing = _build(p, verify="hash")
+    missing = _build(p, verify="hash", source_hashes=_sources(p))
     assert missing["status"] == "failed"
-    assert any("no SHA-256" in problem for problem in missing["vms"][0]["problems"])
+    assert any("no SHA-256 although verify is hash" in problem for problem in missing["vms"][0]["problems"])
     assert "sha256" not in _build(p, verify="size")["vms"][0]["files"][0]
+
+
+def test_hash_verification_compares_each_copy_with_the_file_in_the_shadow_copy():
+    p = _plan()
+    spaced = _build(p, files=_found(p, sha=True), verify="hash", source_hashes=_sources(p, spaced=True))
+    assert spaced["status"] == "complete"  # older Windows prints the digest in byte pairs
+
+    other = "0" * 63 + "1"
+    bad = _build(p, files=_found(p, sha=True), verify="hash", source_hashes=_sources(p, sha=other))
+    assert bad["status"] == "failed" and bad["error"] is None
+    web = bad["vms"][0]
+    assert web["status"] == "failed"
+    assert (
+        f"Virtual Hard Disks\\web01.vhdx: SHA-256 of the copy {SHA} differs from the shadow copy's {other}"
+        in (web["problems"])
+    )
+    assert {f["sha256"] for f in web["files"]} == {SHA}  # the manifest records what is at the destination
+    assert not is_generation_complete(bad)
+
+    # one file whose source digest is missing fails its VM only; the other VM stays complete
+    skip = ("Virtual Hard Disks\\web01.vhdx",)
+    partial = _build(p, files=_found(p, sha=True), verify="hash", source_hashes=_sources(p, skip=skip))
+    assert partial["status"] == "partial"
+    assert [v["status"] for v in partial["vms"]] == ["failed", "complete"]
+    assert partial["vms"][0]["problems"] == [
+        "Virtual Hard Disks\\web01.vhdx: no SHA-256 of the file in the shadow copy"
+        " (the copy wrapper recorded no digest for it)"
+    ]
+
+
+def test_a_source_digest_certutil_could_not_make_fails_with_certutil_s_words():
+    p = _plan(include_vms=["web01"])
+    vhdx = next(f for f in p["vms"][0]["files"] if f["kind"] == "vhd")
+    text = _sources(p, skip=(vhdx["relative_path"],)) + (
+        f"vaware-file {vhdx['shadow_path']}\r\n"
+        "CertUtil: -hashfile command FAILED: 0x80070005 (WIN32: 5 ERROR_ACCESS_DENIED)\r\n"
+        "CertUtil: Access is denied.\r\n"
+        "vaware-exit -2147024891\r\n"
+    )
+    m = _build(p, files=_found(p, sha=True), verify="hash", source_hashes=text)
+    assert m["status"] == "failed"
+    (problem,) = m["vms"][0]["problems"]
+    assert problem.startswith("Virtual Hard Disks\\web01.vhdx: no SHA-256 of the file in the shadow copy (certutil")
+    assert "ERROR_ACCESS_DENIED" in problem
+
+
+def test_source_digests_are_ignored_unless_verify_is_hash():
+    p = _plan()
+    wrong = _sources(p, sha="1" * 64)
+    assert _build(p, files=_found(p, sha=True), verify="size", source_hashes=wrong)["status"] == "complete"
+    assert _build(p, files=_found(p), verify="none", source_hashes=wrong)["status"] == "complete"
+
+
+def test_source_hashes_of_the_wrong_type_are_named():
+    p = _plan()
+    with pytest.raises(ManifestError, match="source_hashes: expected"):
+        _build(p, files=_found(p, sha=True), verify="hash", source_hashes={"x": SHA})
 
 
 def test_one_vm_failing_robocopy_makes_the_generation_partial():
@@ -285,7 +360,7 @@ def _mutations():
 @pytest.mark.parametrize("mutate", _mutations(), ids=lambda f: f.__name__)
 def test_python_validation_and_schema_reject_the_same_broken_manifests(mutate):
     p = _plan()
-    m = copy.deepcopy(_build(p, files=_found(p, sha=True), verify="hash"))
+    m = copy.deepcopy(_build(p, files=_found(p, sha=True), verify="hash", source_hashes=_sources(p)))
     assert is_generation_complete(m)
     mutate(m)
     assert validate_manifest(m), "python validation accepted a broken manifest"
