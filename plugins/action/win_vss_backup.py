@@ -540,7 +540,10 @@ class BackupRun:
         return {
             "runner.ps1": {"text": load_payload(RUNNER_PAYLOAD), "encoding": "utf8bom"},
             names["script"]: {"text": render_script(plan), "encoding": "ascii"},
-            names["wrapper"]: {"text": render_copy_wrapper(plan), "encoding": "ascii"},
+            names["wrapper"]: {
+                "text": render_copy_wrapper(plan, hash_sources=self.args["verify"] == "hash"),
+                "encoding": "ascii",
+            },
             "params.json": {"text": json.dumps(runner_params, indent=1), "encoding": "utf8"},
             "plan.json": {"text": json.dumps(plan, indent=1), "encoding": "utf8"},
         }
@@ -663,9 +666,9 @@ class BackupRun:
             {"name": "listing.json", "tail_bytes": 0, "encoding": "utf8"},
             {"name": "diskshadow.err", "tail_bytes": 65536, "encoding": "utf8"},
         ]
-        names = {k: JOB_FILE_NAMES[k] for k in ("transcript", "robocopy_log", "exit_codes")}
+        names = {k: JOB_FILE_NAMES[k] for k in ("transcript", "robocopy_log", "exit_codes", "source_hashes")}
         if plan is not None:
-            names = {k: plan["job_files"][k].rsplit("\\", 1)[1] for k in names}
+            names = {k: str(plan["job_files"].get(k) or v).rsplit("\\", 1)[-1] for k, v in names.items()}
         else:
             # attaching: the job's own plan and options (verify) come from its folder
             files.append({"name": "plan.json", "tail_bytes": 0, "encoding": "utf8"})
@@ -674,6 +677,8 @@ class BackupRun:
             {"name": names["transcript"], "tail_bytes": TRANSCRIPT_LIMIT, "encoding": "utf8"},
             {"name": names["robocopy_log"], "tail_bytes": ROBOCOPY_LOG_TAIL, "encoding": "utf16"},
             {"name": names["exit_codes"], "tail_bytes": 0, "encoding": "utf8"},
+            # verify: hash only; absent otherwise (certutil writes the OEM code page: digests are ASCII)
+            {"name": names["source_hashes"], "tail_bytes": 0, "encoding": "utf8"},
         ]
         try:
             answer = self.call("win_vss_backup_collect", {"JobId": job_id, "Files": files}, "collect")
@@ -712,6 +717,7 @@ class BackupRun:
             "robocopy_log": text(names["robocopy_log"]) or "",
             "robocopy_log_truncated": bool((got.get(names["robocopy_log"]) or {}).get("truncated")),
             "exit_codes": text(names["exit_codes"]),
+            "source_hashes": text(names["source_hashes"]),
             "shadows": answer.get("shadows") or [],
         }
 
@@ -834,6 +840,7 @@ class BackupRun:
             extra_totals=extra_totals,
             vm_seconds=vm_seconds,
             verify=verify,
+            source_hashes=collected.get("source_hashes"),
             warnings=self.warnings_from_job(ds),
             error=error,
         )
@@ -1076,6 +1083,7 @@ class BackupRun:
         bad_vms = [vm for vm in manifest.get("vms") or [] if vm["status"] != "complete"]
         errors = (analysis.get("summary") or {}).get("errors") or []
         if bad_vms:
+            step = "verify"  # unless robocopy itself failed: then the copy step is what went wrong
             parts = []
             for vm in bad_vms:
                 plan_vm = next((p for p in plan["vms"] if p["name"] == vm["name"]), {})
@@ -1083,15 +1091,17 @@ class BackupRun:
                 worst = max((c for c in codes if c is not None), default=None)
                 text = f"VM {vm['name']}"
                 if worst is not None and worst >= 8:
+                    step = "copy"
                     meaning = "; ".join(f for f in robocopy_outcome(worst)["flags"] if f)
                     text += f": robocopy exit code {worst} ({meaning})"
                     line = self.robocopy_error_for(errors, plan_vm, plan.get("steps") or [])
                     if line:
                         text += f": {line}"
                 elif vm.get("problems"):
-                    text += f": {vm['problems'][0]}"
+                    more = len(vm["problems"]) - 1
+                    text += f": {vm['problems'][0]}" + (f" (and {more} more problem(s))" if more else "")
                 parts.append(text)
-            return "copy", "; ".join(parts)
+            return step, "; ".join(parts)
         if status.get("error"):
             return status.get("error_phase") or "job", str(status["error"])
         if manifest.get("error"):

@@ -182,15 +182,84 @@ def test_number_of_calls_does_not_grow_with_vms(clock):
     assert one["remote_calls"] == two["remote_calls"] == 9
 
 
-def test_verify_hash_records_sha256_and_asks_the_runner_for_it(clock):
+@pytest.mark.parametrize("old_format", [False, True])
+def test_verify_hash_compares_each_copy_with_its_source_in_the_shadow(clock, old_format):
+    scenario = success_scenario()
+    scenario["win_vss_backup_collect"] = [
+        hv.collect(files=hv.listing(hashes=True), hashes=hv.source_hashes(old_format=old_format))
+    ]
+    host, result = run(scenario, {"verify": "hash", "retention": {"keep_last": 2}})
+    assert not result.get("failed"), result["msg"]
+    start = host.calls_to("win_vss_backup_start")[0].parameters["Files"]
+    params = json.loads(start["params.json"]["text"])
+    assert params["hash"] is True and params["verify"] == "hash"
+    # the wrapper diskshadow EXECs hashes every VM file in the exposed shadow, into the job's hash file
+    wrapper = start["copy.cmd"]["text"]
+    hashed = re.findall(r'certutil -hashfile "([^"]+)" SHA256\r\n', wrapper)
+    assert sorted(hashed) == sorted(hv.shadow_path(n, rel) for n, _p, _s, rel in hv.FILES)
+    assert f'>>"{hv.JOB_DIR}\\source-hashes.txt" 2>&1 certutil' in wrapper
+    assert "source-hashes.txt" in [f["name"] for f in host.calls_to("win_vss_backup_collect")[0].parameters["Files"]]
+    manifest = json.loads(verdict_of(host)["manifest_text"])
+    assert manifest["status"] == "complete" and manifest["verify"] == "hash"
+    recorded = {vm["name"] + "\\" + f["relative_path"]: f["sha256"] for vm in manifest["vms"] for f in vm["files"]}
+    assert recorded == {n + "\\" + rel: hv.digest(n + "\\" + rel) for n, _p, _s, rel in hv.FILES}
+    assert result["expired"] == ["20261123T020000Z"]  # a verified generation lets retention run
+
+
+def test_verify_size_does_not_hash_the_sources(clock):
+    host, result = run(success_scenario())
+    assert not result.get("failed"), result["msg"]
+    wrapper = host.calls_to("win_vss_backup_start")[0].parameters["Files"]["copy.cmd"]["text"]
+    assert "certutil" not in wrapper and "source-hashes" not in wrapper
+
+
+def test_verify_hash_mismatch_fails_names_vm_and_file_and_expires_nothing(clock):
+    scenario = success_scenario()
+    scenario["win_vss_backup_collect"] = [
+        hv.collect(files=hv.listing(hashes=True), hashes=hv.source_hashes(changed=("db01.vhdx",)))
+    ]
+    host, result = run(scenario, {"verify": "hash", "retention": {"keep_last": 1}})
+    copy_sha = hv.digest("db01\\Virtual Hard Disks\\db01.vhdx")
+    assert_failure_safe(
+        host,
+        result,
+        rf"^verify: VM db01: Virtual Hard Disks\\db01\.vhdx: SHA-256 of the copy {copy_sha} differs from the"
+        r" shadow copy's [0-9a-f]{64}$",
+    )
+    verdict = verdict_of(host)
+    manifest = json.loads(verdict["manifest_text"])
+    assert verdict["decision"] == manifest["status"] == "partial"  # web01 verified, db01 not: not complete
+    assert [v["status"] for v in result["vms"]] == ["complete", "failed"]
+    assert result["generation_status"] == "partial"
+    (cleanup,) = host.calls_to("win_vss_backup_cleanup")
+    assert cleanup.parameters["RemoveJobs"] == [hv.JOB_ID]
+
+
+@pytest.mark.parametrize(
+    ("hashes", "reason"),
+    [
+        ({"missing": ("web01.vhdx",)}, r"\(the copy wrapper recorded no digest for it\)"),
+        ({"denied": ("web01.vhdx",)}, r"\(certutil exit code -2147024891: .*ERROR_ACCESS_DENIED"),
+    ],
+)
+def test_verify_hash_without_a_source_digest_fails(clock, hashes, reason):
+    scenario = success_scenario()
+    scenario["win_vss_backup_collect"] = [hv.collect(files=hv.listing(hashes=True), hashes=hv.source_hashes(**hashes))]
+    host, result = run(scenario, {"verify": "hash", "retention": {"keep_last": 1}})
+    assert_failure_safe(
+        host,
+        result,
+        r"^verify: VM web01: Virtual Hard Disks\\web01\.vhdx: no SHA-256 of the file in the shadow copy " + reason,
+    )
+    assert json.loads(verdict_of(host)["manifest_text"])["status"] == "partial"
+
+
+def test_verify_hash_with_no_source_hash_file_at_all_fails_every_vm(clock):
     scenario = success_scenario()
     scenario["win_vss_backup_collect"] = [hv.collect(files=hv.listing(hashes=True))]
-    host, result = run(scenario, {"verify": "hash"})
-    assert not result.get("failed"), result["msg"]
-    params = json.loads(host.calls_to("win_vss_backup_start")[0].parameters["Files"]["params.json"]["text"])
-    assert params["hash"] is True
-    manifest = json.loads(verdict_of(host)["manifest_text"])
-    assert all(len(f["sha256"]) == 64 for vm in manifest["vms"] for f in vm["files"])
+    host, result = run(scenario, {"verify": "hash", "retention": {"keep_last": 1}})
+    assert_failure_safe(host, result, r"^verify: VM web01: .*no SHA-256 of the file in the shadow copy.*; VM db01: ")
+    assert json.loads(verdict_of(host)["manifest_text"])["status"] == "failed"
 
 
 def test_verify_hash_without_digests_fails_and_keeps_old_generations(clock):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import hashlib
 import json
 import pathlib
 from typing import Any, Dict, List, Optional
@@ -402,6 +403,11 @@ def copy_outputs(*, fail_step: Optional[str] = None, fail_code: int = 8, job_dir
     return {"robocopy.log": "".join(log), "robocopy-exit-codes.txt": "\r\n".join(codes) + "\r\n"}
 
 
+def digest(full: str) -> str:
+    """The SHA-256 the scripted host reports for ``<vm>\\<relative path>`` (same at source and copy)."""
+    return hashlib.sha256(full.encode("utf-8")).hexdigest()
+
+
 def listing(
     *, missing: tuple = (), sizes: Optional[Dict[str, int]] = None, hashes: bool = False
 ) -> List[Dict[str, Any]]:
@@ -413,9 +419,51 @@ def listing(
             continue
         entry = {"path": full, "size": (sizes or {}).get(full, size), "modified": "2026-11-25T02:30:00Z"}
         if hashes:
-            entry["sha256"] = format(abs(hash(full)) % (16**64), "064x")
+            entry["sha256"] = digest(full)
         out.append(entry)
     return out
+
+
+def shadow_path(vm_name: str, rel: str, job_dir: str = JOB_DIR) -> str:
+    """Where a VM file is in the exposed shadow copy (the copy wrapper hashes it there)."""
+    for _step, name, alias, rel_dir, dest_rel in STEPS:
+        if name == vm_name and rel.startswith(dest_rel + "\\"):
+            return job_dir + "\\mnt\\" + alias + "\\" + rel_dir + "\\" + rel[len(dest_rel) + 1 :]
+    raise KeyError(rel)
+
+
+def source_hashes(
+    *, changed: tuple = (), missing: tuple = (), denied: tuple = (), old_format: bool = False, job_dir: str = JOB_DIR
+) -> str:
+    """source-hashes.txt as the copy wrapper writes it with certutil's real output (``verify: hash``).
+
+    File names in ``changed`` get a different digest than their copy, those in ``missing`` have no record,
+    those in ``denied`` a certutil failure; ``old_format`` prints digests in byte pairs like older Windows.
+    """
+    lines = [f"begin {JOB_ID}"]
+    for vm_name, _path, _size, rel in FILES:
+        name = rel.rsplit("\\", 1)[1]
+        if name in missing:
+            continue
+        path = shadow_path(vm_name, rel, job_dir)
+        lines.append(f"vaware-file {path}")
+        if name in denied:
+            lines += [
+                "CertUtil: -hashfile command FAILED: 0x80070005 (WIN32: 5 ERROR_ACCESS_DENIED)",
+                "CertUtil: Access is denied.",
+                "vaware-exit -2147024891",
+            ]
+            continue
+        value = digest(vm_name + "\\" + rel + ("~changed" if name in changed else ""))
+        if old_format:
+            value = " ".join(value[i : i + 2] for i in range(0, 64, 2))
+        lines += [
+            f"SHA256 hash of {path}:" if not old_format else f"SHA256 hash of file {path}:",
+            value,
+            "CertUtil: -hashfile command completed successfully.",
+            "vaware-exit 0",
+        ]
+    return "\r\n".join(lines) + "\r\n"
 
 
 def collect(
@@ -429,6 +477,7 @@ def collect(
     job_id: str = JOB_ID,
     verify: str = "size",
     stderr: str = "",
+    hashes: Optional[str] = None,
 ) -> Dict[str, Any]:
     """The collect payload's answer for a job whose copy is over (runner awaits the verdict)."""
     copy = copy_outputs() if copy is None else copy
@@ -461,6 +510,7 @@ def collect(
         "diskshadow.log": entry(transcript(transcript_name, JOBS_ROOT + "\\" + job_id) if transcript_name else None),
         "robocopy.log": entry(copy.get("robocopy.log")),
         "robocopy-exit-codes.txt": entry(copy.get("robocopy-exit-codes.txt")),
+        "source-hashes.txt": entry(hashes),
     }
     if plan is not None:
         found["plan.json"] = entry(json.dumps(plan))
