@@ -18,7 +18,12 @@ class ReportDom(HTMLParser):
         self.url_attributes: List[str] = []
         self.tags: set = set()
         self.svgs = 0
+        self.restore_cells: Dict[tuple, Dict[str, str]] = {}  # (host, vm) -> data-restore, data-latest-test, text
+        self.column_headers: List[str] = []
         self._table_host = None
+        self._row_vm = None
+        self._restore_cell = None
+        self._header = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -36,8 +41,33 @@ class ReportDom(HTMLParser):
             self.vm_rows.setdefault(self._table_host, [])
         if tag == "tr" and "vm-row" in cls:
             self.vm_rows[self._table_host].append({"vm": a.get("data-vm"), "status": a.get("data-status")})
+            self._row_vm = a.get("data-vm")
+        if tag == "td" and "restore" in cls and self._row_vm is not None:
+            self._restore_cell = {"restore": a.get("data-restore"), "latest": a.get("data-latest-test"), "text": ""}
+            self.restore_cells[(self._table_host, self._row_vm)] = self._restore_cell
+        if tag == "th" and self._table_host is not None:
+            self._header = ""
+        if tag == "br" and self._restore_cell is not None:
+            self._restore_cell["text"] += " "
         if tag == "tr" and "host-row" in cls:
             self.host_rows.append({"host": a.get("data-host"), "status": a.get("data-status")})
+
+    def handle_data(self, data):
+        if self._restore_cell is not None:
+            self._restore_cell["text"] += data
+        if self._header is not None:
+            self._header += data
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._restore_cell is not None:
+            self._restore_cell["text"] = " ".join(self._restore_cell["text"].split())
+            self._restore_cell = None
+        if tag == "th" and self._header is not None:
+            if self._header.strip() not in self.column_headers:
+                self.column_headers.append(self._header.strip())
+            self._header = None
+        if tag == "tr":
+            self._row_vm = None
 
 
 def parse(dom: str) -> ReportDom:

@@ -8,7 +8,9 @@ markup, quotes, shell metacharacters, non-ASCII.
 from __future__ import annotations
 
 import datetime
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
+
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import merge_proofs, proven_restore
 
 GIB = 1024**3
 AWKWARD_NAMES = ["<script>alert(1)</script>", "x'; Remove-Item C:\\ -Recurse; '", "Büro-Server ünd Co", 'a & b "q"']
@@ -82,3 +84,19 @@ def host_result(index: int, name: str) -> Dict[str, Any]:
 def fleet(count: int) -> Dict[str, Dict[str, Any]]:
     names = [f"hv{i:03d}" for i in range(1, count + 1)]
     return {name: host_result(i, name) for i, name in enumerate(names, start=1)}
+
+
+def restore_proofs(*tests: tuple, now: Optional[datetime.datetime] = None) -> Dict[str, Any]:
+    """``restore-proofs.json`` as playbooks/test_restore.yml leaves it, built with the role's own merge.
+
+    Each test is ``(host, vm, days_ago, passed)``; a passed one restored generation 20261120T020000Z and saw
+    the heartbeat after 48 s.
+    """
+    now = now or datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    records = []
+    for host, vm, days_ago, passed in tests:
+        outcome = {"outcome": "passed" if passed else "failed", "check": "heartbeat"}
+        outcome.update({"seconds_to_heartbeat": 48.0} if passed else {"reason": "no heartbeat within 600 s"})
+        when = now - datetime.timedelta(days=days_ago)
+        records.append(proven_restore(host, vm, "20261120T020000Z", outcome, when, backup_host=host.upper()))
+    return merge_proofs(None, records, now=now)

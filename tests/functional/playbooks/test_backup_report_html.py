@@ -26,7 +26,10 @@ SCHEMA = json.loads((ROOT / "docs" / "backup-report.schema.json").read_text(enco
 OUTPUT = ROOT / "tests" / "output" / "backup-report"
 
 
-def write_report(tmp: pathlib.Path, results, *extra_args: str):
+def write_report(tmp: pathlib.Path, results, *extra_args: str, proofs=None):
+    """Run the report entry point; ``proofs`` (a document, or text written as is) is put in the report folder
+    as restore-proofs.json first, where playbooks/test_restore.yml leaves it."""
+    tmp.mkdir(parents=True, exist_ok=True)
     inventory = tmp / "inventory.yml"
     hosts = {name: {"hyperv_backup_host_result": result} for name, result in results.items()}
     inventory.write_text(yaml.safe_dump({"all": {"children": {"hyperv_hosts": {"hosts": hosts}}}}), encoding="utf-8")
@@ -40,6 +43,10 @@ def write_report(tmp: pathlib.Path, results, *extra_args: str):
         }
     )
     report_dir = tmp / "report"
+    if proofs is not None:
+        report_dir.mkdir()
+        text = proofs if isinstance(proofs, str) else json.dumps(proofs, indent=2)
+        (report_dir / "restore-proofs.json").write_text(text, encoding="utf-8")
     proc = subprocess.run(
         [str(PLAYBOOK_BIN), str(HERE / "report_from_recorded_results.yml"), "-i", str(inventory),
          "-e", f"hyperv_backup_report_dir={report_dir}", *extra_args],
@@ -97,10 +104,12 @@ def check_mail(sink: SmtpSink, html_path: pathlib.Path):
 
 
 def test_one_host(tmp_path):
-    results = recorded_results.fleet(1)
+    results = recorded_results.fleet(1)  # hv001 with VMs vm001-0 and vm001-1
+    # vm001-0 passed a test restore 3 days ago; vm001-1 was tested yesterday and failed, never passed
+    proofs = recorded_results.restore_proofs(("hv001", "vm001-0", 3, True), ("hv001", "vm001-1", 1, False))
     with SmtpSink() as sink:
         proc, report, html_path = write_report(
-            tmp_path, results, *mail_args(sink), "-e", "hyperv_backup_report_chart=bytes"
+            tmp_path, results, *mail_args(sink), "-e", "hyperv_backup_report_chart=bytes", proofs=proofs
         )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "VMs by data copied" in html_path.read_text(encoding="utf-8")
@@ -109,6 +118,62 @@ def test_one_host(tmp_path):
     assert subject == "[Hyper-V backup] OK: 0/1 hosts failed, 0/2 VMs failed"
     dom = check_in_chromium(html_path, report, "one-host.png", 900)
     assert len(dom.sections) == 1 and sum(len(r) for r in dom.vm_rows.values()) == report["totals"]["vms"]
+    # the last proven restore, from restore-proofs.json in the report folder
+    assert report["restore_proofs"]["status"] == "read" and report["warnings"] == []
+    assert report["restore_proofs"]["source"] == str(html_path.parent / "restore-proofs.json")
+    vms = {v["name"]: v for v in report["hosts"][0]["vms"]}
+    proven = vms["vm001-0"]["last_proven_restore"]
+    assert proven["generation"] == "20261120T020000Z" and proven["seconds_to_heartbeat"] == 48.0
+    assert proven["stale"] is False and 2.9 < proven["age_days"] < 3.1
+    assert vms["vm001-1"]["last_proven_restore"] is None and vms["vm001-1"]["last_restore_test"]["passed"] is False
+    assert "Last proven restore" in dom.column_headers
+    proven_cell, never_cell = dom.restore_cells[("hv001", "vm001-0")], dom.restore_cells[("hv001", "vm001-1")]
+    assert proven_cell["restore"] == "proven" and proven_cell["latest"] == "passed"
+    assert proven_cell["text"].startswith(proven["tested_at"][:10] + " · 20261120T020000Z heartbeat after 48")
+    assert never_cell["restore"] == "never" and never_cell["latest"] == "failed"
+    assert (
+        never_cell["text"].startswith("never latest test ")
+        and "failed: no heartbeat within 600 s" in never_cell["text"]
+    )
+    assert report["totals"]["vms_restore_proven"] == 1 and report["totals"]["vms_restore_unproven"] == 1
+
+
+def test_stale_and_unreadable_restore_proofs(tmp_path):
+    results = recorded_results.fleet(1)
+    stale = recorded_results.restore_proofs(("hv001", "vm001-0", 10, True), ("HV001", "VM001-1", 2, True))
+    proc, report, html_path = write_report(
+        tmp_path / "stale", results, "-e", "hyperv_backup_report_restore_max_age_days=7", proofs=stale
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    dom = html_checks.parse(html_path.read_text(encoding="utf-8"))
+    assert dom.restore_cells[("hv001", "vm001-0")]["restore"] == "stale"
+    assert "10 days old" in dom.restore_cells[("hv001", "vm001-0")]["text"]
+    assert dom.restore_cells[("hv001", "vm001-1")]["restore"] == "proven"  # names match case-insensitively
+    assert report["restore_proofs"]["max_age_days"] == 7 and report["status"] == "ok"
+
+    # a damaged file is a warning in the report, not a failed run
+    proc, report, html_path = write_report(tmp_path / "damaged", results, proofs='{"format": 1, "vms": [')
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert report["status"] == "warning" and report["restore_proofs"]["status"] == "unreadable"
+    (warning,) = report["warnings"]
+    assert "restore-proofs.json ignored, so no VM shows a proven restore: restore proofs: not valid JSON" in warning
+    html = html_path.read_text(encoding="utf-8")
+    assert 'id="report-warnings"' in html and "1 report warning(s) below" in html
+    dom = html_checks.parse(html)
+    assert {c["restore"] for c in dom.restore_cells.values()} == {"never"}
+
+    # a file that cannot be read (here a folder of that name) too
+    (tmp_path / "folder" / "report" / "restore-proofs.json").mkdir(parents=True)
+    proc, report, html_path = write_report(tmp_path / "folder", results)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    (warning,) = report["warnings"]
+    assert "restore-proofs.json could not be read, so no VM shows a proven restore: " in warning, warning
+    assert report["status"] == "warning" and report["restore_proofs"]["status"] == "unreadable"
+
+    # no file: nothing proven yet, said once at the top, no warning
+    proc, report, html_path = write_report(tmp_path / "absent", results)
+    assert proc.returncode == 0 and report["status"] == "ok" and report["restore_proofs"]["status"] == "absent"
+    assert 'id="restore-hint"' in html_path.read_text(encoding="utf-8")
 
 
 def test_two_hundred_hosts(tmp_path):
