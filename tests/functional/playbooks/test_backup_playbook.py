@@ -10,6 +10,9 @@ action plugins, the payload runner, the report filter and template. The fleet:
 * hv04: a bad role variable (``hyperv_backup_type: incremental``): the host fails before the role can record
   anything, and the report still lists it, as failed with no result;
 * hv05: unreachable (WinRM times out): failed, the others unaffected.
+
+The report folder already holds ``restore-proofs.json`` from an earlier ``playbooks/test_restore.yml`` run:
+hv01's web01 passed a test restore, its db01 was never tested.
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ import subprocess
 import jsonschema
 import pytest
 
-from ansible_collections.vaware.hyperv.tests.functional.playbooks import chromium, fleet, html_checks
+from ansible_collections.vaware.hyperv.tests.functional.playbooks import (
+    chromium,
+    fleet,
+    html_checks,
+    recorded_results,
+)
 from ansible_collections.vaware.hyperv.tests.functional.playbooks.scripted_windows_host import scripted_collection
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -36,7 +44,7 @@ HOST_VARS = {
 }
 
 
-def run_backup(tmp: pathlib.Path, scenarios, *extra_args: str, host_vars=None):
+def run_backup(tmp: pathlib.Path, scenarios, *extra_args: str, host_vars=None, proofs=None):
     host_vars = {h: {**HOST_VARS, **(host_vars or {}).get(h, {})} for h in scenarios}
     setup = scripted_collection.build(tmp, scenarios, host_vars=host_vars)
     env = setup["env"]
@@ -44,6 +52,9 @@ def run_backup(tmp: pathlib.Path, scenarios, *extra_args: str, host_vars=None):
     env.update({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_SHOW_CUSTOM_STATS": "true"})
     env["ANSIBLE_LOG_PATH"] = str(tmp / "ansible.log")  # progress, for when a run goes wrong
     report_dir = tmp / "report"
+    if proofs is not None:  # left by an earlier test_restore.yml run with the same report folder
+        report_dir.mkdir(parents=True, exist_ok=True)
+        (report_dir / "restore-proofs.json").write_text(json.dumps(proofs, indent=2), encoding="utf-8")
     proc = subprocess.run(
         [str(PLAYBOOK_BIN), "vaware.hyperv.backup", "-i", str(setup["inventory"]),
          "-e", f"hyperv_backup_report_dir={report_dir}", *extra_args],
@@ -69,7 +80,10 @@ def fleet_run(tmp_path_factory):
         "hv05": fleet.unreachable_host(),
     }
     setup, proc, output, report_dir = run_backup(
-        tmp, scenarios, host_vars={"hv04": {"hyperv_backup_type": "incremental"}}
+        tmp,
+        scenarios,
+        host_vars={"hv04": {"hyperv_backup_type": "incremental"}},
+        proofs=recorded_results.restore_proofs(("hv01", "web01", 1, True)),
     )
     report = json.loads((report_dir / "backup-report.json").read_text(encoding="utf-8"))
     return {"setup": setup, "proc": proc, "output": output, "report": report, "report_dir": report_dir}
@@ -126,6 +140,12 @@ def test_json_report_matches_its_schema_and_what_happened(fleet_run):
     web01 = hv01["vms"][1]
     assert web01["bytes"] == 40 * 1024**3 + 65536 + 1048576 and web01["files"] == 3
     assert web01["generation"] == hv01["generation"] and web01["mb_per_s"] > 0
+    # the last proven restore comes from restore-proofs.json in the report folder
+    assert report["restore_proofs"]["status"] == "read" and report["warnings"] == []
+    assert web01["last_proven_restore"]["generation"] == "20261120T020000Z"
+    assert web01["last_proven_restore"]["check"] == "heartbeat" and web01["last_proven_restore"]["stale"] is False
+    assert hv01["vms"][0]["name"] == "db01" and hv01["vms"][0]["last_proven_restore"] is None
+    assert totals["vms_restore_proven"] == 1 and totals["vms_restore_unproven"] == 3
 
     assert hv02["status"] == "failed" and hv02["failed_task"] == "Run the VSS backup" and hv02["step"] == "copy"
     assert [(v["name"], v["status"]) for v in hv02["vms"]] == [("db01", "failed"), ("web01", "ok")]
@@ -180,6 +200,13 @@ def test_html_report_in_headless_chromium(fleet_run):
         assert html_checks.failures_first([r["status"] for r in rows])
     assert dom.vm_rows["hv02"][0] == {"vm": "db01", "status": "failed"}
     assert dom.svgs == 1 + sum(1 for h in report["hosts"] if h["vms"])  # fleet chart + one per host with VMs
+    # "Last proven restore": date and generation for hv01's web01, "never" (highlighted) for every other VM
+    assert "Last proven restore" in dom.column_headers
+    proven = report["hosts"][-1]["vms"][1]["last_proven_restore"]
+    assert dom.restore_cells[("hv01", "web01")]["restore"] == "proven"
+    assert dom.restore_cells[("hv01", "web01")]["text"].startswith(f"{proven['tested_at'][:10]} · 20261120T020000Z")
+    others = {key: cell["restore"] for key, cell in dom.restore_cells.items() if key != ("hv01", "web01")}
+    assert others == {("hv01", "db01"): "never", ("hv02", "db01"): "never", ("hv02", "web01"): "never"}
 
 
 def test_a_fleet_where_everything_works_passes(tmp_path):
