@@ -30,6 +30,7 @@ def manifest(started, vm_list=None, *, hashes=False, failed_vm=None, error=None)
     """The manifest a backup started at ``started`` writes; ``failed_vm`` is missing at the destination."""
     plan = samples.plan(vm_list, now=started)
     files = {}
+    sources = []  # the copy wrapper's digests of the files in the shadow copy (verify: hash)
     for vm in plan["vms"]:
         if vm["name"] == failed_vm:
             continue
@@ -39,6 +40,9 @@ def manifest(started, vm_list=None, *, hashes=False, failed_vm=None, error=None)
             entry = {"relative_path": planned["relative_path"], "size": size, "source_size": size}
             if hashes:
                 entry["sha256"] = fake_sha(planned["relative_path"], plan["generation"])
+                sources.append(
+                    {"path": planned["shadow_path"], "sha256": entry["sha256"], "exit_code": 0, "error": None}
+                )
             entries.append(entry)
         files[vm["name"]] = entries
     step_ids = [s["id"] for s in plan["steps"]]
@@ -56,6 +60,7 @@ def manifest(started, vm_list=None, *, hashes=False, failed_vm=None, error=None)
         exit_codes=exit_codes,
         writer={"included": True, "state": 1, "state_name": "stable"},
         verify="hash" if hashes else "size",
+        source_hashes=sources,
         error=error,
     )
 
