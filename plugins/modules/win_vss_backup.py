@@ -109,12 +109,12 @@ options:
       - V(size) checks that no robocopy run failed, that every planned file is at the destination, and that
         the bytes at the destination of each copy step equal the total robocopy reported for its source in
         the shadow copy.
-      - V(hash) also proves that each VM file at the destination is byte for byte the file in the shadow copy
-        (the frozen source). While the shadow copy is exposed, the copy wrapper computes the SHA-256 of every
-        planned VM file in it (C(certutil -hashfile)); after the copy the job computes the SHA-256 of every
-        copied file at the destination. A VM whose two digests differ for any file, or whose source digest
-        could not be computed, fails verification naming the VM and the file; the generation is then not
-        complete and retention deletes nothing. The manifest records each verified SHA-256, so a later restore
+      - V(hash) also proves that each VM file at the destination is identical to the same file in the shadow
+        copy, the frozen source (equal SHA-256). While the shadow copy is exposed, the copy wrapper computes
+        the SHA-256 of every planned VM file in it (C(certutil -hashfile)); after the copy the job computes the
+        SHA-256 of every copied file at the destination. A VM whose two digests differ for any file, or whose
+        source digest could not be computed, fails verification naming the VM and the file; the generation is
+        then not complete and retention deletes nothing. The manifest records each verified SHA-256, so a later restore
         can check the copy.
       - V(hash) costs time. Every source byte is read twice (by robocopy and by certutil, so the shadow copy is
         held longer and grows with the VMs' writes meanwhile) and every copied byte is read back once from the
