@@ -13,13 +13,10 @@ param(
     [string[]]$KeepJobFolders = @(),
     [string]$ReleaseLockOf = ''
 )
+#vaware:include vss_common
 
 $ErrorActionPreference = 'Stop'
-$root = Join-Path $env:ProgramData 'vaware.hyperv'
-$jobsRoot = Join-Path $root 'jobs'
-$lockPath = Join-Path $root 'backup.lock'
-$taskPath = '\vaware.hyperv\'
-$jobIdPattern = '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$'
+$paths = Get-VawarePaths
 $result = [ordered]@{
     shadows_deleted = @()
     shadows_missing = @()
@@ -31,63 +28,16 @@ $result = [ordered]@{
     lock_released = $false
 }
 
-function Invoke-Tool {
-    # Runs a console tool. Its stderr lines become text, never error records, which the 'Stop'
-    # preference (and win_powershell) would otherwise turn into a failure of the whole script.
-    param([string]$FilePath, [string[]]$Arguments)
-    $ErrorActionPreference = 'Continue'
-    $lines = @(& $FilePath @Arguments 2>&1 | ForEach-Object { [string]$_ })
-    return [pscustomobject]@{ exit_code = $LASTEXITCODE; output = ($lines -join "`r`n").Trim() }
-}
-
-function Test-InJobsRoot {
-    param([string]$Path)
-    $p = $Path.TrimEnd('\').ToLowerInvariant()
-    return $p.StartsWith($jobsRoot.TrimEnd('\').ToLowerInvariant() + '\') -and -not $p.Contains('\..')
-}
-
 # Shadow copies, each by its own id (never "all").
-$existing = @(Get-CimInstance -ClassName Win32_ShadowCopy -ErrorAction SilentlyContinue)
-foreach ($id in $ShadowIds) {
-    $parsed = [guid]::Empty
-    if (-not [guid]::TryParse($id.Trim('{}'), [ref]$parsed)) {
-        $result.shadow_errors += [ordered]@{ id = $id; error = 'not a shadow copy id'; vssadmin = $null }
-        continue
-    }
-    $braced = '{' + $parsed.ToString() + '}'
-    $shadow = $existing | Where-Object { ([string]$_.ID).ToLowerInvariant() -eq $braced } | Select-Object -First 1
-    if (-not $shadow) {
-        $result.shadows_missing += $braced
-        continue
-    }
-    try {
-        Remove-CimInstance -InputObject $shadow -ErrorAction Stop
-        $result.shadows_deleted += $braced
-    } catch {
-        $cimError = $_.Exception.Message
-        $tool = Invoke-Tool -FilePath 'vssadmin.exe' -Arguments @('delete', 'shadows', "/shadow=$braced", '/quiet')
-        if ($tool.exit_code -eq 0) {
-            $result.shadows_deleted += $braced
-        } else {
-            $result.shadow_errors += [ordered]@{ id = $braced; error = $cimError; vssadmin = $tool.output }
-        }
-    }
-}
+$shadows = Remove-ShadowCopiesById -Ids $ShadowIds
+$result.shadows_deleted = @($shadows.deleted)
+$result.shadows_missing = @($shadows.missing)
+$result.shadow_errors = @($shadows.errors)
 
 # Mount folders of our jobs: unmount if still mounted, then remove the (empty) folder.
 foreach ($folder in $MountFolders) {
-    if (-not (Test-InJobsRoot -Path $folder)) {
-        $result.mount_folder_errors += [ordered]@{ path = $folder; error = "not inside $jobsRoot" }
-        continue
-    }
-    if (-not (Test-Path -LiteralPath $folder)) { continue }
     try {
-        $item = Get-Item -LiteralPath $folder -Force
-        if ($item.Attributes -band [IO.FileAttributes]::ReparsePoint) {
-            $null = Invoke-Tool -FilePath 'mountvol.exe' -Arguments @(($folder.TrimEnd('\') + '\'), '/D')
-        }
-        [IO.Directory]::Delete($folder, $false)
-        $result.mount_folders_removed += $folder
+        if (Remove-MountFolder -Path $folder -Within $paths.jobs_root) { $result.mount_folders_removed += $folder }
     } catch {
         $result.mount_folder_errors += [ordered]@{ path = $folder; error = $_.Exception.Message }
     }
@@ -95,14 +45,14 @@ foreach ($folder in $MountFolders) {
 
 # Whole jobs: scheduled task, then the job folder (kept when asked, e.g. keep_failed_job).
 foreach ($jobId in $RemoveJobs) {
-    if ($jobId -notmatch $jobIdPattern) { throw "invalid job id '$jobId'" }
+    $job = Get-VawarePaths -JobId $jobId
     try {
-        $task = Get-ScheduledTask -TaskPath $taskPath -TaskName ('backup-' + $jobId) -ErrorAction SilentlyContinue
+        $task = Get-ScheduledTask -TaskPath $job.task_path -TaskName $job.task_name -ErrorAction SilentlyContinue
         if ($task) {
             if ($task.State.ToString() -eq 'Running') { Stop-ScheduledTask -InputObject $task }
             Unregister-ScheduledTask -InputObject $task -Confirm:$false
         }
-        $jobDir = Join-Path $jobsRoot $jobId
+        $jobDir = $job.job_dir
         if (($KeepJobFolders -notcontains $jobId) -and (Test-Path -LiteralPath $jobDir)) {
             # Mount folders live directly in <job>\mnt; never recurse into them (a mounted shadow is a whole volume).
             $mountRoot = Join-Path $jobDir 'mnt'
@@ -124,13 +74,10 @@ foreach ($jobId in $RemoveJobs) {
 }
 
 # The lock, only while it still names the job the controller found dead or finished.
-if ($ReleaseLockOf -and (Test-Path -LiteralPath $lockPath -PathType Leaf)) {
-    $lock = $null
-    try { $lock = [IO.File]::ReadAllText($lockPath) | ConvertFrom-Json } catch { $lock = $null }
-    if ($lock -and $lock.job_id -eq $ReleaseLockOf) {
-        Remove-Item -LiteralPath $lockPath -Force
-        $result.lock_released = $true
-    }
+try {
+    $result.lock_released = Remove-LockOf -LockPath $paths.lock_path -JobId $ReleaseLockOf
+} catch {
+    $result.lock_released = $false  # an unreadable lock cannot be proven to be that job's: left alone
 }
 
 $Ansible.Changed = ($result.shadows_deleted.Count + $result.mount_folders_removed.Count + $result.jobs_removed.Count) -gt 0 -or $result.lock_released

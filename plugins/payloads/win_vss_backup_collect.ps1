@@ -12,13 +12,11 @@ param(
     #               encoding = 'utf8' or 'utf16' (robocopy /UNILOG writes UTF-16LE) }
     [Parameter(Mandatory)][object[]]$Files
 )
+#vaware:include vss_common
 
 $ErrorActionPreference = 'Stop'
 $WhatIfPreference = $false
-if ($JobId -notmatch '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$') {
-    throw "invalid job id '$JobId'"
-}
-$jobDir = Join-Path (Join-Path (Join-Path $env:ProgramData 'vaware.hyperv') 'jobs') $JobId
+$jobDir = (Get-VawarePaths -JobId $JobId).job_dir
 
 $found = [ordered]@{}
 foreach ($entry in $Files) {
@@ -59,15 +57,7 @@ foreach ($entry in $Files) {
     }
 }
 
-$shadows = @()
-foreach ($s in @(Get-CimInstance -ClassName Win32_ShadowCopy -ErrorAction SilentlyContinue)) {
-    $shadows += [ordered]@{
-        id = $s.ID
-        set_id = $s.SetID
-        volume_name = $s.VolumeName
-        exposed_path = $s.ExposedPath
-    }
-}
+$shadows = @(Get-ShadowCopyList)
 
 $Ansible.Changed = $false
 $Ansible.Result = [ordered]@{

@@ -9,46 +9,11 @@ param(
     [string]$Destination = '',
     [bool]$WantVms = $true
 )
+#vaware:include vss_common
 
 $ErrorActionPreference = 'Stop'
 $WhatIfPreference = $false
-$root = Join-Path $env:ProgramData 'vaware.hyperv'
-$jobsRoot = Join-Path $root 'jobs'
-$lockPath = Join-Path $root 'backup.lock'
-$taskPath = '\vaware.hyperv\'
-
-function Invoke-Tool {
-    # Runs a console tool. Its stderr lines become text, never error records, which the 'Stop'
-    # preference (and win_powershell) would otherwise turn into a failure of the whole script.
-    param([string]$FilePath, [string[]]$Arguments)
-    $ErrorActionPreference = 'Continue'
-    $lines = @(& $FilePath @Arguments 2>&1 | ForEach-Object { [string]$_ })
-    return [pscustomobject]@{ exit_code = $LASTEXITCODE; output = ($lines -join "`r`n").Trim() }
-}
-
-function Read-JsonFile {
-    param([string]$Path)
-    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) { return $null }
-    try {
-        return [IO.File]::ReadAllText($Path) | ConvertFrom-Json
-    } catch {
-        return @{ unreadable = $_.Exception.Message }
-    }
-}
-
-function Test-RunnerAlive {
-    # The runner records its PID and start time; both must match so a reused PID is not mistaken for it.
-    param($Status)
-    if ($null -eq $Status -or -not $Status.pid) { return $false }
-    $proc = Get-Process -Id ([int]$Status.pid) -ErrorAction SilentlyContinue
-    if ($null -eq $proc) { return $false }
-    try {
-        $delta = $proc.StartTime.ToUniversalTime().Ticks - [long]$Status.pid_started_ticks
-        return ([Math]::Abs($delta) -lt 10000000)
-    } catch {
-        return $false
-    }
-}
+$paths = Get-VawarePaths
 
 $identity = [Security.Principal.WindowsIdentity]::GetCurrent()
 $principal = New-Object Security.Principal.WindowsPrincipal($identity)
@@ -188,18 +153,12 @@ try {
     $dest.exists = ($probe -eq $Destination)
     $dest.existing_parent = $probe
     $dest.reachable = $true
-    $free = [UInt64]0
-    $total = [UInt64]0
-    $totalFree = [UInt64]0
-    if (-not ('VawareHyperV.DiskSpace' -as [type])) {
-        Add-Type -Namespace VawareHyperV -Name DiskSpace -MemberDefinition @'
-[DllImport("kernel32.dll", SetLastError = true, CharSet = CharSet.Unicode)]
-public static extern bool GetDiskFreeSpaceEx(string directory, out ulong freeForCaller, out ulong total, out ulong totalFree);
-'@
-    }
-    if ([VawareHyperV.DiskSpace]::GetDiskFreeSpaceEx($probe, [ref]$free, [ref]$total, [ref]$totalFree)) {
-        $dest.free_bytes = $free
-        $dest.total_bytes = $total
+    try {
+        $space = Get-DiskSpace -Path $probe
+        $dest.free_bytes = $space.free_bytes
+        $dest.total_bytes = $space.total_bytes
+    } catch {
+        $null = $_  # reachable, but Windows cannot tell its free space: left unknown (null)
     }
     # Generations of this host live in <destination>\<computer name>\<generation>.
     $hostFolder = Join-Path $Destination $env:COMPUTERNAME
@@ -221,14 +180,12 @@ public static extern bool GetDiskFreeSpaceEx(string directory, out ulong freeFor
 $result.destination = $dest
 
 # --- Our lock, our job folders and their state ------------------------------------------------------
-if (Test-Path -LiteralPath $lockPath -PathType Leaf) {
-    $result.lock = Read-JsonFile -Path $lockPath
-}
-if (Test-Path -LiteralPath $jobsRoot -PathType Container) {
+$result.lock = Read-JsonFile -Path $paths.lock_path
+if (Test-Path -LiteralPath $paths.jobs_root -PathType Container) {
     $jobs = @()
-    foreach ($dir in @(Get-ChildItem -LiteralPath $jobsRoot -Directory)) {
+    foreach ($dir in @(Get-ChildItem -LiteralPath $paths.jobs_root -Directory)) {
         $status = Read-JsonFile -Path (Join-Path $dir.FullName 'status.json')
-        $task = Get-ScheduledTask -TaskPath $taskPath -TaskName ('backup-' + $dir.Name) -ErrorAction SilentlyContinue
+        $task = Get-ScheduledTask -TaskPath $paths.task_path -TaskName ('backup-' + $dir.Name) -ErrorAction SilentlyContinue
         $mountRoot = Join-Path $dir.FullName 'mnt'
         $mounts = @()
         if (Test-Path -LiteralPath $mountRoot -PathType Container) {
@@ -275,20 +232,7 @@ if (Test-Path -LiteralPath $jobsRoot -PathType Container) {
 }
 
 # --- Every shadow copy on the host (the controller picks out ours by id / mount folder) --------------
-$shadows = @()
-foreach ($s in @(Get-CimInstance -ClassName Win32_ShadowCopy -ErrorAction SilentlyContinue)) {
-    $shadows += [ordered]@{
-        id = $s.ID
-        set_id = $s.SetID
-        volume_name = $s.VolumeName
-        device_object = $s.DeviceObject
-        exposed_path = $s.ExposedPath
-        exposed_name = $s.ExposedName
-        persistent = $s.Persistent
-        install_date = if ($s.InstallDate) { $s.InstallDate.ToUniversalTime().ToString('o') } else { $null }
-    }
-}
-$result.shadows = $shadows
+$result.shadows = @(Get-ShadowCopyList)
 
 $Ansible.Changed = $false
 $Ansible.Result = $result | ConvertTo-Json -Depth 20 -Compress

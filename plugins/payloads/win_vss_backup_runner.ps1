@@ -19,11 +19,11 @@
 #
 # status.json is rewritten atomically at every phase change and every few seconds while copying.
 param()
+#vaware:include vss_common
 
 $ErrorActionPreference = 'Stop'
 $jobDir = $PSScriptRoot
-$root = Join-Path $env:ProgramData 'vaware.hyperv'
-$lockPath = Join-Path $root 'backup.lock'
+$lockPath = (Get-VawarePaths).lock_path
 $params = [IO.File]::ReadAllText((Join-Path $jobDir 'params.json')) | ConvertFrom-Json
 $cancelPath = Join-Path $jobDir 'cancel.request'
 $utf8 = New-Object Text.UTF8Encoding($false)
@@ -84,15 +84,6 @@ function Write-Status {
     }
 }
 
-function Invoke-Tool {
-    # Runs a console tool. Its stderr lines become text, never error records, which the 'Stop'
-    # preference (and win_powershell) would otherwise turn into a failure of the whole script.
-    param([string]$FilePath, [string[]]$Arguments)
-    $ErrorActionPreference = 'Continue'
-    $lines = @(& $FilePath @Arguments 2>&1 | ForEach-Object { [string]$_ })
-    return [pscustomobject]@{ exit_code = $LASTEXITCODE; output = ($lines -join "`r`n").Trim() }
-}
-
 function Get-FolderBytes {
     param([string]$Path)
     if (-not (Test-Path -LiteralPath $Path -PathType Container)) { return [long]0 }
@@ -114,23 +105,6 @@ function Update-Progress {
         $total += (Get-FolderBytes -Path $extra)
     }
     $status.bytes_copied = $total
-}
-
-function Get-FreeBytes {
-    param([string]$Path)
-    if (-not ('VawareHyperV.RunnerDiskSpace' -as [type])) {
-        Add-Type -Namespace VawareHyperV -Name RunnerDiskSpace -MemberDefinition @'
-[DllImport("kernel32.dll", SetLastError = true, CharSet = CharSet.Unicode)]
-public static extern bool GetDiskFreeSpaceEx(string directory, out ulong freeForCaller, out ulong total, out ulong totalFree);
-'@
-    }
-    $free = [UInt64]0
-    $total = [UInt64]0
-    $totalFree = [UInt64]0
-    if (-not [VawareHyperV.RunnerDiskSpace]::GetDiskFreeSpaceEx($Path, [ref]$free, [ref]$total, [ref]$totalFree)) {
-        throw "cannot read the free space of $Path (Win32 error $([Runtime.InteropServices.Marshal]::GetLastWin32Error()))"
-    }
-    return $free
 }
 
 function Stop-ProcessTree {
@@ -167,36 +141,17 @@ function Remove-JobShadows {
             ($before -notcontains [string]$_.ID) -and ($mine.ID -notcontains $_.ID) -and
             ($volumes -contains ([string]$_.VolumeName).ToLowerInvariant())
         } | ForEach-Object { [string]$_.ID })
-    foreach ($shadow in $mine) {
-        $id = [string]$shadow.ID
-        try {
-            Remove-CimInstance -InputObject $shadow -ErrorAction Stop
-            $status.shadows_deleted += $id
-        } catch {
-            $cimError = $_.Exception.Message
-            $tool = Invoke-Tool -FilePath 'vssadmin.exe' -Arguments @('delete', 'shadows', "/shadow=$id", '/quiet')
-            if ($tool.exit_code -eq 0) {
-                $status.shadows_deleted += $id
-            } else {
-                $status.shadow_delete_errors += [ordered]@{ id = $id; error = $cimError; vssadmin = $tool.output }
-            }
-        }
-    }
+    $deleted = Remove-ShadowCopiesById -Ids @($mine | ForEach-Object { [string]$_.ID })
+    $status.shadows_deleted += @($deleted.deleted)
+    $status.shadow_delete_errors += @($deleted.errors)
 }
 
 function Remove-MountFolders {
     $left = @()
     foreach ($folder in @($params.mount_folders)) {
         $folder = [string]$folder
-        if (-not (Test-Path -LiteralPath $folder)) { continue }
         try {
-            $item = Get-Item -LiteralPath $folder -Force
-            if ($item.Attributes -band [IO.FileAttributes]::ReparsePoint) {
-                # Still a mount point: unmount it (the path is an argument, never script text).
-                $null = Invoke-Tool -FilePath 'mountvol.exe' -Arguments @(($folder.TrimEnd('\') + '\'), '/D')
-            }
-            # Not recursive: an empty folder is all that may be removed here.
-            [IO.Directory]::Delete($folder, $false)
+            $null = Remove-MountFolder -Path $folder -Within $jobDir
         } catch {
             $left += [ordered]@{ path = $folder; error = $_.Exception.Message }
         }
@@ -212,20 +167,13 @@ function Test-Cancel {
     return (Test-Path -LiteralPath $cancelPath -PathType Leaf)
 }
 
-function Test-Under {
-    param([string]$Path, [string]$Folder)
-    $p = $Path.TrimEnd('\').ToLowerInvariant()
-    $f = $Folder.TrimEnd('\').ToLowerInvariant()
-    return $p.StartsWith($f + '\')
-}
-
 $copyOk = $false
 $before = $null
 try {
     Write-Status -Phase 'destination'
     # 1. destination, from the account the job runs as
     $null = [IO.Directory]::CreateDirectory([string]$params.generation_path)
-    $status.destination_free_bytes = Get-FreeBytes -Path $params.generation_path
+    $status.destination_free_bytes = (Get-DiskSpace -Path $params.generation_path).free_bytes
     if ($null -ne $params.required_bytes -and $status.destination_free_bytes -lt [UInt64]$params.required_bytes) {
         throw ('destination too small: {0} bytes free at {1}, {2} bytes to copy' -f
             $status.destination_free_bytes, $params.generation_path, $params.required_bytes)
@@ -325,7 +273,7 @@ try {
             $status.verdict = $verdict.decision
             if ($verdict.manifest_text) {
                 $manifest = [string]$verdict.manifest_path
-                if (-not (Test-Under -Path $manifest -Folder $params.generation_path)) {
+                if (-not (Test-PathUnder -Path $manifest -Folder $params.generation_path)) {
                     throw "manifest path $manifest is not inside $($params.generation_path)"
                 }
                 [IO.File]::WriteAllText($manifest + '.tmp', [string]$verdict.manifest_text, $utf8)
@@ -365,10 +313,7 @@ try {
 } finally {
     # 6. release the lock, but only our own
     try {
-        if (Test-Path -LiteralPath $lockPath -PathType Leaf) {
-            $lock = [IO.File]::ReadAllText($lockPath) | ConvertFrom-Json
-            if ($lock.job_id -eq $params.job_id) { Remove-Item -LiteralPath $lockPath -Force }
-        }
+        $null = Remove-LockOf -LockPath $lockPath -JobId ([string]$params.job_id)
     } catch {
         if (-not $status.error) { $status.error = 'releasing the lock: ' + $_.Exception.Message }
     }

@@ -9,12 +9,10 @@ param(
     [Parameter(Mandatory)][ValidateSet('cancel.request', 'verdict.json')][string]$Name,
     [string]$Text = ''
 )
+#vaware:include vss_common
 
 $ErrorActionPreference = 'Stop'
-if ($JobId -notmatch '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$') {
-    throw "invalid job id '$JobId'"
-}
-$jobDir = Join-Path (Join-Path (Join-Path $env:ProgramData 'vaware.hyperv') 'jobs') $JobId
+$jobDir = (Get-VawarePaths -JobId $JobId).job_dir
 if (-not (Test-Path -LiteralPath $jobDir -PathType Container)) {
     throw "job $JobId has no job folder $jobDir"
 }

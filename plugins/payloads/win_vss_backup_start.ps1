@@ -13,19 +13,14 @@ param(
     [securestring]$RunAsPassword,
     [int]$ExecutionTimeLimitSeconds = 0
 )
+#vaware:include vss_common
 
 $ErrorActionPreference = 'Stop'
-if ($JobId -notmatch '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$') {
-    throw "invalid job id '$JobId'"
-}
-$root = Join-Path $env:ProgramData 'vaware.hyperv'
-$jobsRoot = Join-Path $root 'jobs'
-$lockPath = Join-Path $root 'backup.lock'
-$jobDir = Join-Path $jobsRoot $JobId
-$taskPath = '\vaware.hyperv\'
-$taskName = 'backup-' + $JobId
+$paths = Get-VawarePaths -JobId $JobId
+$lockPath = $paths.lock_path
+$jobDir = $paths.job_dir
 
-$null = New-Item -ItemType Directory -Path $jobsRoot -Force
+$null = New-Item -ItemType Directory -Path $paths.jobs_root -Force
 
 # The lock is created exclusively: a second start racing this one fails here instead of running twice.
 try {
@@ -77,21 +72,21 @@ try {
     $settings = New-ScheduledTaskSettingsSet @settingsArgs
     if ($RunAs) {
         $plain = (New-Object System.Net.NetworkCredential('', $RunAsPassword)).Password
-        $null = Register-ScheduledTask -TaskPath $taskPath -TaskName $taskName -Action $action -Settings $settings `
+        $null = Register-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name -Action $action -Settings $settings `
             -User $RunAs -Password $plain -RunLevel Highest
         $plain = $null
     } else {
         $principal = New-ScheduledTaskPrincipal -UserId 'NT AUTHORITY\SYSTEM' -LogonType ServiceAccount -RunLevel Highest
-        $null = Register-ScheduledTask -TaskPath $taskPath -TaskName $taskName -Action $action -Settings $settings `
+        $null = Register-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name -Action $action -Settings $settings `
             -Principal $principal
     }
     $registered = $true
-    Start-ScheduledTask -TaskPath $taskPath -TaskName $taskName
-    $task = Get-ScheduledTask -TaskPath $taskPath -TaskName $taskName
+    Start-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name
+    $task = Get-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name
 } catch {
     $failure = $_
     if ($registered) {
-        Unregister-ScheduledTask -TaskPath $taskPath -TaskName $taskName -Confirm:$false -ErrorAction SilentlyContinue
+        Unregister-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name -Confirm:$false -ErrorAction SilentlyContinue
     }
     if (Test-Path -LiteralPath $jobDir) {
         Remove-Item -LiteralPath $jobDir -Recurse -Force -ErrorAction SilentlyContinue
@@ -104,6 +99,6 @@ $Ansible.Changed = $true
 $Ansible.Result = [ordered]@{
     job_id = $JobId
     job_dir = $jobDir
-    task_name = $taskPath + $taskName
+    task_name = $paths.task_path + $paths.task_name
     task_state = $task.State.ToString()
 } | ConvertTo-Json -Compress

@@ -7,48 +7,24 @@
 param(
     [Parameter(Mandatory)][string]$JobId
 )
+#vaware:include vss_common
 
 $ErrorActionPreference = 'Stop'
 $WhatIfPreference = $false
-if ($JobId -notmatch '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$') {
-    throw "invalid job id '$JobId'"
-}
-$root = Join-Path $env:ProgramData 'vaware.hyperv'
-$jobDir = Join-Path (Join-Path $root 'jobs') $JobId
-$lockPath = Join-Path $root 'backup.lock'
+$paths = Get-VawarePaths -JobId $JobId
+$jobDir = $paths.job_dir
 
-$status = $null
-$statusPath = Join-Path $jobDir 'status.json'
-if (Test-Path -LiteralPath $statusPath -PathType Leaf) {
-    # The runner replaces the file atomically; a read racing it is simply retried once.
-    try { $status = [IO.File]::ReadAllText($statusPath) | ConvertFrom-Json } catch {
-        Start-Sleep -Milliseconds 200
-        $status = [IO.File]::ReadAllText($statusPath) | ConvertFrom-Json
-    }
-}
-$alive = $false
-if ($status -and $status.pid) {
-    $proc = Get-Process -Id ([int]$status.pid) -ErrorAction SilentlyContinue
-    if ($proc) {
-        # Same process only if it started when the runner recorded (a PID can be reused).
-        try {
-            $delta = $proc.StartTime.ToUniversalTime().Ticks - [long]$status.pid_started_ticks
-            $alive = ([Math]::Abs($delta) -lt 10000000)
-        } catch {
-            $alive = $false
-        }
-    }
-}
-$task = Get-ScheduledTask -TaskPath '\vaware.hyperv\' -TaskName ('backup-' + $JobId) -ErrorAction SilentlyContinue
+# The runner replaces status.json atomically; a read racing it is simply retried once.
+$status = Read-JsonFile -Path (Join-Path $jobDir 'status.json') -Retries 1 -ThrowIfUnreadable
+$alive = Test-RunnerAlive -Status $status
+$task = Get-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name -ErrorAction SilentlyContinue
 $lastResult = $null
 if ($task) {
     $info = $task | Get-ScheduledTaskInfo -ErrorAction SilentlyContinue
     if ($info) { $lastResult = $info.LastTaskResult }
 }
 $lock = $null
-if (Test-Path -LiteralPath $lockPath -PathType Leaf) {
-    try { $lock = [IO.File]::ReadAllText($lockPath) | ConvertFrom-Json } catch { $lock = $null }
-}
+try { $lock = Read-JsonFile -Path $paths.lock_path -ThrowIfUnreadable } catch { $lock = $null }
 
 $Ansible.Changed = $false
 $Ansible.Result = [ordered]@{

@@ -9,10 +9,18 @@ Contract for a payload (``plugins/payloads/<name>.ps1``):
 * It is a plain script with a ``param()`` block. Values reach it **only** as parameters:
   ``parameters`` (plain values) and ``sensitive_parameters`` (secrets; ``ansible.windows.win_powershell``
   turns them into ``SecureString``/``PSCredential`` and marks them ``no_log``). Nothing is ever
-  formatted into the script text, which is sent exactly as it is on disk.
+  formatted into the script text, which is sent exactly as the collection ships it (the file, with
+  its libraries spliced in, see below).
 * It sets ``$Ansible.Result`` to a JSON string, ``ConvertTo-Json -Depth N -Compress``; this module
   decodes it (an already-structured value is accepted too). It sets ``$Ansible.Changed``
   truthfully (``win_powershell`` defaults it to ``$true``).
+* **Shared functions** live in ``plugins/payloads/lib/<library>.ps1`` (functions only, nothing that runs
+  on its own). A payload pulls one in with a line ``#vaware:include <library>`` placed right after its
+  ``param()`` block (which must stay the script's first statement, after ``[CmdletBinding(...)]``):
+  :func:`load_payload` replaces that line with the library's text, so the script sent to the host is
+  the payload file with its libraries spliced in, always the same for the same files. An unknown
+  library, one included twice or a library that includes another is a ``ValueError``. Libraries take
+  values only as function arguments, like payloads take them only as parameters.
 * It reports failure by throwing (or ``$Ansible.Failed = $true``). The runner runs payloads with
   ``error_action: stop``, so any error record ends the script, and treats any error record as failure.
 * **Check mode**: ``win_powershell`` does not run a script in check mode unless its ``param()`` block
@@ -38,6 +46,9 @@ from typing import Any, Dict, List, Mapping, Optional
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
 PAYLOAD_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "payloads")
+LIBRARY_FOLDER = "lib"  # plugins/payloads/lib/<library>.ps1: functions payloads include
+_INCLUDE_RE = re.compile(r"^#vaware:include[ \t]+(\S*)[ \t]*$", re.MULTILINE)
+_INCLUDE_MARK = "#vaware:include"
 WIN_POWERSHELL = "ansible.windows.win_powershell"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _MASK = "********"
@@ -81,8 +92,57 @@ def available_payloads() -> List[str]:
     return sorted(e[:-4] for e in entries if e.endswith(".ps1"))
 
 
+def available_libraries() -> List[str]:
+    """Names of the payload libraries shipped in ``plugins/payloads/lib``."""
+    try:
+        entries = os.listdir(os.path.join(PAYLOAD_DIR, LIBRARY_FOLDER))
+    except FileNotFoundError:
+        return []
+    return sorted(e[:-4] for e in entries if e.endswith(".ps1"))
+
+
+def _read_library(payload: str, library: str) -> str:
+    known = ", ".join(available_libraries()) or "(none installed)"
+    path = os.path.join(PAYLOAD_DIR, LIBRARY_FOLDER, library + ".ps1")
+    if not _NAME_RE.match(library) or not os.path.isfile(path):
+        raise ValueError(f"payload {payload!r} includes unknown library {library!r}; available libraries: {known}")
+    with open(path, encoding="utf-8-sig") as handle:
+        text = handle.read()
+    if any(line.lstrip().startswith(_INCLUDE_MARK) for line in text.splitlines()):
+        raise ValueError(f"payload library {library!r} contains {_INCLUDE_MARK!r}: libraries do not include others")
+    return text
+
+
+def compose_payload(name: str, text: str) -> str:
+    """``text`` of payload ``name`` with each ``#vaware:include <library>`` line replaced by the library."""
+    seen: List[str] = []
+
+    def splice(match: re.Match[str]) -> str:
+        library = match.group(1)
+        if library in seen:
+            raise ValueError(f"payload {name!r} includes library {library!r} twice")
+        seen.append(library)
+        body = _read_library(name, library)
+        if not body.endswith("\n"):
+            body += "\n"
+        source = f"plugins/payloads/{LIBRARY_FOLDER}/{library}.ps1"
+        return f"# ---- begin {source} ----\n{body}# ---- end {source} ----"
+
+    composed = _INCLUDE_RE.sub(splice, text)
+    stray = [line for line in composed.splitlines() if line.lstrip().startswith(_INCLUDE_MARK)]
+    if stray:
+        raise ValueError(
+            f"payload {name!r}: malformed include line {stray[0].strip()!r}; expected '{_INCLUDE_MARK} <library>' "
+            "alone on its line, at the start of the line"
+        )
+    return composed
+
+
 def load_payload(name: str) -> str:
-    """Return the text of ``plugins/payloads/<name>.ps1``; raise ``ValueError`` for an unknown name."""
+    """Return the script of payload ``name``: ``plugins/payloads/<name>.ps1`` with its libraries spliced in.
+
+    Raises ``ValueError`` for an unknown name or an unknown or malformed include.
+    """
     if name in _cache:
         return _cache[name]
     if not isinstance(name, str) or not _NAME_RE.match(name):
@@ -97,7 +157,7 @@ def load_payload(name: str) -> str:
             f"{', '.join(available_payloads()) or '(none installed)'}"
         )
     with open(path, encoding="utf-8-sig") as handle:
-        text = handle.read()
+        text = compose_payload(name, handle.read())
     _cache[name] = text
     return text
 

@@ -12,6 +12,8 @@
   controller's Python, so the stand-in knows which host a module call is for (all hosts use
   ``ansible_connection=local``).
 * ``inventory.yml`` with the hosts in group ``hyperv_hosts``.
+* ``payloads/<name>.ps1``: every payload as the collection sends it (``load_payload``: the file with its
+  ``#vaware:include`` libraries spliced in), which the stand-in compares a script with to name it.
 
 Nothing here talks to a network: every host is this machine, through the local connection.
 """
@@ -27,9 +29,10 @@ from typing import Any, Dict, List, Mapping
 import yaml
 from ansible.errors import AnsibleConnectionFailure
 
+from ansible_collections.vaware.hyperv.plugins.plugin_utils import _payload
+
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[3]
-PAYLOAD_DIR = ROOT / "plugins" / "payloads"
 UNREACHABLE = "__unreachable__"
 
 
@@ -80,6 +83,10 @@ def build(tmp: pathlib.Path, scenarios: Mapping[str, Mapping[str, List[Any]]], h
         collections / "ansible_collections" / "ansible" / "windows",
         {"plugins/modules/win_powershell": HERE / "win_powershell.py"},
     )
+    payloads = tmp / "payloads"
+    payloads.mkdir(parents=True, exist_ok=True)
+    for name in _payload.available_payloads():
+        (payloads / f"{name}.ps1").write_text(_payload.load_payload(name), encoding="utf-8")
     hosts_dir = tmp / "hosts"
     bin_dir = tmp / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
@@ -106,7 +113,7 @@ def build(tmp: pathlib.Path, scenarios: Mapping[str, Mapping[str, List[Any]]], h
         {
             "ANSIBLE_COLLECTIONS_PATH": f"{collections}:{ROOT / '.tmp' / 'collections'}",
             "VAWARE_SCRIPTED_HOST_DIR": str(hosts_dir),
-            "VAWARE_SCRIPTED_PAYLOAD_DIR": str(PAYLOAD_DIR),
+            "VAWARE_SCRIPTED_PAYLOAD_DIR": str(payloads),
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_HOST_KEY_CHECKING": "false",
             "ANSIBLE_RETRY_FILES_ENABLED": "false",

@@ -11,8 +11,10 @@ payload call is answered here, on this Linux machine, with ``ansible_connection=
 
 It is the file form of ``tests/unit/plugins/action/scripted_host.py``'s ScriptedHost: a scenario maps a
 payload name (file stem in ``plugins/payloads``) to the win_powershell results for its calls, in order,
-in the recorded shapes of that module (built with the same helpers). Per host (``VAWARE_SCRIPTED_HOST``,
-set by the host's interpreter wrapper) under ``VAWARE_SCRIPTED_HOST_DIR``:
+in the recorded shapes of that module (built with the same helpers). A script is named by comparing it
+with the payloads in ``VAWARE_SCRIPTED_PAYLOAD_DIR``, where ``scripted_collection.py`` writes each
+payload as the collection sends it (``load_payload``: the file with its libraries spliced in). Per host
+(``VAWARE_SCRIPTED_HOST``, set by the host's interpreter wrapper) under ``VAWARE_SCRIPTED_HOST_DIR``:
 
 * ``<host>/scenario.json``: ``{payload: [answer, ...]}``; an answer ``{"__unreachable__": msg}`` stands for
   a dead connection (the module answers ``unreachable``, as the connection plugin would make it).
@@ -88,7 +90,7 @@ def main():
         handle.write(json.dumps(record) + "\n")
 
     if payload is None:
-        module.fail_json(msg="scripted host: the script sent is not the text of any file in plugins/payloads")
+        module.fail_json(msg="scripted host: the script sent is not the composed text of any payload")
     if module.check_mode and "SupportsShouldProcess" not in script:
         module.exit_json(changed=True, msg="skipped, running in check mode", result={})
 

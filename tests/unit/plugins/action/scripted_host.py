@@ -27,15 +27,15 @@ the recorded win_powershell shape), or an exception instance, raised (:func:`unr
 that is not a payload file, or a parameter the payload's ``param()`` block does not declare (which
 win_powershell would reject on the host), fails the test with a clear message.
 
-The payload is recognised by comparing the script text with the files on disk, so a test also proves
-that the script was sent exactly as stored (no value formatted into it).
+The payload is recognised by comparing the script text with each payload as the collection ships it:
+the file on disk with its ``#vaware:include`` libraries spliced in (``_payload.load_payload``), so a test
+also proves that the script was sent exactly as shipped (no value formatted into it).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Union
@@ -91,11 +91,10 @@ class ScriptedHost:
 
     @staticmethod
     def payload_for_script(script: str) -> Optional[str]:
+        """The payload whose composed text (file plus spliced libraries, ``load_payload``) is ``script``."""
         for name in _payload.available_payloads():
-            path = os.path.join(_payload.PAYLOAD_DIR, name + ".ps1")
-            with open(path, encoding="utf-8-sig") as handle:
-                if handle.read() == script:
-                    return name
+            if _payload.load_payload(name) == script:
+                return name
         return None
 
     @staticmethod
@@ -124,7 +123,9 @@ class ScriptedHost:
         if module_name != _payload.WIN_POWERSHELL:
             raise AssertionError(f"scripted host: unexpected module {module_name!r}")
         if payload is None:
-            raise AssertionError("scripted host: the script sent is not the text of any file in plugins/payloads")
+            raise AssertionError(
+                "scripted host: the script sent is not the composed text of any payload in plugins/payloads"
+            )
         declared = {name.lower() for name in self.declared_parameters(module_args["script"])}
         sent = list(module_args.get("parameters") or {}) + [
             e["name"] for e in module_args.get("sensitive_parameters") or []

@@ -15,6 +15,7 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.vaware.hyperv.plugins.action import win_vss_backup as plugin
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import load_payload
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import (
     ScriptedHost,
@@ -145,7 +146,10 @@ def test_success_two_vms_drive_letter_and_guid_only_volume(clock):
     params = json.loads(start["Files"]["params.json"]["text"])
     assert params["mount_folders"] == [hv.JOB_DIR + "\\mnt\\VAWVOL1", hv.JOB_DIR + "\\mnt\\VAWVOL2"]
     assert params["required_bytes"] == hv.TOTAL_BYTES
-    assert start["Files"]["runner.ps1"]["text"] == (PAYLOADS / "win_vss_backup_runner.ps1").read_text(encoding="utf-8")
+    # the runner goes out as the collection ships it: the file with the shared library spliced in
+    runner = start["Files"]["runner.ps1"]["text"]
+    assert runner == load_payload("win_vss_backup_runner")
+    assert "function Remove-ShadowCopiesById" in runner and "#vaware:include" not in runner
     assert json.loads(start["LockText"])["job_id"] == hv.JOB_ID
 
     # the verdict: manifest complete, the one generation beyond keep_last 2 expires
@@ -295,7 +299,7 @@ def test_check_mode_returns_the_plan_and_changes_nothing(clock):
 
 def test_check_mode_payloads_that_change_things_are_not_read_only():
     for name in CHANGING_PAYLOADS | {"win_vss_backup_runner"}:
-        assert "SupportsShouldProcess" not in (PAYLOADS / f"{name}.ps1").read_text(encoding="utf-8")
+        assert "SupportsShouldProcess" not in load_payload(name)
 
 
 # ------------------------------------------------------------------------------------ failures
@@ -905,7 +909,7 @@ def test_hostile_vm_name_to_back_up_is_refused_before_anything_changes(clock):
     assert result["failed"] and result["step"] == "plan"
     assert "Remove-Item C:" in result["msg"] and "cannot be a folder name" in result["msg"]
     assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
-    assert all("Remove-Item" not in c.script for c in host.calls)
+    assert all("Remove-Item C:\\ -Recurse" not in c.script for c in host.calls)
 
 
 def test_run_as_password_goes_only_as_a_sensitive_parameter(clock):
@@ -947,7 +951,7 @@ def test_bad_options_fail_before_any_call(clock, args, message):
 
 def test_payloads_never_delete_all_shadows_and_the_runner_cleans_up_in_finally():
     for path in PAYLOADS.glob("win_vss_backup_*.ps1"):
-        text = path.read_text(encoding="utf-8")
+        text = load_payload(path.stem)  # as sent: with the shared library spliced in
         assert not re.search(r"delete\s+shadows\s+(/)?all", text, re.IGNORECASE), path.name
         assert "Invoke-Expression" not in text and "iex " not in text.lower(), path.name
     runner = (PAYLOADS / "win_vss_backup_runner.ps1").read_text(encoding="utf-8")

@@ -185,7 +185,7 @@ def test_payload_error_result_shape():
 
 def test_scripted_host_refuses_scripts_that_are_not_payload_files():
     host = ScriptedHost({PAYLOAD: [ok({})]})
-    with pytest.raises(AssertionError, match="not the text of any file"):
+    with pytest.raises(AssertionError, match="not the composed text of any payload"):
         host.execute_module(module_name="ansible.windows.win_powershell", module_args={"script": "Get-Date"})
 
 

@@ -1,0 +1,210 @@
+# Copyright: (c) 2026, vaware.hyperv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Shared functions of the win_vss_backup payloads and the job runner. Not a payload: the controller
+# splices this text into each payload in place of the payload's include line for vss_common (right
+# after its param() block), see plugins/plugin_utils/_payload.py. Functions only: nothing here runs on
+# its own, and every value comes in as an argument.
+
+function Invoke-Tool {
+    # Runs a console tool. Its stderr lines become text, never error records, which the 'Stop'
+    # preference (and win_powershell) would otherwise turn into a failure of the whole script.
+    param([string]$FilePath, [string[]]$Arguments)
+    $ErrorActionPreference = 'Continue'
+    $lines = @(& $FilePath @Arguments 2>&1 | ForEach-Object { [string]$_ })
+    return [pscustomobject]@{ exit_code = $LASTEXITCODE; output = ($lines -join "`r`n").Trim() }
+}
+
+function Assert-JobId {
+    # A job id as the controller makes them (it also names the job folder and the scheduled task).
+    param([string]$JobId)
+    if ($JobId -notmatch '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$') {
+        throw "invalid job id '$JobId': expected <yyyyMMddTHHmmssZ>-<8 hex digits>"
+    }
+}
+
+function Get-VawarePaths {
+    # Where the collection keeps its state on the host: %ProgramData%\vaware.hyperv with the backup lock
+    # and the jobs folder, and the scheduled-task folder. With -JobId (checked first) also that job's
+    # folder and scheduled-task name.
+    param([string]$JobId = '')
+    $root = Join-Path $env:ProgramData 'vaware.hyperv'
+    $paths = [ordered]@{
+        root = $root
+        jobs_root = (Join-Path $root 'jobs')
+        lock_path = (Join-Path $root 'backup.lock')
+        task_path = '\vaware.hyperv\'
+        job_dir = $null
+        task_name = $null
+    }
+    if ($JobId) {
+        Assert-JobId -JobId $JobId
+        $paths.job_dir = Join-Path $paths.jobs_root $JobId
+        $paths.task_name = 'backup-' + $JobId
+    }
+    return [pscustomobject]$paths
+}
+
+function Read-JsonFile {
+    # The JSON content of a file; $null when there is no such file. A read that fails (e.g. racing the
+    # runner replacing the file) is tried again -Retries times after 200 ms; a file still unreadable
+    # gives @{ unreadable = <reason> }, or throws with -ThrowIfUnreadable.
+    param([string]$Path, [int]$Retries = 0, [switch]$ThrowIfUnreadable)
+    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) { return $null }
+    $attempt = 0
+    while ($true) {
+        try {
+            return [IO.File]::ReadAllText($Path) | ConvertFrom-Json
+        } catch {
+            if ($attempt -lt $Retries) {
+                $attempt++
+                Start-Sleep -Milliseconds 200
+                continue
+            }
+            if ($ThrowIfUnreadable) { throw "cannot read ${Path}: $($_.Exception.Message)" }
+            return @{ unreadable = $_.Exception.Message }
+        }
+    }
+}
+
+function Test-RunnerAlive {
+    # The runner records its PID and start time (status.json); both must match so a reused PID is not
+    # mistaken for it.
+    param($Status)
+    if ($null -eq $Status -or -not $Status.pid) { return $false }
+    $proc = Get-Process -Id ([int]$Status.pid) -ErrorAction SilentlyContinue
+    if ($null -eq $proc) { return $false }
+    try {
+        $delta = $proc.StartTime.ToUniversalTime().Ticks - [long]$Status.pid_started_ticks
+        return ([Math]::Abs($delta) -lt 10000000)
+    } catch {
+        return $false
+    }
+}
+
+function Get-ShadowCopyList {
+    # Every shadow copy on the host, raw (the controller picks out ours by id, set id or mount folder).
+    # Callers wrap the call in @() so that one shadow still makes a list.
+    $shadows = @()
+    foreach ($s in @(Get-CimInstance -ClassName Win32_ShadowCopy -ErrorAction SilentlyContinue)) {
+        $shadows += [ordered]@{
+            id = $s.ID
+            set_id = $s.SetID
+            volume_name = $s.VolumeName
+            device_object = $s.DeviceObject
+            exposed_path = $s.ExposedPath
+            exposed_name = $s.ExposedName
+            persistent = $s.Persistent
+            install_date = if ($s.InstallDate) { $s.InstallDate.ToUniversalTime().ToString('o') } else { $null }
+        }
+    }
+    return $shadows
+}
+
+function Test-PathUnder {
+    # True when -Path lies strictly inside -Folder (case-insensitive, either slash). A path with a '..'
+    # part is never inside anything.
+    param([string]$Path, [string]$Folder)
+    if (-not $Path -or -not $Folder) { return $false }
+    $p = $Path.Replace('/', '\').TrimEnd('\').ToLowerInvariant()
+    $f = $Folder.Replace('/', '\').TrimEnd('\').ToLowerInvariant()
+    return $p.StartsWith($f + '\') -and -not ($p + '\').Contains('\..')
+}
+
+function Remove-ShadowCopiesById {
+    # Deletes exactly the shadow copies named by -Ids, each by its own id, and nothing else (never all
+    # shadows, never a set). Each id must parse as a GUID. The shadow is deleted through WMI
+    # (Win32_ShadowCopy); if that fails, with `vssadmin delete shadows /shadow={id} /quiet`.
+    # Returns @{ deleted; missing (no such shadow); errors } with ids as '{lower-case guid}'.
+    param([string[]]$Ids)
+    $outcome = [ordered]@{ deleted = @(); missing = @(); errors = @() }
+    $listError = $null
+    $existing = @()
+    if (@($Ids).Count -gt 0) {
+        try {
+            $existing = @(Get-CimInstance -ClassName Win32_ShadowCopy -ErrorAction Stop)
+        } catch {
+            $listError = 'cannot list the shadow copies: ' + $_.Exception.Message
+        }
+    }
+    foreach ($id in @($Ids)) {
+        $parsed = [guid]::Empty
+        if (-not [guid]::TryParse(([string]$id).Trim().Trim('{}'), [ref]$parsed)) {
+            $outcome.errors += [ordered]@{ id = $id; error = 'not a shadow copy id'; vssadmin = $null }
+            continue
+        }
+        $braced = '{' + $parsed.ToString() + '}'
+        if ($outcome.deleted -contains $braced -or $outcome.missing -contains $braced) { continue }
+        if ($listError) {
+            # Unknown whether it still exists: never reported as gone.
+            $outcome.errors += [ordered]@{ id = $braced; error = $listError; vssadmin = $null }
+            continue
+        }
+        $shadow = $existing | Where-Object { ([string]$_.ID).ToLowerInvariant() -eq $braced } | Select-Object -First 1
+        if (-not $shadow) {
+            $outcome.missing += $braced
+            continue
+        }
+        try {
+            Remove-CimInstance -InputObject $shadow -ErrorAction Stop
+            $outcome.deleted += $braced
+        } catch {
+            $cimError = $_.Exception.Message
+            $tool = Invoke-Tool -FilePath 'vssadmin.exe' -Arguments @('delete', 'shadows', "/shadow=$braced", '/quiet')
+            if ($tool.exit_code -eq 0) {
+                $outcome.deleted += $braced
+            } else {
+                $outcome.errors += [ordered]@{ id = $braced; error = $cimError; vssadmin = $tool.output }
+            }
+        }
+    }
+    return $outcome
+}
+
+function Remove-MountFolder {
+    # A mount folder of a job: unmounted if a volume is still mounted on it, then removed, but only when
+    # it lies inside -Within and is empty (never recursive: a mounted shadow is a whole volume).
+    # Returns $true when it was removed, $false when it did not exist; throws otherwise.
+    param([string]$Path, [string]$Within)
+    if (-not (Test-PathUnder -Path $Path -Folder $Within)) {
+        throw "not inside $Within"
+    }
+    if (-not (Test-Path -LiteralPath $Path)) { return $false }
+    $item = Get-Item -LiteralPath $Path -Force
+    if ($item.Attributes -band [IO.FileAttributes]::ReparsePoint) {
+        # The path is an argument, never script text.
+        $null = Invoke-Tool -FilePath 'mountvol.exe' -Arguments @(($Path.TrimEnd('\') + '\'), '/D')
+    }
+    [IO.Directory]::Delete($Path, $false)
+    return $true
+}
+
+function Remove-LockOf {
+    # Removes the backup lock only while it names -JobId. Returns $true when removed, $false when there
+    # is no lock or it names another job; throws when the lock cannot be read (it is then left alone).
+    param([string]$LockPath, [string]$JobId)
+    if (-not $JobId) { return $false }
+    $lock = Read-JsonFile -Path $LockPath -ThrowIfUnreadable
+    if ($null -eq $lock -or $lock.job_id -ne $JobId) { return $false }
+    Remove-Item -LiteralPath $LockPath -Force
+    return $true
+}
+
+function Get-DiskSpace {
+    # Free space for this account and total size of the volume holding the existing folder -Path
+    # (works for a share too). Throws with the Win32 error when Windows cannot tell.
+    param([string]$Path)
+    if (-not ('VawareHyperV.DiskSpace' -as [type])) {
+        Add-Type -Namespace VawareHyperV -Name DiskSpace -MemberDefinition @'
+[DllImport("kernel32.dll", SetLastError = true, CharSet = CharSet.Unicode)]
+public static extern bool GetDiskFreeSpaceEx(string directory, out ulong freeForCaller, out ulong total, out ulong totalFree);
+'@
+    }
+    $free = [UInt64]0
+    $total = [UInt64]0
+    $totalFree = [UInt64]0
+    if (-not [VawareHyperV.DiskSpace]::GetDiskFreeSpaceEx($Path, [ref]$free, [ref]$total, [ref]$totalFree)) {
+        throw "cannot read the free space of $Path (Win32 error $([Runtime.InteropServices.Marshal]::GetLastWin32Error()))"
+    }
+    return [pscustomobject]@{ free_bytes = $free; total_bytes = $total }
+}
