@@ -78,6 +78,21 @@ def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+def exposed_at(shadow: Mapping[str, Any]) -> List[str]:
+    """Where a shadow copy (as Get-ShadowCopyList lists it) is exposed, if anywhere.
+
+    A shadow exposed locally (drive letter or mount folder, which is what our jobs do) names the place in
+    ``ExposedName``; ``ExposedPath`` is empty then (VSS_SNAPSHOT_PROP). ``ExposedPath`` is kept as a fallback
+    for a shadow exposed as a share. Empty values are left out.
+    """
+    return [str(shadow[k]) for k in ("exposed_name", "exposed_path") if shadow.get(k)]
+
+
+def exposed_under(shadow: Mapping[str, Any], folders: List[str]) -> bool:
+    """True when the shadow is exposed on one of ``folders`` or inside one of them."""
+    return any(is_under(place, folder) for place in exposed_at(shadow) for folder in folders if folder)
+
+
 JOB_ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
 _DEST_RE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\/?.][^\\/]*\\[^\\/]+)")
 RUNNER_PAYLOAD = "win_vss_backup_runner"
@@ -334,12 +349,17 @@ class BackupRun:
         for shadow in pre.get("shadows") or []:
             sid = normalize_guid(str(shadow.get("id") or ""))
             set_id = normalize_guid(str(shadow.get("set_id") or ""))
-            exposed = str(shadow.get("exposed_path") or "")
-            if exposed and any(is_under(exposed, d) for d in alive_dirs):
+            if exposed_under(shadow, alive_dirs):
                 continue
-            if sid in shadow_ids or set_id in set_ids or (exposed and is_under(exposed, jobs_root)):
+            if sid in shadow_ids or set_id in set_ids or exposed_under(shadow, [jobs_root]):
+                places = exposed_at(shadow)
                 stale_shadows.append(
-                    {"id": sid, "set_id": set_id, "volume": shadow.get("volume_name"), "exposed_path": exposed or None}
+                    {
+                        "id": sid,
+                        "set_id": set_id,
+                        "volume": shadow.get("volume_name"),
+                        "exposed_path": places[0] if places else None,
+                    }
                 )
         return {"shadows": stale_shadows, "mount_folders": folders, "jobs": abandoned}
 
@@ -913,7 +933,7 @@ class BackupRun:
             for s in collected["shadows"]
             if normalize_guid(str(s.get("set_id") or "")) in job_set_ids
             or normalize_guid(str(s.get("id") or "")) in job_shadow_ids
-            or any(is_under(str(s.get("exposed_path") or "-"), f) for f in mount_folders)
+            or exposed_under(s, mount_folders)
         ]
         failed = manifest["status"] != "complete" or bool(final.get("error")) or runner_dead
         cleanup_params: Dict[str, Any] = {"RemoveJobs": [job_id]}
@@ -1175,8 +1195,7 @@ class BackupRun:
         left = [
             normalize_guid(str(s.get("id")))
             for s in collected["shadows"]
-            if normalize_guid(str(s.get("set_id") or "")) in set_ids
-            or any(is_under(str(s.get("exposed_path") or "-"), f) for f in mount_folders)
+            if normalize_guid(str(s.get("set_id") or "")) in set_ids or exposed_under(s, mount_folders)
         ]
         params: Dict[str, Any] = {"RemoveJobs": [job_id], "MountFolders": mount_folders}
         if left:

@@ -820,6 +820,67 @@ def test_stale_shadows_from_an_earlier_crash_are_swept_by_id(clock):
     assert [s["id"] for s in result["stale_shadows"]] == [DEAD_SHADOW]
 
 
+def test_a_shadow_known_only_by_its_mount_folder_is_swept_by_its_exposed_name(clock):
+    """The dead job left no set id (killed during CREATE's output); Windows names the mount folder in
+    ExposedName (ExposedPath is empty for a locally exposed shadow). A shadow exposed as a share
+    elsewhere (ExposedPath set, ExposedName a share name) is not ours and stays."""
+    dead = hv.job_entry(DEAD_JOB, alive=False, phase="diskshadow")
+    mine = hv.shadow(DEAD_SHADOW, DEAD_SET, exposed=hv.JOBS_ROOT + "\\" + DEAD_JOB + "\\mnt\\VAWVOL1\\")
+    assert mine["exposed_path"] is None
+    shared = hv.shadow(OTHER_SHADOW, "11111111-0000-4000-8000-000000000011")
+    shared.update(exposed_name="Data$", exposed_path="D:\\Data")
+    scenario = success_scenario(
+        win_vss_backup_preflight=[hv.preflight(lock={"job_id": DEAD_JOB}, jobs=[dead], shadows=[mine, shared])],
+        win_vss_backup_cleanup=[
+            hv.cleanup_ok(
+                shadows_deleted=["{" + DEAD_SHADOW.upper() + "}"], lock_released=True, jobs_removed=[DEAD_JOB]
+            ),
+            hv.cleanup_ok(),
+        ],
+    )
+    host, result = run(scenario)
+    assert not result.get("failed"), result["msg"]
+    sweep = host.calls_to("win_vss_backup_cleanup")[0].parameters
+    assert sweep["ShadowIds"] == [DEAD_SHADOW]
+    (stale,) = result["stale_shadows"]
+    assert stale["exposed_path"] == hv.JOBS_ROOT + "\\" + DEAD_JOB + "\\mnt\\VAWVOL1\\"
+
+
+def test_a_shadow_on_this_jobs_mount_folder_is_deleted_even_when_no_set_id_was_recorded(clock):
+    """The runner died before diskshadow printed the set id: the shadow is found by ExposedName."""
+    unnamed_set = "3c3c3c3c-0000-4000-8000-00000000003c"
+    left = [hv.shadow(hv.SHADOW_FAST, unnamed_set, exposed=hv.JOB_DIR + "\\mnt\\VAWVOL2\\", volume=hv.GUID_FAST)]
+    scenario = success_scenario(
+        win_vss_backup_status=[hv.status("diskshadow"), hv.status("diskshadow", alive=False)],
+        win_vss_backup_collect=[
+            hv.collect(
+                transcript_name=None,
+                files=hv.listing(missing=("db01.vhdx",)),
+                shadows=left,
+                status_fields={"phase": "diskshadow", "shadow_set_ids": [], "listing_written": False},
+            )
+        ],
+        win_vss_backup_signal=[],
+        win_vss_backup_cleanup=[
+            hv.cleanup_ok(shadows_deleted=["{" + hv.SHADOW_FAST.upper() + "}"], lock_released=True)
+        ],
+    )
+    host, result = run(scenario)
+    assert result["failed"] is True
+    (cleanup,) = host.calls_to("win_vss_backup_cleanup")
+    assert cleanup.parameters["ShadowIds"] == [hv.SHADOW_FAST]
+    assert hv.SHADOW_FAST in result["shadows_deleted"]
+
+
+def test_the_runner_finds_its_exposed_shadows_by_exposed_name():
+    """Remove-JobShadows matches this job's mount folders on ExposedName (ExposedPath only as a fallback)."""
+    runner = (PAYLOADS / "win_vss_backup_runner.ps1").read_text(encoding="utf-8")
+    body = runner[runner.index("function Remove-JobShadows") :]
+    body = body[: body.index("$status.shadow_set_ids")]
+    assert "$mountFolders -contains ([string]$_.ExposedName)" in body
+    assert body.index("ExposedName") < body.index("ExposedPath")
+
+
 def test_unreadable_lock_stops_before_anything_changes(clock):
     host, result = run({"win_vss_backup_preflight": [hv.preflight(lock={"unreadable": "Unexpected character"})]})
     assert_failure_safe(host, result, r"^preflight: the backup lock .*backup\.lock names no job")

@@ -523,14 +523,18 @@ def copy_list(value):
 
 
 def shadow(shadow_id: str, set_id: str, exposed: Optional[str] = None, volume: str = GUID_D) -> Dict[str, Any]:
-    """A Win32_ShadowCopy instance as the payloads list it."""
+    """A Win32_ShadowCopy instance as the payloads list it.
+
+    ``exposed``: the mount folder the shadow is exposed on. A locally exposed shadow names it in
+    ``ExposedName``; ``ExposedPath`` stays empty (it is only set for a shadow exposed as a share).
+    """
     return {
         "id": "{" + shadow_id.upper() + "}",
         "set_id": "{" + set_id.upper() + "}",
         "volume_name": f"\\\\?\\Volume{volume}\\",
         "device_object": "\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy7",
-        "exposed_path": exposed,
-        "exposed_name": None,
+        "exposed_path": None,
+        "exposed_name": exposed,
         "persistent": True,
         "install_date": "2026-11-20T02:00:09Z",
     }
