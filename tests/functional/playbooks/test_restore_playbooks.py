@@ -117,15 +117,72 @@ def test_run(tmp_path_factory):
     return {"setup": setup, "proc": proc, "output": output, "proofs": proofs}
 
 
+def failure_messages(output):
+    """``{host: msg}`` of the failed tasks of the last play."""
+    found = {}
+    for task in output["plays"][-1]["tasks"]:
+        for host, res in task["hosts"].items():
+            if res.get("failed") and not res.get("skipped"):
+                found[host] = res["msg"]
+    return found
+
+
 def test_every_vm_is_tested_and_the_run_fails_at_the_end(test_run):
     proc, output = test_run["proc"], test_run["output"]
     assert proc.returncode == 2, proc.stderr[-2000:]
     stats = output["stats"]
-    assert all(stats[host]["failures"] == 0 for host in ("hv01", "hv02", "hv03"))
-    assert stats["localhost"]["failures"] == 1
-    msg = output["plays"][-1]["tasks"][-1]["hosts"]["localhost"]["msg"]
-    assert "Test restore FAILED for hv01/sql01, hv02/web01, hv02/sql01, hv03/Web 01" in msg
-    assert "hosts with an error or no result: none" in msg
+    # every host with a failed test fails on its own recap line, after the proofs were written
+    assert all(stats[host]["failures"] == 1 for host in ("hv01", "hv02", "hv03"))
+    assert "localhost" not in stats
+    msgs = failure_messages(output)
+    assert sorted(msgs) == ["hv01", "hv02", "hv03"]
+    assert msgs["hv01"].startswith("Test restore FAILED on hv01: hv01/sql01.")
+    assert msgs["hv02"].startswith("Test restore FAILED on hv02: hv02/web01, hv02/sql01.")
+    assert "Failed in this run: hv01/sql01, hv02/web01, hv02/sql01, hv03/Web 01" in msgs["hv03"]
+    assert "hosts with an error or no result: none" in msgs["hv03"]
+
+
+def test_with_limit_the_proofs_are_written_and_a_failed_test_fails_the_run(tmp_path):
+    """--limit hv01 (as the playbook's header suggests) neither skips the proofs nor hides a failed test."""
+    proofs_dir = tmp_path / "proofs"
+    _setup, proc, output = run_playbook(
+        tmp_path,
+        {"hv01": hv01_scenario(), "hv02": {}},
+        "vaware.hyperv.test_restore",
+        "--limit", "hv01",
+        "-e", json.dumps({
+            "hyperv_restore_destination": samples.DESTINATION,
+            "hyperv_restore_path": TEST_PATH,
+            "hyperv_restore_poll_interval": 1,
+            "hyperv_restore_proofs_dir": str(proofs_dir),
+            "hyperv_restore_test_vms": ["web01", "sql01"],
+        }),
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert sorted(output["stats"]) == ["hv01"]
+    assert output["stats"]["hv01"]["failures"] == 1
+    assert failure_messages(output)["hv01"].startswith("Test restore FAILED on hv01: hv01/sql01.")
+    proofs = json.loads((proofs_dir / "restore-proofs.json").read_text(encoding="utf-8"))
+    assert sorted((e["host"], e["vm"]) for e in proofs["vms"]) == [("hv01", "sql01"), ("hv01", "web01")]
+
+
+def test_with_limit_a_run_whose_tests_pass_succeeds(tmp_path):
+    proofs_dir = tmp_path / "proofs"
+    _setup, proc, output = run_playbook(
+        tmp_path,
+        {"hv01": hv01_scenario(), "hv02": {}},
+        "vaware.hyperv.test_restore",
+        "--limit", "hv01",
+        "-e", json.dumps({
+            "hyperv_restore_destination": samples.DESTINATION,
+            "hyperv_restore_path": TEST_PATH,
+            "hyperv_restore_proofs_dir": str(proofs_dir),
+            "hyperv_restore_test_vms": ["web01"],
+        }),
+    )  # fmt: skip
+    assert proc.returncode == 0, json.dumps(failure_messages(output))
+    proofs = json.loads((proofs_dir / "restore-proofs.json").read_text(encoding="utf-8"))
+    assert [(e["host"], e["vm"], e["last_test"]["passed"]) for e in proofs["vms"]] == [("hv01", "web01", True)]
 
 
 def test_both_test_copies_were_removed(test_run):
