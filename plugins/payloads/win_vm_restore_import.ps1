@@ -4,8 +4,11 @@
 # win_vm_restore, step "import": import the VM configuration from a backup generation as a copy with
 # a new id into its own folder, with every virtual disk taken from the backup (never from the path the
 # configuration recorded, which may be the live VM's disk), network adapters disconnected unless
-# -ConnectNetwork, renamed to -Name, with -Marker added to its notes. If anything after Import-VM
-# fails, the imported VM and its folder are removed again.
+# -ConnectNetwork, renamed to -Name, with -Marker added to its notes. -VmFolder belongs to this
+# restore alone (it is refused unless missing or empty): if Import-VM or anything after it fails (a
+# copy that runs out of disk space, say), every VM registered inside it is removed and the folder is
+# emptied again, so the next run is not refused with "folder not empty". The error says whether that
+# clean-up worked.
 param(
     [Parameter(Mandatory)][string]$ConfigPath,
     [Parameter(Mandatory)][string]$VmFolder,
@@ -17,7 +20,8 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-if ((Test-Path -LiteralPath $VmFolder) -and @(Get-ChildItem -LiteralPath $VmFolder -Force).Count -gt 0) {
+$folderExisted = Test-Path -LiteralPath $VmFolder
+if ($folderExisted -and @(Get-ChildItem -LiteralPath $VmFolder -Force).Count -gt 0) {
     throw "the restore folder '$VmFolder' already exists and is not empty"
 }
 $map = @{}
@@ -47,8 +51,9 @@ if ($problems.Count -gt 0) {
     throw "Hyper-V cannot import '$ConfigPath': $($problems -join '; ')"
 }
 
-$vm = Hyper-V\Import-VM -CompatibilityReport $report
+$vm = $null
 try {
+    $vm = Hyper-V\Import-VM -CompatibilityReport $report
     Hyper-V\Rename-VM -VM $vm -NewName $Name
     if ($Marker) {
         $notes = ([string]$vm.Notes).TrimEnd()
@@ -65,10 +70,40 @@ try {
             [ordered]@{ name = $_.Name; switch = $_.SwitchName; connected = [bool]$_.SwitchName }
         })
 } catch {
-    $failure = $_
-    Hyper-V\Remove-VM -VM $vm -Force
-    Remove-Item -LiteralPath $VmFolder -Recurse -Force -ErrorAction SilentlyContinue
-    throw $failure
+    $failure = $_.Exception.Message
+    # Undo this restore: the folder was missing or empty before, so whatever is in it now is ours.
+    $cleanup = @()
+    $folder = $VmFolder.TrimEnd('\')
+    $ours = @()
+    try {
+        $ours = @(Hyper-V\Get-VM | Where-Object -FilterScript {
+                $location = ([string]$_.ConfigurationLocation).TrimEnd('\')
+                ($null -ne $vm -and $_.Id -eq $vm.Id) -or $location -eq $folder -or
+                $location.StartsWith($folder + '\', [StringComparison]::OrdinalIgnoreCase)
+            })
+    } catch {
+        $cleanup += "the VMs could not be listed: $($_.Exception.Message)"
+    }
+    foreach ($leftover in $ours) {
+        try {
+            Hyper-V\Remove-VM -VM $leftover -Force
+        } catch {
+            $cleanup += "VM $($leftover.Id) could not be removed: $($_.Exception.Message)"
+        }
+    }
+    try {
+        if ($folderExisted) {
+            Get-ChildItem -LiteralPath $VmFolder -Force | Remove-Item -Recurse -Force
+        } elseif (Test-Path -LiteralPath $VmFolder) {
+            Remove-Item -LiteralPath $VmFolder -Recurse -Force
+        }
+    } catch {
+        $cleanup += "the folder could not be emptied: $($_.Exception.Message)"
+    }
+    if ($cleanup.Count -gt 0) {
+        throw "import into '$VmFolder' failed: $failure; cleaning up FAILED ($($cleanup -join '; ')): remove what is left in '$VmFolder' by hand"
+    }
+    throw "import into '$VmFolder' failed: $failure; the restore folder was cleaned up, nothing of this restore is left on the host"
 }
 
 $Ansible.Changed = $true

@@ -796,3 +796,76 @@ def test_a_vm_with_checkpoints_is_not_imported_but_files_work():
     assert result["failed"] is True and result["step"] == "plan"
     assert "backed up with checkpoints" in result["msg"] and "mode files" in result["msg"]
     assert order(host) == ["win_vm_restore_generations"]
+
+
+# ----------------------------------------------------------------------------- failed import clean-up
+
+
+def _commands(node, source):
+    """Names of the commands under ``node`` (tree-sitter PowerShell tree), in order."""
+    found = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "command_name":
+            found.append(source[current.start_byte : current.end_byte].decode())
+        stack.extend(reversed(current.children))
+    return found
+
+
+def test_the_import_payload_cleans_its_folder_when_import_vm_fails():
+    """Import-VM itself (a copy that runs out of disk space) is inside the try whose catch empties the folder."""
+    import tree_sitter
+    import tree_sitter_pwsh
+
+    source = _payload.load_payload("win_vm_restore_import").encode()
+    tree = tree_sitter.Parser(tree_sitter.Language(tree_sitter_pwsh.language())).parse(source)
+    guarded = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "try_statement":
+            body = next(c for c in node.children if c.type == "statement_block")
+            catches = [c for c in node.children if c.type == "catch_clauses"]
+            guarded.append((_commands(body, source), _commands(catches[0], source) if catches else []))
+        stack.extend(node.children)
+    (cleanup,) = [catch for body, catch in guarded if "Hyper-V\\Import-VM" in body]
+    assert "Hyper-V\\Remove-VM" in cleanup and "Remove-Item" in cleanup
+    # nothing outside a try changes the host after the compatibility checks
+    top = _commands(tree.root_node, source)
+    assert top.count("Hyper-V\\Import-VM") == 1
+    assert "$folderExisted" in source.decode()  # a folder that was there (empty) is emptied, not deleted
+
+
+def test_a_failed_import_leaves_no_folder_behind_and_the_next_run_restores():
+    name = f"web01-restoretest-{GEN}"
+    folder = f"{RESTORE}\\{name}"
+    disk_full = (
+        f"import into '{folder}' failed: There is not enough space on the disk.; the restore folder was cleaned up, "
+        "nothing of this restore is left on the host"
+    )
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations()],
+            "win_vm_restore_verify": [verified(folder=folder)],
+            "win_vm_restore_import": [ps_error(disk_full, line=57)],
+        },
+        mode="test",
+    )
+    assert result["failed"] is True and result["step"] == "import" and result["changed"] is False
+    assert "not enough space on the disk" in result["msg"] and "cleaned up" in result["msg"]
+    assert "win_vm_restore_remove" not in order(host)  # the payload undid its own import
+    assert host.calls_to("win_vm_restore_import")[0].parameters["VmFolder"] == folder
+
+    # the next scheduled run finds the folder empty (the payload emptied it) and is not refused
+    host, result = run(
+        {
+            "win_vm_restore_generations": [generations()],
+            "win_vm_restore_verify": [verified(folder=folder, folder_entries=0)],
+            "win_vm_restore_import": [imported(name, folder)],
+            "win_vm_restore_boot": [boot(heartbeat="OkApplicationsHealthy")],
+            "win_vm_restore_remove": [removed()],
+        },
+        mode="test",
+    )
+    assert not result.get("failed"), result.get("msg")
