@@ -89,6 +89,20 @@ def _join(*parts: str) -> str:
     return "\\".join([parts[0].rstrip("\\")] + [p.strip("\\") for p in parts[1:]])
 
 
+def _stopped_original(answer: Mapping[str, Any]) -> str:
+    """What became of an original VM the replace payload stopped but could not remove."""
+    before = answer.get("original_state") or "unknown"
+    now = answer.get("state_now") or "unknown"
+    if answer.get("restarted"):
+        return f"it was stopped, then started again as it was {before} before (state now {now})"
+    if answer.get("restart_error"):
+        return (
+            f"it was stopped and starting it again FAILED ({answer['restart_error']}); it is {now}, "
+            f"it was {before}: start it by hand"
+        )
+    return f"it was stopped (it was {before}) and is now {now}"
+
+
 class _Failed(Exception):
     """Stop the restore with ``message``; the result gathered so far is still returned."""
 
@@ -420,18 +434,28 @@ class ActionModule(ActionBase):
                 "state": answer.get("original_state") or original.get("state"),
                 "stopped": bool(answer.get("stopped")),
                 "removed": bool(answer.get("removed")),
+                "restarted": bool(answer.get("restarted")),
+                "state_now": answer.get("state_now"),
                 "files_kept": answer.get("original_files") or [],
             }
         if answer.get("error"):
+            copy = f"the verified restored copy is registered as {imported['name']} (id {imported['id']})"
             if answer.get("removed"):
                 where = (
                     f"the original VM was removed (its files are kept); the restored VM is registered as "
                     f"{imported['name']} (id {imported['id']}): rename it to {vm_name}"
                 )
+            elif original and answer.get("stopped"):
+                where = f"the original VM {vm_name} (id {original['id']}) is still registered; " + _stopped_original(
+                    answer
+                )
+                where += f"; {copy}"
             else:
+                state = (answer.get("original_state") or original.get("state")) if original else None
                 where = (
-                    f"the original VM is still registered; the verified restored copy is registered as "
-                    f"{imported['name']} (id {imported['id']})"
+                    f"the original VM is still registered and was not stopped (state {state or 'unknown'}); {copy}"
+                    if original
+                    else f"no original VM was touched; {copy}"
                 )
             raise _Failed(f"replace failed at step {answer.get('step')}: {answer['error']}; {where}", "replace")
         out["name"] = vm_name

@@ -4,7 +4,8 @@
 # win_vm_restore, step "replace": called only once the restored copy is imported and verified. Stops
 # and removes the original VM (by id; Remove-VM keeps its disk files) and gives the restored VM the
 # original name. Reports how far it got instead of throwing, so the controller can say exactly what
-# state the host is in.
+# state the host is in. When the original was stopped but could not be removed, it is started again if
+# it was running, and its state after that is reported.
 param(
     [string]$OriginalId = '',
     [Parameter(Mandatory)][string]$RestoredId,
@@ -18,6 +19,9 @@ $result = [ordered]@{
     original_files = @()
     stopped = $false
     removed = $false
+    restarted = $false
+    restart_error = $null
+    state_now = $null
     renamed = $false
     step = 'find'
     error = $null
@@ -53,7 +57,23 @@ try {
     $result.step = $null
 } catch {
     $result.error = $_.Exception.Message
+    if ($result.stopped -and -not $result.removed) {
+        # Stopped but still registered: do not leave a running VM off because the replace failed.
+        if ($result.original_state -eq 'Running') {
+            try {
+                Hyper-V\Start-VM -VM $vm
+                $result.restarted = $true
+            } catch {
+                $result.restart_error = $_.Exception.Message
+            }
+        }
+        try {
+            $result.state_now = (Hyper-V\Get-VM -Id $vm.Id).State.ToString()
+        } catch {
+            $result.state_now = $null
+        }
+    }
 }
 
-$Ansible.Changed = ($result.removed -or $result.renamed)
+$Ansible.Changed = ($result.stopped -or $result.removed -or $result.renamed)
 $Ansible.Result = $result | ConvertTo-Json -Depth 3 -Compress

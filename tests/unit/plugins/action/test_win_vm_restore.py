@@ -415,6 +415,69 @@ def test_replace_failing_half_way_reports_the_original_still_registered():
     assert "win_vm_restore_remove" not in order(host)  # the verified copy is kept for the admin
 
 
+def replace_answer(**fields):
+    answer = {
+        "original_found": True,
+        "original_state": "Running",
+        "original_files": [],
+        "stopped": True,
+        "removed": False,
+        "restarted": False,
+        "restart_error": None,
+        "state_now": None,
+        "renamed": False,
+        "step": "remove",
+        "error": "The operation cannot be performed while the object is in use",
+    }
+    answer.update(fields)
+    return ok(answer, changed=True)
+
+
+def run_replace(answer):
+    temp = f"web01-restored-{GEN}"
+    return run(
+        {
+            "win_vm_restore_generations": [generations(vms=[live_vm()])],
+            "win_vm_restore_verify": [verified()],
+            "win_vm_restore_import": [imported(temp, f"{RESTORE}\\{temp}")],
+            "win_vm_restore_replace": [answer],
+        },
+        mode="replace",
+        force=True,
+    )
+
+
+def test_replace_whose_remove_fails_after_the_stop_says_the_original_was_started_again():
+    host, result = run_replace(replace_answer(restarted=True, state_now="Running"))
+    assert result["failed"] is True and result["step"] == "replace"
+    assert "failed at step remove" in result["msg"]
+    assert f"the original VM web01 (id {WEB01_ID}) is still registered" in result["msg"]
+    assert "started again as it was Running before (state now Running)" in result["msg"]
+    assert NEW_ID in result["msg"]
+    assert result["original"]["stopped"] is True and result["original"]["removed"] is False
+    assert result["original"]["restarted"] is True and result["original"]["state_now"] == "Running"
+    assert "win_vm_restore_remove" not in order(host)
+
+
+def test_replace_whose_restart_fails_says_the_original_is_off():
+    _host, result = run_replace(replace_answer(restart_error="Not enough memory", state_now="Off"))
+    assert "starting it again FAILED (Not enough memory); it is Off, it was Running: start it by hand" in result["msg"]
+    assert "still registered" in result["msg"] and result["original"]["restarted"] is False
+
+
+def test_replace_of_an_original_that_was_off_does_not_start_it():
+    _host, result = run_replace(replace_answer(original_state="Off", state_now="Off"))
+    assert "it was stopped (it was Off) and is now Off" in result["msg"]
+
+
+def test_the_replace_payload_restarts_only_a_running_original_it_stopped_and_could_not_remove():
+    text = _payload.load_payload("win_vm_restore_replace")
+    catch = text[text.index("} catch {") :]
+    assert "if ($result.stopped -and -not $result.removed)" in catch
+    assert "if ($result.original_state -eq 'Running')" in catch and "Hyper-V\\Start-VM -VM $vm" in catch
+    assert "$result.state_now" in catch
+
+
 def test_replace_refuses_a_different_vm_with_the_same_name():
     other = "11111111-0000-4000-8000-000000000000"
     host, result = run(
