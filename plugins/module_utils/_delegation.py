@@ -204,11 +204,19 @@ def sid_to_bytes(sid):
     return struct.pack("<BB", revision, len(subs)) + authority.to_bytes(6, "big") + struct.pack(f"<{len(subs)}I", *subs)
 
 
-def sid_from_bytes(data, offset=0):
-    """(sid string, length in bytes) from binary at ``offset``."""
+def sid_from_bytes(data, offset=0, end=None):
+    """(sid string, length in bytes) from binary at ``offset``; the SID must end by ``end`` (default: the data's end).
+
+    Raises ValueError (never struct.error or IndexError) when the bytes there are not a whole SID.
+    """
+    limit = len(data) if end is None else min(end, len(data))
+    if offset < 0 or offset + 8 > limit:
+        raise ValueError(f"no SID at offset {offset}: the data ends at {limit}")
     revision, count = struct.unpack_from("<BB", data, offset)
     if revision != 1 or count > 15:
         raise ValueError(f"no SID at offset {offset}")
+    if offset + 8 + 4 * count > limit:
+        raise ValueError(f"SID at offset {offset} claims {count} sub-authorities but the data ends at {limit}")
     authority = int.from_bytes(data[offset + 2 : offset + 8], "big")
     subs = struct.unpack_from(f"<{count}I", data, offset + 8)
     return f"S-{revision}-{authority}" + "".join(f"-{s}" for s in subs), 8 + 4 * count
@@ -313,21 +321,34 @@ class SecurityDescriptor:
         group = sid_from_bytes(data, group_off)[0] if group_off else None
         sacl_raw = None
         if sacl_off and control & 0x0010:
-            size = struct.unpack_from("<H", data, sacl_off + 2)[0]
+            size = _acl_size(data, sacl_off, "SACL")
             sacl_raw = bytes(data[sacl_off : sacl_off + size])
         aces = []
         if dacl_off and control & SE_DACL_PRESENT:
-            _acl_rev, _sbz1, size, count, _sbz2 = struct.unpack_from("<BBHHH", data, dacl_off)
+            size = _acl_size(data, dacl_off, "DACL")
+            count = struct.unpack_from("<H", data, dacl_off + 4)[0]
             pos = dacl_off + 8
             for _index in range(count):
+                if pos + 4 > dacl_off + size:
+                    raise ValueError(f"ACE at offset {pos} overruns its ACL (the ACL holds fewer than {count} ACEs)")
                 ace_type, flags, ace_size = struct.unpack_from("<BBH", data, pos)
                 if ace_size < 8 or pos + ace_size > dacl_off + size:
                     raise ValueError(f"ACE at offset {pos} overruns its ACL")
                 if ace_type in (ACCESS_ALLOWED_ACE_TYPE, ACCESS_DENIED_ACE_TYPE):
                     mask = struct.unpack_from("<I", data, pos + 4)[0]
-                    sid = sid_from_bytes(data, pos + 8)[0]
+                    sid = sid_from_bytes(data, pos + 8, end=pos + ace_size)[0]
                     aces.append(Ace(ace_type, flags, mask, sid))
                 else:
                     aces.append(Ace(ace_type, flags, 0, None, raw=bytes(data[pos : pos + ace_size])))
                 pos += ace_size
         return cls(owner, group, aces, control, sacl_raw)
+
+
+def _acl_size(data, offset, what):
+    """The byte size an ACL header at ``offset`` announces, checked against the data."""
+    if offset + 8 > len(data):
+        raise ValueError(f"{what} at offset {offset} lies beyond the end of the data ({len(data)} bytes)")
+    size = struct.unpack_from("<H", data, offset + 2)[0]
+    if size < 8 or offset + size > len(data):
+        raise ValueError(f"{what} at offset {offset} claims {size} bytes but the data has {len(data) - offset} there")
+    return size

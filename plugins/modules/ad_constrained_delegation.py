@@ -509,7 +509,11 @@ class Delegation:
             for dn, attrs in self.conn.search(f"({RBCD}=*)", ["sAMAccountName", RBCD]):
                 try:
                     sd = SecurityDescriptor.from_bytes(attrs[RBCD][0])
-                except ValueError:
+                except ValueError as err:
+                    self.warnings.append(
+                        f"{RBCD} on {dn} cannot be decoded ({err}); exclusive: true could not tell whether it "
+                        f"allows {computer.label}, so it was left as it is"
+                    )
                     continue
                 if sid in sd.allowed_sids():
                     holders[dn.lower()] = (dn, (attrs.get("sAMAccountName") or [dn.encode()])[0].decode())

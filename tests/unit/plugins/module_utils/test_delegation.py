@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 
 import pytest
 from hypothesis import given
@@ -194,6 +195,64 @@ def test_decode_rejects_garbage():
     broken[20 + 8 + 2] = 0xFF  # first ACE claims 255 bytes
     with pytest.raises(ValueError, match="overruns"):
         SecurityDescriptor.from_bytes(bytes(broken))
+
+
+def _sd_with_header(**offsets):
+    """A valid descriptor for HV01 with header fields replaced (owner/group/sacl/dacl offsets)."""
+    data = bytearray(SecurityDescriptor.for_principals([HV01]).to_bytes())
+    fields = {"owner": 4, "group": 8, "sacl": 12, "dacl": 16}
+    for name, value in offsets.items():
+        data[fields[name] : fields[name] + 4] = value.to_bytes(4, "little")
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_sd_with_header(owner=0xFFFF), "no SID at offset 65535"),
+        (_sd_with_header(group=0x7FFFFFF0), "no SID at offset"),
+        (_sd_with_header(dacl=0x1000), "DACL at offset 4096 lies beyond"),
+        (SecurityDescriptor.for_principals([HV01]).to_bytes()[:-3], "claims 2 sub-authorities"),
+        (_sd_with_header(owner=0)[:30], "DACL at offset 20 claims 44 bytes"),
+    ],
+    ids=["owner-offset", "group-offset", "dacl-offset", "owner-sid-truncated", "acl-truncated"],
+)
+def test_decode_out_of_range_raises_value_error(data, message):
+    with pytest.raises(ValueError, match=message):
+        SecurityDescriptor.from_bytes(data)
+
+
+def test_decode_ace_count_beyond_acl_and_sid_beyond_ace():
+    data = bytearray(SecurityDescriptor.for_principals([HV01]).to_bytes())
+    data[20 + 4] = 9  # the DACL claims 9 ACEs but holds one
+    with pytest.raises(ValueError, match="fewer than 9 ACEs"):
+        SecurityDescriptor.from_bytes(bytes(data))
+    data = bytearray(SecurityDescriptor.for_principals([HV01]).to_bytes())
+    data[20 + 8 + 2] = 12  # the ACE is too small for its SID (the SID would read into the next field)
+    with pytest.raises(ValueError, match="no SID at offset 36"):
+        SecurityDescriptor.from_bytes(bytes(data))
+
+
+def test_sid_from_bytes_truncated():
+    with pytest.raises(ValueError, match="no SID at offset 0"):
+        sid_from_bytes(b"\x01\x05\x00")
+    with pytest.raises(ValueError, match="sub-authorities"):
+        sid_from_bytes(sid_to_bytes(HV01)[:-1])
+
+
+@given(st.binary(max_size=200))
+def test_decode_random_bytes_raises_only_value_error(data):
+    with contextlib.suppress(ValueError):
+        SecurityDescriptor.from_bytes(data)
+
+
+@given(st.binary(min_size=20, max_size=120), st.integers(0, 3), st.integers(0, 200))
+def test_decode_valid_header_random_offsets_raises_only_value_error(body, field, offset):
+    data = bytearray(SecurityDescriptor.for_principals([HV01, HV02]).to_bytes() + body)
+    data[4 + 4 * field : 8 + 4 * field] = offset.to_bytes(4, "little")
+    data[2:4] = (0x8014).to_bytes(2, "little")  # self-relative, DACL and SACL present
+    with contextlib.suppress(ValueError):
+        SecurityDescriptor.from_bytes(bytes(data))
 
 
 @given(st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)), max_size=6))
