@@ -51,7 +51,7 @@ def test_every_default_is_documented_with_the_same_value():
             assert option.get("description"), name
 
 
-def test_both_entry_points_exist_and_destination_is_required():
-    assert set(SPECS) == {"main", "report"}
+def test_the_entry_points_exist_and_destination_is_required():
+    assert set(SPECS) == {"main", "report", "refused"}
     assert SPECS["main"]["options"]["hyperv_backup_destination"]["required"] is True
     assert "hyperv_backup_destination" not in DEFAULTS

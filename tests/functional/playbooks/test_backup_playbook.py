@@ -7,8 +7,9 @@ action plugins, the payload runner, the report filter and template. The fleet:
 * hv01: both VMs backed up, one old generation expires;
 * hv02: robocopy fails on db01's disk (exit 8): web01 complete, db01 failed, the module fails with partial results;
 * hv03: the destination is too small: the module fails in preflight, nothing is started;
-* hv04: a bad role variable (``hyperv_backup_type: incremental``): the host fails before the role can record
-  anything, and the report still lists it, as failed with no result;
+* hv04: a bad role variable (``hyperv_backup_type: incremental``): the role's argument validation refuses the
+  host before any call; the playbook rescues it, so it stays in the run and the report lists it as failed with
+  the validation message;
 * hv05: unreachable (WinRM times out): failed, the others unaffected.
 
 The report folder already holds ``restore-proofs.json`` from an earlier ``playbooks/test_restore.yml`` run:
@@ -45,7 +46,10 @@ HOST_VARS = {
 
 
 def run_backup(tmp: pathlib.Path, scenarios, *extra_args: str, host_vars=None, proofs=None):
-    host_vars = {h: {**HOST_VARS, **(host_vars or {}).get(h, {})} for h in scenarios}
+    # a host variable set to None is left out (for example no hyperv_backup_destination at all)
+    host_vars = {
+        h: {k: v for k, v in {**HOST_VARS, **(host_vars or {}).get(h, {})}.items() if v is not None} for h in scenarios
+    }
     setup = scripted_collection.build(tmp, scenarios, host_vars=host_vars)
     env = setup["env"]
     # The json callback gives the play recap and the set_stats data as one JSON document.
@@ -95,9 +99,9 @@ def test_the_run_fails_after_every_host_ran_and_the_report_was_written(fleet_run
     stats = output["stats"]
     # every host ran its backup to the end (failures rescued); after the report, exactly the failed hosts fail
     assert stats["hv01"]["failures"] == 0 and stats["hv01"]["rescued"] == 0
-    for host in ("hv02", "hv03", "hv05"):
+    # hv04 failed the role's argument validation: rescued by the playbook, so it stays in the run
+    for host in ("hv02", "hv03", "hv04", "hv05"):
         assert stats[host]["failures"] == 1 and stats[host]["rescued"] == 1 and stats[host]["unreachable"] == 0
-    assert stats["hv04"]["failures"] == 1 and stats["hv04"]["rescued"] == 0  # failed argument validation
     assert "localhost" not in stats  # nothing runs as a host of its own: the report is delegated
     fail_task = output["plays"][-1]["tasks"][-2]
     assert fail_task["task"]["name"].endswith(": Fail the hosts whose backup failed")
@@ -110,7 +114,10 @@ def test_the_run_fails_after_every_host_ran_and_the_report_was_written(fleet_run
     assert fail_task["hosts"]["hv05"]["msg"].startswith(
         "Backup of hv05 FAILED: read volumes: host unreachable while running payload win_volume_guid_facts: ssl:"
     )
-    assert "hv04" not in fail_task["hosts"]  # it left the play when it failed
+    assert (
+        fail_task["hosts"]["hv04"]["msg"].startswith("Backup of hv04 FAILED: Validation of arguments failed:")
+        and "hyperv_backup_type must be one of: copy, full, got: incremental" in fail_task["hosts"]["hv04"]["msg"]
+    )
     assert output["plays"][-1]["tasks"][-1]["hosts"]["hv01"].get("skipped") is True  # mail was sent / not asked
     assert (fleet_run["report_dir"] / "backup-report.json").is_file()
     assert report_html.is_file()
@@ -129,7 +136,9 @@ def test_json_report_matches_its_schema_and_what_happened(fleet_run):
 
     hv02, hv03, hv04, hv05, hv01 = report["hosts"]
     assert hv05["failed_task"] == "Read the volumes and where the VMs live" and hv05["vms"] == []
-    assert hv04["msg"].startswith("no result recorded for this host") and hv04["vms"] == []
+    assert hv04["msg"].startswith("Validation of arguments failed:") and hv04["vms"] == []
+    assert "hyperv_backup_type must be one of: copy, full, got: incremental" in hv04["msg"]
+    assert hv04["failed_task"].startswith("Validating arguments against arg spec 'main'")
     bindings = json.loads((fleet_run["setup"]["hosts_dir"] / "hv01" / "bindings.json").read_text())
     assert hv01["status"] == "ok" and hv01["errors"] == []
     assert hv01["generation"] == bindings["@GENERATION@"]
@@ -240,3 +249,32 @@ def test_check_mode_plans_reports_and_changes_nothing(tmp_path):
     assert [(v["name"], v["status"]) for v in host["vms"]] == [("db01", "planned"), ("web01", "planned")]
     assert host["vms"][1]["bytes"] == 40 * 1024**3 + 65536 + 1048576
     assert "check mode: planned only" in (report_dir / "backup-report.html").read_text(encoding="utf-8")
+
+
+def test_every_host_refused_by_argument_validation_still_gets_a_failed_report(tmp_path):
+    # a typical first run: hyperv_backup_destination is not set anywhere, so the role refuses every host
+    scenarios = {"hv01": fleet.successful_host(), "hv02": fleet.successful_host()}
+    setup, proc, output, report_dir = run_backup(
+        tmp_path, scenarios, host_vars={h: {"hyperv_backup_destination": None} for h in scenarios}
+    )
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    for host in scenarios:
+        assert scripted_collection.calls(setup["hosts_dir"], host) == []  # refused before any call
+        assert output["stats"][host]["failures"] == 1 and output["stats"][host]["rescued"] == 1
+    report = json.loads((report_dir / "backup-report.json").read_text(encoding="utf-8"))
+    validate(report)
+    assert report["status"] == "failed" and report["failed_hosts"] == ["hv01", "hv02"]
+    for host in report["hosts"]:
+        assert host["status"] == "failed" and host["vms"] == []
+        assert "missing required arguments: hyperv_backup_destination" in host["msg"], host["msg"]
+        assert host["errors"] and "hyperv_backup_destination" in host["errors"][0]
+        assert host["failed_task"].startswith("Validating arguments against arg spec 'main'")
+    html = (report_dir / "backup-report.html").read_text(encoding="utf-8")
+    assert "missing required arguments: hyperv_backup_destination" in html
+    assert output["global_custom_stats"]["hyperv_backup"]["failed_hosts"] == ["hv01", "hv02"]
+    (fail_task,) = [
+        t for t in output["plays"][-1]["tasks"] if t["task"]["name"].endswith(": Fail the hosts whose backup failed")
+    ]
+    for host in scenarios:
+        msg = fail_task["hosts"][host]["msg"]
+        assert msg.startswith(f"Backup of {host} FAILED: ") and "hyperv_backup_destination" in msg
