@@ -537,6 +537,11 @@ def evaluate_boot(status: Mapping[str, Any], elapsed: float, options: Mapping[st
         if heartbeat.replace(" ", "").casefold() in _HEARTBEAT_OK:
             return {"outcome": "passed", "check": check, "reason": f"heartbeat {heartbeat}"}
         reason = f"no heartbeat OK within {options['boot_timeout']} s (last: {heartbeat or 'no contact'})"
+        if heartbeat.replace(" ", "").casefold() in ("", "nocontact"):
+            reason += (
+                "; a guest without integration services never reports one: test it with test_check running "
+                "(role: hyperv_restore_test_check_vms)"
+            )
     else:
         uptime = status.get("uptime_seconds") or 0
         if uptime >= options["stable_seconds"]:

@@ -240,3 +240,49 @@ def test_restore_playbook_refuses_more_than_one_host(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2
     assert "pick the host with -l HOST" in json.dumps(output)
+
+
+def test_a_vm_without_integration_services_is_tested_with_its_own_check(tmp_path):
+    """hyperv_restore_test_check_vms: {sql01: running}: sql01 never reports a heartbeat (NoContact) and passes by
+    staying running, while web01 is still held to its heartbeat; a value other than heartbeat/running fails the host
+    before anything is restored."""
+    web = f"{TEST_PATH}\\web01-restoretest-{GEN}"
+    sql = f"{TEST_PATH}\\sql01-restoretest-{GEN}"
+    scenario = dict(
+        hv01_scenario(),
+        win_vm_restore_boot=[
+            answers.boot(heartbeat="OkApplicationsHealthy"),
+            answers.boot(heartbeat="NoContact", uptime=0),
+            answers.boot(heartbeat="NoContact", uptime=30),
+        ],
+    )
+    proofs_dir = tmp_path / "proofs"
+    common = {
+        "hyperv_restore_destination": samples.DESTINATION,
+        "hyperv_restore_path": TEST_PATH,
+        "hyperv_restore_poll_interval": 1,
+        "hyperv_restore_stable_seconds": 20,
+        "hyperv_restore_proofs_dir": str(proofs_dir),
+        "hyperv_restore_test_vms": ["web01", "sql01"],
+    }
+    setup, proc, output = run_playbook(
+        tmp_path / "good", {"hv01": scenario}, "vaware.hyperv.test_restore",
+        "-e", json.dumps(dict(common, hyperv_restore_test_check_vms={"SQL01": "running"})),
+    )  # fmt: skip
+    assert proc.returncode == 0, json.dumps(failure_messages(output))
+    proofs = {e["vm"]: e["last_test"] for e in json.loads((proofs_dir / "restore-proofs.json").read_text())["vms"]}
+    assert proofs["sql01"]["passed"] is True and proofs["sql01"]["check"] == "running"
+    assert proofs["web01"]["passed"] is True and proofs["web01"]["check"] == "heartbeat"
+    removes = [
+        c for c in scripted_collection.calls(setup["hosts_dir"], "hv01") if c["payload"] == "win_vm_restore_remove"
+    ]
+    assert [c["parameters"]["VmFolder"] for c in removes] == [web, sql]
+
+    setup, proc, output = run_playbook(
+        tmp_path / "bad", {"hv01": hv01_scenario()}, "vaware.hyperv.test_restore",
+        "-e", json.dumps(dict(common, hyperv_restore_test_check_vms={"sql01": "ping"})),
+    )  # fmt: skip
+    assert proc.returncode == 2
+    msg = failure_messages(output)["hv01"]
+    assert "hyperv_restore_test_check_vms maps a VM name to heartbeat or running" in msg and "ping" in msg
+    assert scripted_collection.calls(setup["hosts_dir"], "hv01") == []

@@ -326,6 +326,14 @@ def test_boot_without_heartbeat_waits_then_fails_at_the_timeout():
     )
 
 
+def test_boot_with_no_contact_points_to_the_running_check():
+    failed = restore.evaluate_boot(status(heartbeat="NoContact"), 300, OPTS)
+    assert failed["outcome"] == "failed" and "test_check running" in failed["reason"]
+    assert "hyperv_restore_test_check_vms" in failed["reason"]
+    lost = restore.evaluate_boot(status(heartbeat="LostCommunication"), 300, OPTS)
+    assert "test_check running" not in lost["reason"]  # it had integration services and lost them
+
+
 def test_boot_vm_still_starting_waits():
     assert restore.evaluate_boot(status(state="Starting", heartbeat=None), 1, OPTS)["outcome"] == "waiting"
     assert "still Starting" in restore.evaluate_boot(status(state="Starting"), 300, OPTS)["reason"]
