@@ -18,6 +18,7 @@ SET_BY_THE_ROLE = {
     "hyperv_backup_run",
     "hyperv_backup_report",
     "hyperv_backup_report_path",
+    "hyperv_backup_report_name",
     "hyperv_backup_report_mail_error",
     "hyperv_backup_report_proofs_path",
     "hyperv_backup_report_proofs_file",

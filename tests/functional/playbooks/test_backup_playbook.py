@@ -236,19 +236,33 @@ def test_a_fleet_where_everything_works_passes(tmp_path):
 
 
 def test_check_mode_plans_reports_and_changes_nothing(tmp_path):
+    # last night's real report is in the report folder; a --check run must leave it alone
+    last_night = {
+        "backup-report.json": '{"status": "ok", "last": "night"}\n',
+        "backup-report.html": "<p>last night</p>\n",
+    }
+    (tmp_path / "report").mkdir()
+    for name, text in last_night.items():
+        (tmp_path / "report" / name).write_text(text, encoding="utf-8")
     scenario = fleet.successful_host()
     setup, proc, output, report_dir = run_backup(tmp_path, {"hv01": scenario}, "--check")
-    assert output["global_custom_stats"]["hyperv_backup"]["check_mode"] is True
+    stats = output["global_custom_stats"]["hyperv_backup"]
+    assert stats["check_mode"] is True
     assert proc.returncode == 0, proc.stdout[-3000:]
     payloads = [c["payload"] for c in scripted_collection.calls(setup["hosts_dir"], "hv01")]
     assert payloads == ["win_volume_guid_facts", "win_vss_backup_preflight"]  # read-only calls only
-    report = json.loads((report_dir / "backup-report.json").read_text(encoding="utf-8"))
+    for name, text in last_night.items():
+        assert (report_dir / name).read_text(encoding="utf-8") == text  # the real report is untouched
+    assert stats["report_json"] == str(report_dir / "backup-report.check.json")
+    assert stats["report_html"] == str(report_dir / "backup-report.check.html")
+    report = json.loads((report_dir / "backup-report.check.json").read_text(encoding="utf-8"))
     validate(report)
     assert report["check_mode"] is True and report["status"] == "ok"
     (host,) = report["hosts"]
     assert [(v["name"], v["status"]) for v in host["vms"]] == [("db01", "planned"), ("web01", "planned")]
     assert host["vms"][1]["bytes"] == 40 * 1024**3 + 65536 + 1048576
-    assert "check mode: planned only" in (report_dir / "backup-report.html").read_text(encoding="utf-8")
+    html = (report_dir / "backup-report.check.html").read_text(encoding="utf-8")
+    assert "check mode: planned only" in html and "the same data is in backup-report.check.json" in html
 
 
 def test_every_host_refused_by_argument_validation_still_gets_a_failed_report(tmp_path):
