@@ -3,6 +3,7 @@
 """Kerberos delegation logic without any directory access.
 
 * service principal names: parsing and validation (``cifs/fs01``, ``MSSQLSvc/sql01.corp.test:1433``,
+  ``MSSQLSvc/sql01.corp.test:SQLEXPRESS``,
   ``Microsoft Virtual System Migration Service/HV02``, ``ldap/dc1.corp.test/corp.test``);
 * ``userAccountControl`` flag arithmetic and names;
 * the binary security descriptor of ``msDS-AllowedToActOnBehalfOfOtherIdentity`` (resource-based
@@ -73,10 +74,15 @@ _HOST_RE = re.compile(
     r"^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$"
 )
 _SERVICE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+# Named instance after the host (``MSSQLSvc/sql01.corp.test:SQLEXPRESS``): SQL Server's instance name rules.
+_INSTANCE_RE = re.compile(r"^[A-Za-z_#][A-Za-z0-9_$#]{0,63}$")
 
 
 class Spn:
-    """``serviceclass/host[:port][/servicename]``; compares case-insensitively, as AD does."""
+    """``serviceclass/host[:port][/servicename]``; compares case-insensitively, as AD does.
+
+    ``port`` is an int, or a str for a named instance (``MSSQLSvc/sql01.corp.test:SQLEXPRESS``).
+    """
 
     __slots__ = ("host", "port", "service", "service_name")
 
@@ -104,9 +110,17 @@ class Spn:
         host, port = hostport, None
         if ":" in hostport:
             host, _colon, port_text = hostport.rpartition(":")
-            if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-                raise SpnError(f"SPN {text!r} has port {port_text!r}; expected a number from 1 to 65535")
-            port = int(port_text)
+            if port_text.isdigit():
+                if not 0 < int(port_text) < 65536:
+                    raise SpnError(f"SPN {text!r} has port {port_text!r}; expected a number from 1 to 65535")
+                port = int(port_text)
+            elif _INSTANCE_RE.match(port_text):
+                port = port_text  # a named instance, e.g. MSSQLSvc/sql01.corp.test:SQLEXPRESS
+            else:
+                raise SpnError(
+                    f"SPN {text!r} has port {port_text!r}; expected a number from 1 to 65535 or an instance name "
+                    "(a letter, '_' or '#' first, then letters, digits, '_', '$' or '#'; for example SQLEXPRESS)"
+                )
         cls.validate_host(host, text)
         if service_name is not None and (not service_name or any(c.isspace() for c in service_name)):
             raise SpnError(f"SPN {text!r} has an empty or blank service name after the host")

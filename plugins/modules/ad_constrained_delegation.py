@@ -35,8 +35,8 @@ options:
   services:
     description:
       - The services the account may delegate to. Each item is either a raw SPN string such as
-        V(cifs/fs01.corp.example.com) or V(MSSQLSvc/sql01.corp.example.com:1433), or a dictionary with
-        C(service) and C(host).
+        V(cifs/fs01.corp.example.com), V(MSSQLSvc/sql01.corp.example.com:1433) or, for a named instance,
+        V(MSSQLSvc/sql01.corp.example.com:SQLEXPRESS), or a dictionary with C(service) and C(host).
       - For a dictionary the host is looked up in AD (it must exist) and the SPN forms given by C(forms)
         (default O(spn_forms)) are used, as ADUC does, C(service/SHORTNAME) and C(service/dns.host.name).
       - "Dictionary keys: C(service) (required, service class such as V(cifs)), C(host) (required, short name,

@@ -35,6 +35,8 @@ from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import (
         ("cifs/fs01", "cifs", "fs01", None, None),
         ("cifs/fs01.corp.example.com", "cifs", "fs01.corp.example.com", None, None),
         ("MSSQLSvc/sql01.corp.example.com:1433", "MSSQLSvc", "sql01.corp.example.com", 1433, None),
+        ("MSSQLSvc/sql01.corp.example.com:SQLEXPRESS", "MSSQLSvc", "sql01.corp.example.com", "SQLEXPRESS", None),
+        ("MSSQLSvc/SQL01:Inst_2$", "MSSQLSvc", "SQL01", "Inst_2$", None),
         ("ldap/dc1.corp.example.com/corp.example.com", "ldap", "dc1.corp.example.com", None, "corp.example.com"),
         ("ldap/dc1.corp.example.com:389/corp", "ldap", "dc1.corp.example.com", 389, "corp"),
         (
@@ -63,7 +65,10 @@ def test_spn_parse(text, service, host, port, name):
         ("/fs01", "service class ''"),
         ("cifs/fs01:0", "port '0'"),
         ("cifs/fs01:65536", "port '65536'"),
-        ("cifs/fs01:abc", "port 'abc'"),
+        ("cifs/fs01:a@b", "port 'a@b'; expected a number from 1 to 65535 or an instance name"),
+        ("MSSQLSvc/sql01:SQL EXPRESS", "port 'SQL EXPRESS'"),
+        ("MSSQLSvc/sql01:-x", "port '-x'"),
+        ("MSSQLSvc/sql01:", "port ''"),
         ("cifs/fs 01", "host 'fs 01'"),
         ("cifs/-fs01", "host '-fs01'"),
         ("ci@fs/fs01", "service class 'ci@fs'"),
@@ -74,6 +79,13 @@ def test_spn_parse(text, service, host, port, name):
 def test_spn_parse_rejects(text, message):
     with pytest.raises(SpnError, match=message.replace("(", r"\(")):
         Spn.parse(text)
+
+
+def test_named_instance_spn_renders_unchanged_and_compares_case_insensitively():
+    spn = Spn.parse("MSSQLSvc/sql01.corp.test:SQLEXPRESS")
+    assert str(spn) == "MSSQLSvc/sql01.corp.test:SQLEXPRESS"
+    assert spn == Spn.parse("mssqlsvc/SQL01.corp.test:sqlexpress")
+    assert spn != Spn.parse("MSSQLSvc/sql01.corp.test:1433")
 
 
 def test_spn_equality_is_case_insensitive():
