@@ -1,4 +1,5 @@
-"""A minimal SMTP server on 127.0.0.1 that keeps every message it receives (for the report mail tests)."""
+"""A minimal plain-text SMTP server on 127.0.0.1 that keeps every message (and AUTH line) it receives, for the
+report mail tests."""
 
 from __future__ import annotations
 
@@ -21,7 +22,12 @@ class _Handler(socketserver.StreamRequestHandler):
                 return
             verb = line.decode("ascii", "replace").strip().split(" ", 1)[0].upper()
             if verb == "EHLO":
-                self.wfile.write(b"250-localhost\r\n250 8BITMIME\r\n")
+                # no STARTTLS: a plain-text server; AUTH PLAIN only when the test asks for it
+                auth = b"250-AUTH PLAIN\r\n" if self.server.offer_auth else b""
+                self.wfile.write(b"250-localhost\r\n" + auth + b"250 8BITMIME\r\n")
+            elif verb == "AUTH" and self.server.offer_auth:
+                self.server.auth_lines.append(line.decode("ascii", "replace").strip())  # what went over the wire
+                self.reply("235 accepted")
             elif verb in ("HELO", "MAIL", "RCPT", "RSET", "NOOP"):
                 self.reply("250 OK")
             elif verb == "DATA":
@@ -45,9 +51,11 @@ class SmtpSink(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self) -> None:
+    def __init__(self, offer_auth: bool = False) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.messages: List[email.message.EmailMessage] = []
+        self.offer_auth = offer_auth
+        self.auth_lines: List[str] = []  # AUTH commands received, in clear text (the sink offers no TLS)
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property

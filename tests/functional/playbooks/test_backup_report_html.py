@@ -176,6 +176,31 @@ def test_stale_and_unreadable_restore_proofs(tmp_path):
     assert 'id="restore-hint"' in html_path.read_text(encoding="utf-8")
 
 
+def test_mail_defaults_to_starttls_and_never_sends_the_password_in_clear_text(tmp_path):
+    results = recorded_results.fleet(1)
+    secret = "s3cret-smtp-password"
+    login = [
+        "-e",
+        json.dumps({"hyperv_backup_report_mail_username": "backup", "hyperv_backup_report_mail_password": secret}),
+    ]
+    with SmtpSink(offer_auth=True) as sink:
+        args = json.loads(mail_args(sink)[1])
+        del args["hyperv_backup_report_mail_secure"]  # the role's default is what is tested here
+        proc, report, html_path = write_report(tmp_path / "default", results, "-e", json.dumps(args), *login)
+    # the server offers no STARTTLS: nothing is sent, no login is tried, and the run fails saying so
+    assert sink.auth_lines == [] and sink.messages == []
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert "The report mail was not sent" in proc.stdout and report["status"] == "ok"
+    assert secret not in proc.stdout + proc.stderr
+    assert html_path.is_file()
+
+    # the opt-out for an internal relay (secure: never, no login) still sends the report
+    with SmtpSink() as sink:
+        proc, report, html_path = write_report(tmp_path / "relay", results, *mail_args(sink))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert check_mail(sink, html_path).startswith("[Hyper-V backup] OK")
+
+
 def test_two_hundred_hosts(tmp_path):
     results = recorded_results.fleet(200)
     with SmtpSink() as sink:
