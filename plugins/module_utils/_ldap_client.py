@@ -27,6 +27,7 @@ from ansible.module_utils.basic import env_fallback
 try:
     import ldap
     import ldap.sasl
+    from ldap.controls import SimplePagedResultsControl
 
     HAS_LDAP = True
     LDAP_IMPORT_ERROR = None
@@ -313,6 +314,8 @@ def _kerberos_credentials(params):
 class AdConnection:
     """A bound LDAP connection to one domain controller."""
 
+    page_size = 500  # entries per page of a paged search; below AD's default MaxPageSize of 1000
+
     def __init__(self, conn, server, uri, base_dn, root_dse, credential_source):
         self.conn = conn
         self.server = server
@@ -329,18 +332,39 @@ class AdConnection:
         return ".".join(parts).lower()
 
     def search(self, filterstr, attrs, base=None, scope=None):
-        """Entries as (dn, {attr: [bytes]}) below ``base`` (default: the search base); referrals dropped."""
+        """Entries as (dn, {attr: [bytes]}) below ``base`` (default: the search base); referrals dropped.
+
+        Subtree and one-level searches are paged (RFC 2696 simple paged results) so a search matching
+        more entries than the DC's MaxPageSize (1000 by default in AD) returns all of them instead of
+        failing with sizeLimitExceeded.
+        """
         if scope is None:
             scope = ldap.SCOPE_SUBTREE
+        base = base or self.base_dn
         try:
-            result = self.conn.search_ext_s(base or self.base_dn, scope, filterstr, list(attrs))
+            if scope == ldap.SCOPE_BASE:
+                result = self.conn.search_ext_s(base, scope, filterstr, list(attrs))
+            else:
+                result = self._paged_search(base, scope, filterstr, attrs)
         except ldap.NO_SUCH_OBJECT:
             return []
         except ldap.LDAPError as err:
-            raise LdapClientError(
-                f"LDAP search {filterstr} below {base or self.base_dn} failed: {describe(err)}"
-            ) from None
+            raise LdapClientError(f"LDAP search {filterstr} below {base} failed: {describe(err)}") from None
         return [(dn, attrs_) for dn, attrs_ in result if dn]
+
+    def _paged_search(self, base, scope, filterstr, attrs):
+        control = SimplePagedResultsControl(True, size=self.page_size, cookie="")
+        result = []
+        while True:
+            msgid = self.conn.search_ext(base, scope, filterstr, list(attrs), serverctrls=[control])
+            _rtype, data, _msgid, controls = self.conn.result3(msgid)
+            result.extend(data)
+            cookie = next(
+                (c.cookie for c in controls or [] if c.controlType == SimplePagedResultsControl.controlType), None
+            )
+            if not cookie:
+                return result
+            control.cookie = cookie
 
     def read(self, dn, attrs):
         """One entry by DN, or None when it does not exist."""

@@ -7,6 +7,8 @@ The arguments come through stdin, so passwords never show up in a command line. 
 environment variable ``VAWARE_LDAP_WRITE_LOG`` names a file, every LDAP write operation
 python-ldap sends (modify/add/delete/rename) is appended to it as one JSON line: tests use it
 as evidence of what went over the wire (python-ldap is the library boundary, not the module).
+``VAWARE_LDAP_SEARCH_LOG`` does the same for search requests (with the paged-results control
+sent), and ``VAWARE_TEST_LDAP_PAGE_SIZE`` sets the page size of paged searches.
 """
 
 from __future__ import annotations
@@ -77,12 +79,41 @@ def _record_writes(path: str, barrier: str = "") -> None:
         wrap(name)
 
 
+def _record_searches(path: str) -> None:
+    """Log every search request python-ldap sends: base, filter and the paged-results control sent with it."""
+    import ldap.ldapobject
+    from ldap.controls import SimplePagedResultsControl
+
+    cls = ldap.ldapobject.SimpleLDAPObject
+    original = cls.search_ext
+
+    def recorder(
+        self, base, scope, filterstr="(objectClass=*)", attrlist=None, attrsonly=0, serverctrls=None, *a, **kw
+    ):
+        paged = [c for c in serverctrls or [] if c.controlType == SimplePagedResultsControl.controlType]
+        entry = {"base": base, "filter": filterstr, "paged": bool(paged)}
+        if paged:
+            entry.update(page_size=paged[0].size, cookie=bool(paged[0].cookie))
+        with open(path, "a") as handle:
+            handle.write(json.dumps(entry) + "\n")
+        return original(self, base, scope, filterstr, attrlist, attrsonly, serverctrls, *a, **kw)
+
+    cls.search_ext = recorder
+
+
 def main() -> None:
     name = sys.argv[1]
     args = sys.stdin.buffer.read()
     _install_finder()
     if os.environ.get("VAWARE_LDAP_WRITE_LOG"):
         _record_writes(os.environ["VAWARE_LDAP_WRITE_LOG"], os.environ.get("VAWARE_LDAP_WRITE_BARRIER", ""))
+    if os.environ.get("VAWARE_LDAP_SEARCH_LOG"):
+        _record_searches(os.environ["VAWARE_LDAP_SEARCH_LOG"])
+    if os.environ.get("VAWARE_TEST_LDAP_PAGE_SIZE"):
+        # a small page size makes a test domain of a few dozen accounts need several pages
+        from ansible_collections.vaware.hyperv.plugins.module_utils import _ldap_client
+
+        _ldap_client.AdConnection.page_size = int(os.environ["VAWARE_TEST_LDAP_PAGE_SIZE"])
     from ansible.module_utils import basic
 
     basic._ANSIBLE_ARGS = args

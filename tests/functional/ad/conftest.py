@@ -59,6 +59,11 @@ COMPUTERS = [
             "HVROLE2",
             "HVNOVAL",
             "HVPRIV",
+            "HVPAGE",
+            "PG1",
+            "PG2",
+            "PG3",
+            "PG4",
         )
     ],
 ]

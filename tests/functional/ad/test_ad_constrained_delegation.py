@@ -228,6 +228,38 @@ def test_resource_based_present_absent_exclusive(ad):
     assert shown["protocol_transition"] is True and shown["allowed_to_delegate_to"] == []
 
 
+def test_exclusive_resource_based_scan_follows_pages(ad):
+    """The domain-wide scan for strays is a paged search: with one entry per page every page is read."""
+    for target in ("PG1$", "PG2$", "PG3$"):
+        ad.dc.samba_tool("delegation", "add-principal", target, "HVPAGE$")
+    holders = len(ad.dc.ldb_attr("(msDS-AllowedToActOnBehalfOfOtherIdentity=*)", "sAMAccountName"))
+    assert holders >= 3
+    log = ad.dc.workdir / f"searches-{uuid.uuid4().hex}.jsonl"
+    run = ad.run(
+        {
+            "computer": "HVPAGE",
+            "services": [{"service": "cifs", "host": "pg4"}],
+            "mode": "resource_based",
+            "exclusive": True,
+        },
+        env={"VAWARE_LDAP_SEARCH_LOG": str(log), "VAWARE_TEST_LDAP_PAGE_SIZE": "1"},
+    )
+    assert not run.failed, run.msg
+    assert run.result["added"] == ["PG4$"] and sorted(run.result["removed"]) == ["PG1$", "PG2$", "PG3$"]
+    hvpage_dn = run.result["dn"]
+    for name in ("PG1", "PG2", "PG3"):
+        assert hvpage_dn not in ad.show(name)["resource_based"]
+    assert ad.show("PG4")["resource_based"] == [hvpage_dn]
+    scan = [
+        json.loads(line)
+        for line in log.read_text().splitlines()
+        if "msDS-AllowedToActOnBehalfOfOtherIdentity=*" in json.loads(line)["filter"]
+    ]
+    assert all(entry["paged"] and entry["page_size"] == 1 for entry in scan), scan
+    # one request per page: the first without a cookie, each following one with the cookie of the page before
+    assert len(scan) >= holders and not scan[0]["cookie"] and all(entry["cookie"] for entry in scan[1:]), scan
+
+
 # ---------------------------------------------------------------------- bad input: clear error, nothing written
 def _assert_nothing_written(ad, run, account="HVBAD"):
     assert run.failed, run.result
