@@ -42,6 +42,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import (
     existing_vms,
     generation_entries,
     import_blocker,
+    inventory_problem,
     listing_index,
     marker,
     parse_marker,
@@ -166,19 +167,9 @@ class ActionModule(ActionBase):
         host = str(inventory.get("backup_host") or opts["backup_host"] or "")
         host_path = str(inventory.get("host_path") or _join(opts["destination"], host))
         out.update(backup_host=host)
-        if not inventory.get("destination_exists"):
-            raise _Failed(
-                f"the backup destination {opts['destination']} cannot be read from the host "
-                "(missing, or not shared with the account Ansible connects as)",
-                "read generations",
-            )
-        if not inventory.get("host_path_exists"):
-            hosts = ", ".join(sorted(map(str, inventory.get("hosts") or []))) or "none"
-            raise _Failed(
-                f"there are no backups of host {host} in {opts['destination']} (folder {host_path} is missing); "
-                f"host folders found: {hosts}. Set backup_host to restore another host's backup.",
-                "read generations",
-            )
+        problem = inventory_problem(inventory, opts["destination"], host, host_path)
+        if problem:
+            raise _Failed(problem, "read generations")
         if opts["mode"] != "files" and not inventory.get("hyperv"):
             raise _Failed(
                 f"mode {opts['mode']} needs Hyper-V on the host "

@@ -51,6 +51,7 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MARKER_RE = re.compile(
     r"^" + re.escape(MARKER_PREFIX) + r" host=(?P<host>\S+) generation=(?P<generation>\S+) vm=(?P<vm>.+)$"
 )
+_RESTORED_NAME_RE = re.compile(r"-restore(?:d|test)-\d{8}T\d{6}Z(?:-\d{2})?$", re.IGNORECASE)
 _HEARTBEAT_OK = ("ok", "okapplicationshealthy", "okapplicationsunknown", "okapplicationscritical")
 _STATES_ON_THE_WAY = ("starting", "resuming")  # Hyper-V VMState values on the way to Running
 _VM_NAME_MAX = 100  # Hyper-V display names are limited to 100 characters
@@ -182,6 +183,16 @@ def validate_options(args: Mapping[str, Any]) -> Dict[str, Any]:
         "poll_interval": _positive(args.get("poll_interval", DEFAULT_POLL_INTERVAL), "poll_interval", 1, 600),
         "stable_seconds": stable_seconds,
     }
+
+
+def check_path(value: Any, what: str) -> str:
+    """``value`` as an absolute local or UNC path; :class:`RestoreError` naming ``what`` otherwise."""
+    return _path(value, what)
+
+
+def is_restored_name(name: Any) -> bool:
+    """Whether ``name`` is a default restored-copy name (``<vm>-restored-<generation>``, ``<vm>-restoretest-...``)."""
+    return bool(_RESTORED_NAME_RE.search(str(name or "")))
 
 
 def restored_name(vm: str, generation: str, mode: str, name: Optional[str] = None) -> str:
@@ -346,6 +357,47 @@ def select_generation(
         skipped.append(problem)
     when = f" before {before.strftime('%Y-%m-%dT%H:%M:%SZ')}" if before is not None else ""
     raise RestoreError(f"no complete generation{when} holds a complete backup of VM {vm!r}: " + "; ".join(skipped[:10]))
+
+
+def inventory_problem(inventory: Mapping[str, Any], destination: str, host: str, host_path: str) -> Optional[str]:
+    """Why the generations payload's answer shows no backups to read (destination or host folder), or None."""
+    if not inventory.get("destination_exists"):
+        return (
+            f"the backup destination {destination} cannot be read from the host "
+            "(missing, or not shared with the account Ansible connects as)"
+        )
+    if not inventory.get("host_path_exists"):
+        hosts = ", ".join(sorted(map(str, inventory.get("hosts") or []))) or "none"
+        return (
+            f"there are no backups of host {host} in {destination} (folder {host_path} is missing); "
+            f"host folders found: {hosts}. Set backup_host to restore another host's backup."
+        )
+    return None
+
+
+def restorable_vms(entries: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    """The VMs that have a complete backup in a complete generation, sorted by name.
+
+    ``entries`` from :func:`generation_entries`. Each item: ``{"name", "latest_generation", "generations"}``
+    (the generation ids holding it complete, newest first; the name as the newest of them spells it).
+    Default restored-copy names (:func:`is_restored_name`) are left out: a copy that was backed up is not
+    a VM of its own to restore or test.
+    """
+    found: Dict[str, Dict[str, Any]] = {}
+    for entry in sorted(entries, key=lambda e: e["id"], reverse=True):
+        if not entry.get("complete"):
+            continue
+        for vm in entry["manifest"].get("vms") or []:
+            if not isinstance(vm, Mapping) or vm.get("status") != "complete":
+                continue
+            name = str(vm.get("name") or "")
+            if not name or is_restored_name(name):
+                continue
+            item = found.setdefault(
+                name.casefold(), {"name": name, "latest_generation": entry["id"], "generations": []}
+            )
+            item["generations"].append(entry["id"])
+    return sorted(found.values(), key=lambda v: v["name"].casefold())
 
 
 # -------------------------------------------------------------------------------- verification

@@ -7,8 +7,9 @@ ansible-playbook, the role, the action plugin, the payload runner and the restor
 * hv01: web01 boots and reports its heartbeat; sql01's copy stops right after the start (failed test);
   both copies are removed.
 * hv02: the backup destination cannot be read: both VMs fail before anything is imported.
-* hv03: no VM list given: the VMs registered on the host are read (volume facts), SQL-Prod is excluded and
-  one VM is sampled; its host folder holds no generation, so its test fails before anything is imported.
+* hv03: no VM list given: the VMs with a complete backup are read (win_vm_restore_info), sql01, app01 and Test01 are
+  excluded; a registered VM that was never backed up and a restored copy are not tested; web01 passes.
+* hv04: its host folder holds no generation: the host fails before anything is imported.
 """
 
 from __future__ import annotations
@@ -73,12 +74,26 @@ def unreadable_host():
     return {"win_vm_restore_generations": [gone, gone]}
 
 
-def host_without_generations():
-    volume_facts = json.loads((FIXTURES / "win_volume_guid_facts" / "hyperv_host.json").read_text(encoding="utf-8"))
+def host_testing_what_was_backed_up():
+    """hv03: no VM list given; the backups hold web01, sql01 and app01, the host also runs a VM that was never
+    backed up and a restored copy: only the backed-up VMs are candidates (sql01, app01, Test01 excluded)."""
+    web = f"{TEST_PATH}\\web01-restoretest-{GEN}"
+    registered = [
+        answers.live_vm(),
+        answers.live_vm("neverbacked", "3b3b3b3b-0000-4000-8000-00000000003b"),
+        answers.live_vm(f"web01-restored-{answers.OLD}", "4c4c4c4c-0000-4000-8000-00000000004c", "Off"),
+    ]
     return {
-        "win_volume_guid_facts": [ok(volume_facts)],
-        "win_vm_restore_generations": [answers.generations([])],
+        "win_vm_restore_generations": [answers.generations(vms=registered), answers.generations(vms=registered)],
+        "win_vm_restore_verify": [answers.verified(folder=web)],
+        "win_vm_restore_import": [imported_copy("web01", web, answers.NEW_ID)],
+        "win_vm_restore_boot": [answers.boot(heartbeat="OkApplicationsHealthy")],
+        "win_vm_restore_remove": [answers.removed()],
     }
+
+
+def host_without_generations():
+    return {"win_vm_restore_generations": [answers.generations([])]}
 
 
 def run_playbook(tmp, scenarios, playbook, *extra_args, host_vars=None):
@@ -99,7 +114,12 @@ def test_run(tmp_path_factory):
     proofs_dir = tmp / "proofs"
     setup, proc, output = run_playbook(
         tmp,
-        {"hv01": hv01_scenario(), "hv02": unreadable_host(), "hv03": host_without_generations()},
+        {
+            "hv01": hv01_scenario(),
+            "hv02": unreadable_host(),
+            "hv03": host_testing_what_was_backed_up(),
+            "hv04": host_without_generations(),
+        },
         "vaware.hyperv.test_restore",
         "-e", json.dumps({
             "hyperv_restore_destination": samples.DESTINATION,
@@ -110,7 +130,7 @@ def test_run(tmp_path_factory):
         host_vars={
             "hv01": {"hyperv_restore_test_vms": ["web01", "sql01"]},
             "hv02": {"hyperv_restore_test_vms": ["web01", "sql01"]},
-            "hv03": {"hyperv_restore_test_exclude_vms": ["SQL-Prod"], "hyperv_restore_test_sample": 1},
+            "hv03": {"hyperv_restore_test_exclude_vms": ["sql01", "app01", "Test01"]},
         },
     )  # fmt: skip
     proofs = json.loads((proofs_dir / "restore-proofs.json").read_text(encoding="utf-8"))
@@ -132,14 +152,26 @@ def test_every_vm_is_tested_and_the_run_fails_at_the_end(test_run):
     assert proc.returncode == 2, proc.stderr[-2000:]
     stats = output["stats"]
     # every host with a failed test fails on its own recap line, after the proofs were written
-    assert all(stats[host]["failures"] == 1 for host in ("hv01", "hv02", "hv03"))
+    assert all(stats[host]["failures"] == 1 for host in ("hv01", "hv02", "hv04"))
+    assert stats["hv03"]["failures"] == 0
     assert "localhost" not in stats
     msgs = failure_messages(output)
-    assert sorted(msgs) == ["hv01", "hv02", "hv03"]
+    assert sorted(msgs) == ["hv01", "hv02", "hv04"]
     assert msgs["hv01"].startswith("Test restore FAILED on hv01: hv01/sql01.")
     assert msgs["hv02"].startswith("Test restore FAILED on hv02: hv02/web01, hv02/sql01.")
-    assert "Failed in this run: hv01/sql01, hv02/web01, hv02/sql01, hv03/Web 01" in msgs["hv03"]
-    assert "hosts with an error or no result: none" in msgs["hv03"]
+    assert msgs["hv04"].startswith("Test restore FAILED on hv04: No complete backup of any VM in")
+    assert "Failed in this run: hv01/sql01, hv02/web01, hv02/sql01;" in msgs["hv04"]
+    assert "hosts with an error or no result: hv04." in msgs["hv01"]
+
+
+def test_only_vms_with_a_complete_backup_are_tested(test_run):
+    calls = scripted_collection.calls(test_run["setup"]["hosts_dir"], "hv03")
+    assert [c["parameters"]["Name"] for c in calls if c["payload"] == "win_vm_restore_import"] == [
+        f"web01-restoretest-{GEN}"
+    ]
+    assert [c["payload"] for c in scripted_collection.calls(test_run["setup"]["hosts_dir"], "hv04")] == [
+        "win_vm_restore_generations"
+    ]
 
 
 def test_with_limit_the_proofs_are_written_and_a_failed_test_fails_the_run(tmp_path):
@@ -204,9 +236,9 @@ def test_proofs_record_the_last_proven_restore(test_run):
         ("hv01", "web01"),
         ("hv02", "sql01"),
         ("hv02", "web01"),
-        ("hv03", "Web 01"),
+        ("hv03", "web01"),
     ]
-    assert "no backup generations" in proofs[("hv03", "Web 01")]["last_test"]["reason"]
+    assert proofs[("hv03", "web01")]["last_passed"]["generation"] == GEN
     web = proofs[("hv01", "web01")]
     assert web["last_passed"]["generation"] == GEN and web["last_passed"]["check"] == "heartbeat"
     assert proofs[("hv01", "sql01")]["last_passed"] is None

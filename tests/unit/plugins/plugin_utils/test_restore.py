@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils import restore
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import RestoreError
+from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _backup_samples as backup
 from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _restore_samples as samples
 
 UTC = datetime.timezone.utc
@@ -469,3 +470,23 @@ def test_load_proofs_reads_a_document_and_names_what_is_wrong():
     ]:
         with pytest.raises(RestoreError, match=message):
             restore.load_proofs(garbage)
+
+
+def test_restored_copy_names_are_recognised():
+    assert restore.is_restored_name("web01-restored-20261121T020000Z")
+    assert restore.is_restored_name("Web 01-RestoreTest-20261121T020000Z-02")
+    assert not restore.is_restored_name("web01")
+    assert not restore.is_restored_name("restored-web")
+    assert not restore.is_restored_name("web01-restored-latest")
+
+
+def test_restorable_vms_are_those_complete_in_a_complete_generation():
+    copy = backup.vm("web01-restored-20261120T020000Z", "D:\\Hyper-V\\copy\\copy.vhdx")
+    older = samples.manifest(samples.at(20), [backup.WEB01, backup.SQL01])
+    newer = samples.manifest(samples.at(21), [backup.WEB01, copy])
+    failed = samples.manifest(samples.at(22), [backup.APP01], failed_vm="app01")
+    entries = restore.generation_entries([samples.folder(m) for m in (older, newer, failed)])
+    got = restore.restorable_vms(entries)
+    assert [v["name"] for v in got] == ["sql01", "web01"]
+    assert got[1]["generations"] == ["20261121T020000Z", "20261120T020000Z"]
+    assert restore.restorable_vms([]) == []

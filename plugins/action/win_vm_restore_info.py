@@ -1,0 +1,85 @@
+# Copyright: (c) 2026, vaware.hyperv maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of vaware.hyperv.win_vm_restore_info (documentation in plugins/modules/).
+
+Runs the read-only payload ``win_vm_restore_generations`` (the one win_vm_restore starts with) and says
+which VMs can be restored: those with a complete backup in a complete generation
+(:func:`restore.restorable_vms`).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
+    PayloadError,
+    payload_error_result,
+    run_payload,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import check_folder_name
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import (
+    RestoreError,
+    check_path,
+    generation_entries,
+    inventory_problem,
+    restorable_vms,
+)
+
+PAYLOAD = "win_vm_restore_generations"
+STEP = "read generations"
+
+ARGUMENT_SPEC = {
+    "destination": {"type": "str", "required": True},
+    "backup_host": {"type": "str"},
+}
+
+
+class ActionModule(ActionBase):
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True  # read-only: the payload runs in check mode too
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        del tmp
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+        result["changed"] = False
+        try:
+            destination = check_path(args["destination"], "destination")
+            backup_host = check_folder_name(args["backup_host"], "backup_host") if args["backup_host"] else ""
+        except (RestoreError, ValueError) as err:
+            result.update(failed=True, msg=f"invalid options: {err}")
+            return result
+        try:
+            inventory = run_payload(
+                self, PAYLOAD, {"Destination": destination, "BackupHost": backup_host}, task_vars, step=STEP
+            )
+        except PayloadError as err:
+            result.update(payload_error_result(err))
+            return result
+        if not isinstance(inventory, Mapping):
+            result.update(failed=True, step=STEP, msg=f"{STEP}: payload {PAYLOAD} returned {str(inventory)[:200]!r}")
+            return result
+        host = str(inventory.get("backup_host") or backup_host)
+        host_path = str(inventory.get("host_path") or "")
+        result.update(backup_host=host, host_path=host_path)
+        problem = inventory_problem(inventory, destination, host, host_path)
+        if problem:
+            result.update(failed=True, step=STEP, msg=problem)
+            return result
+        entries = generation_entries(inventory.get("generations"))
+        result["generations"] = [{"id": e["id"], "complete": e["complete"], "reason": e["reason"]} for e in entries]
+        result["vms"] = restorable_vms(entries)
+        result["registered_vms"] = [
+            {"name": v.get("name"), "id": v.get("id"), "state": v.get("state")}
+            for v in inventory.get("vms") or []
+            if isinstance(v, Mapping)
+        ]
+        complete = sum(1 for e in entries if e["complete"])
+        result["msg"] = (
+            f"{len(result['vms'])} VM(s) can be restored from {complete} complete generation(s) of {len(entries)} "
+            f"in {host_path}"
+        )
+        return result
