@@ -219,7 +219,7 @@ class ActionModule(ActionBase):
                     "finish?); nothing was changed. Rename or remove it first.",
                     "plan",
                 )
-        elif mode in ("copy", "test") and self._existing_copy(vms, name, host, generation, vm_name, folder):
+        elif mode in ("copy", "test") and self._existing_copy(vms, name, host, generation, vm_name):
             return
 
         # Check the backup against its manifest (and look at the target) before anything changes.
@@ -280,7 +280,7 @@ class ActionModule(ActionBase):
 
     # ------------------------------------------------------------------------- existing state
 
-    def _existing_copy(self, vms, name, host, generation, vm_name, folder) -> bool:
+    def _existing_copy(self, vms, name, host, generation, vm_name) -> bool:
         """True when the copy already exists from this generation (copy: nothing to do)."""
         found = existing_vms(vms, name)
         if not found:
@@ -300,10 +300,23 @@ class ActionModule(ActionBase):
                 msg=f"{name} is already restored from generation {generation}",
             )
             return True
-        # test: a copy left behind by an interrupted test run; it is ours (name and marker), remove it first.
+        # test: a copy left behind by an interrupted test run; it is ours (name and marker), remove it first, from
+        # the folder it lives in (an earlier run may have used another restore_path), and only when that folder is
+        # the copy's own (named after it), so nothing else can be deleted.
+        leftover_id = str(found[0].get("id"))
+        where = str(found[0].get("path") or "").rstrip("\\")
+        if where.rsplit("\\", 1)[-1].casefold() != name.casefold():
+            raise _Failed(
+                f"the test copy {name} (id {leftover_id}) left by an interrupted run lives in "
+                f"{where or 'an unknown folder'}, not in a folder of its own named {name}; nothing was changed. "
+                "Remove it by hand.",
+                "remove leftover test copy",
+            )
         if not self._play_context.check_mode:
-            self._remove(str(found[0].get("id")), folder, "remove leftover test copy")
-            self._warnings.append(f"removed {name} (id {found[0].get('id')}) left behind by an interrupted test run")
+            self._remove(leftover_id, where, "remove leftover test copy")
+            self._warnings.append(
+                f"removed {name} (id {leftover_id}) and its folder {where}, left behind by an interrupted test run"
+            )
         return False
 
     def _original(self, vms, vm_name, host, generation, vm_entry):

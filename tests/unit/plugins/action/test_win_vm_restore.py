@@ -649,7 +649,25 @@ def test_mode_test_removes_a_copy_left_by_an_interrupted_run_first():
     )
     assert not result.get("failed"), result.get("msg")
     assert order(host)[1] == "win_vm_restore_remove"
-    assert host.calls[1].parameters["VmId"] == "22222222-0000-4000-8000-000000000022"
+    # removed from the folder the leftover itself lives in (an earlier run used another restore_path)
+    assert host.calls[1].parameters == {
+        "VmId": "22222222-0000-4000-8000-000000000022",
+        "VmFolder": f"D:\\Hyper-V\\{name}",
+    }
+    assert host.calls_to("win_vm_restore_remove")[1].parameters == {"VmId": NEW_ID, "VmFolder": folder}
+    assert any(f"its folder D:\\Hyper-V\\{name}" in w for w in result["warnings"])
+
+
+def test_mode_test_leaves_a_leftover_copy_outside_a_folder_of_its_own_alone():
+    name = f"web01-restoretest-{GEN}"
+    leftover = dict(
+        live_vm(name, "22222222-0000-4000-8000-000000000022", "Off", marker("HV01", GEN, "web01")),
+        path="D:\\Hyper-V",
+    )
+    host, result = run({"win_vm_restore_generations": [generations(vms=[leftover])]}, mode="test")
+    assert result["failed"] is True and result["step"] == "remove leftover test copy"
+    assert "lives in D:\\Hyper-V" in result["msg"] and "Remove it by hand" in result["msg"]
+    assert order(host) == ["win_vm_restore_generations"]
 
 
 # ------------------------------------------------------------------------------------------ files
