@@ -303,8 +303,8 @@ original:
   description:
     - The VM that O(mode=replace) replaced, with C(id), C(state), C(stopped), C(removed) and C(files_kept), the
       configuration folder and disks of the original that were left on disk.
-    - When the original was stopped but could not be removed, it is started again if it was running:
-      C(restarted) says whether that worked and C(state_now) is its state afterwards; C(msg) says which.
+    - When the original was stopped but could not be removed, it is started again if it was running. C(restarted)
+      says whether that worked and C(state_now) is its state afterwards; C(msg) says which.
     - Null when no VM of that name was registered.
   returned: O(mode=replace)
   type: dict

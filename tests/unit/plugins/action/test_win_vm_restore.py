@@ -950,3 +950,14 @@ def test_a_failed_import_leaves_no_folder_behind_and_the_next_run_restores():
         mode="test",
     )
     assert not result.get("failed"), result.get("msg")
+
+
+@pytest.mark.parametrize("stub", ["win_vm_restore", "win_vm_restore_info"])
+def test_documentation_examples_and_return_are_yaml(stub):
+    import importlib
+
+    import yaml
+
+    module = importlib.import_module(f"ansible_collections.vaware.hyperv.plugins.modules.{stub}")
+    for part in ("DOCUMENTATION", "EXAMPLES", "RETURN"):
+        assert yaml.safe_load(getattr(module, part)), f"{stub}.{part}"
