@@ -107,8 +107,9 @@ options:
   verify:
     description:
       - V(size) checks that no robocopy run failed, that every planned file is at the destination, and that
-        the bytes at the destination of each copy step equal the total robocopy reported for its source in
-        the shadow copy.
+        each VM file's size at the destination equals its size in the shadow copy. The copy wrapper reads
+        those sizes in the exposed shadow copy itself (not from robocopy's summary, whose totals may count
+        files a C(/MIN) or C(/MAX) pass left out); a size it could not read fails the VM naming the file.
       - V(hash) also proves that each VM file at the destination is identical to the same file in the shadow
         copy, the frozen source (equal SHA-256). While the shadow copy is exposed, the copy wrapper computes
         the SHA-256 of every planned VM file in it (C(certutil -hashfile)); after the copy the job computes the

@@ -47,7 +47,8 @@ Plan (output)::
         "script": ...\\backup.dsh, "wrapper": ...\\copy.cmd, "metadata": ...\\metadata.cab,
         "robocopy_log": ...\\robocopy.log, "exit_codes": ...\\robocopy-exit-codes.txt,
         "transcript": ...\\diskshadow.log,
-        "source_hashes": ...\\source-hashes.txt   # certutil records of the shadow copy (verify: hash)
+        "source_hashes": ...\\source-hashes.txt,  # certutil records of the shadow copy (verify: hash)
+        "source_sizes": ...\\source-sizes.txt     # size of each VM file in the shadow copy (verify: size)
       },
       "mount_root": "<job_dir>\\mnt",        # parent of the per-volume mount folders
       "volumes": [{                          # one per volume to snapshot, in alias order
@@ -118,6 +119,7 @@ JOB_FILE_NAMES = {
     "exit_codes": "robocopy-exit-codes.txt",
     "transcript": "diskshadow.log",
     "source_hashes": "source-hashes.txt",
+    "source_sizes": "source-sizes.txt",
 }
 
 # Generation ids: UTC start time, ``YYYYMMDDTHHMMSSZ``, plus ``-NN`` (01-99) only when a generation

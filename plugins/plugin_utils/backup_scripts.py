@@ -57,6 +57,17 @@ source) with ``certutil -hashfile "<file>" SHA256``; per file the wrapper append
 after a first line ``begin <job id>``. A failing certutil is recorded, never fatal: it does not change the
 wrapper's exit code (a non-zero ``EXEC`` would abort diskshadow). :func:`parse_source_hashes` reads the
 file back. Extra paths are copied as whole trees the plan does not enumerate: they are not hashed.
+
+Source sizes (always, when the plan names ``job_files.source_sizes``): after the robocopy runs of a VM
+step, the size of each file the step names is read **in the exposed shadow copy** by cmd.exe itself
+(``for %%F in ("<file>") do echo vaware-size %%~zF``), so size verification does not depend on how
+robocopy counts files its ``/MIN``/``/MAX`` pass left out. Per file the wrapper appends::
+
+    vaware-file <path of the file in the shadow copy>
+    vaware-size <bytes, or nothing when cmd.exe could not read the file's size>
+
+after a first line ``begin <job id>``. A size that cannot be read is recorded as empty, never fatal.
+:func:`parse_source_sizes` reads the file back. Extra paths are not enumerated: no sizes.
 """
 
 from __future__ import annotations
@@ -204,6 +215,7 @@ def render_copy_wrapper(plan: Mapping[str, Any], *, hash_sources: bool = False) 
         if not files.get("source_hashes"):
             raise ScriptRenderError("plan job_files: no source_hashes file, which hashing the sources needs")
         hash_file = _cmd_value(files["source_hashes"], "source hash file")
+    size_file = _cmd_value(files["source_sizes"], "source size file") if files.get("source_sizes") else None
     log = _cmd_value(files["robocopy_log"], "robocopy log")
     job_id = _cmd_value(plan["job_id"], "job_id")
     generation = _cmd_value(plan["generation"], "generation")
@@ -235,6 +247,8 @@ def render_copy_wrapper(plan: Mapping[str, Any], *, hash_sources: bool = False) 
             4, "rem With verify: hash, each VM file is hashed in the shadow copy (certutil); failures are recorded."
         )
         lines.append(f">{_quote(hash_file)} echo begin {job_id}")
+    if size_file:
+        lines.append(f">{_quote(size_file)} echo begin {job_id}")
     volume_roots = {str(v.get("mount_folder")).casefold() for v in plan.get("volumes") or []}
     for step in plan["steps"]:
         step_id = step["id"]
@@ -263,6 +277,9 @@ def render_copy_wrapper(plan: Mapping[str, Any], *, hash_sources: bool = False) 
         if source.casefold() in volume_roots:
             # robocopy gives a copy of a volume root the root's hidden/system attributes
             lines.append(f"attrib -H -S {_quote(target)}")
+        if size_file:
+            for name in names:
+                lines.extend(_size_lines(source + "\\" + name, size_file, what))
         if hash_file:
             for name in names:
                 lines.extend(_hash_lines(source + "\\" + name, hash_file, what))
@@ -286,6 +303,17 @@ def _hash_lines(path: str, hash_file: str, what: str) -> List[str]:
         'set "VAW_HRC=%ERRORLEVEL%"',
         f">>{_quote(hash_file)} echo {HASH_EXIT_MARKER} %VAW_HRC%",
     ]
+
+
+SIZE_MARKER = "vaware-size"
+
+
+def _size_lines(path: str, size_file: str, what: str) -> List[str]:
+    """Record the size of ``path`` (in the exposed shadow) in ``size_file``; never fails the wrapper."""
+    command = f"for %%F in ({_quote(path)}) do >>{_quote(size_file)} echo {SIZE_MARKER} %%~zF"
+    if len(command) > _MAX_CMD_LINE:
+        raise ScriptRenderError(f"{what}: the size line for {quote_value(path)} would exceed cmd.exe's line limit")
+    return [f">>{_quote(size_file)} echo {HASH_FILE_MARKER} {path}", command]
 
 
 def _chunks(names: List[str], fixed: int, what: str) -> List[List[str]]:
@@ -404,4 +432,44 @@ def parse_source_hashes(text: Optional[str]) -> List[Dict[str, Any]]:
             current["_lines"].append(line.strip())
     if current is not None:
         close(current)
+    return records
+
+
+_SIZE_RE = re.compile(r"^\s*" + SIZE_MARKER + r"(?:\s+(\S*))?\s*$")
+
+
+def parse_source_sizes(text: Optional[str]) -> List[Dict[str, Any]]:
+    """Read the wrapper's source size file (see the module docstring).
+
+    Returns one record per ``vaware-file`` line, in order: ``path`` (the file in the shadow copy, as the
+    wrapper wrote it), ``size`` (bytes, or None) and ``error`` (None, or why there is no size: cmd.exe
+    printed none, because the file is missing in the shadow copy or its folder cannot be listed by the job's
+    account, or no size line followed: the wrapper was stopped). NUL characters are dropped.
+    """
+    records: List[Dict[str, Any]] = []
+    current: Optional[Dict[str, Any]] = None
+    for raw in (text or "").replace("\x00", "").splitlines():
+        line = raw.lstrip("\ufeff")
+        start = _HASH_FILE_RE.match(line)
+        if start:
+            current = {
+                "path": start.group(1),
+                "size": None,
+                "error": "no size was recorded (the copy wrapper was stopped)",
+            }
+            records.append(current)
+            continue
+        size = _SIZE_RE.match(line)
+        if size and current is not None:
+            value = size.group(1) or ""
+            if value.isdigit():
+                current.update(size=int(value), error=None)
+            else:
+                current["error"] = (
+                    "cmd.exe could not read its size in the shadow copy (missing, or its folder cannot be listed"
+                    " by the job's account)"
+                    if not value
+                    else f"unexpected size {quote_value(value)}"
+                )
+            current = None
     return records

@@ -36,7 +36,8 @@ Shape (``format`` 1)::
 
 Status rules: a VM is ``complete`` when every robocopy run of each of its steps was recorded with an
 exit code below 8, every planned file is present at the destination (case-insensitive relative
-path), a size reported for the shadow copy of a file matches the copy (``verify`` size or hash),
+path), the size of each file in the shadow copy (recorded by the copy wrapper) matches the copy and a
+size the wrapper could not read fails the VM (``verify`` size or hash),
 with ``verify: hash`` every copy has a SHA-256 that equals the SHA-256 of the same file in the shadow
 copy (``source_hashes``; a missing source digest fails the VM too), and, when the writer is required,
 the Hyper-V writer did not exclude the VM's component. The generation is ``complete`` when there is no
@@ -257,8 +258,9 @@ def build_manifest(
     """Build the manifest of ``plan``'s generation from what the job reported.
 
     ``files``: VM name -> files found at the destination, each ``{"relative_path", "size",
-    "sha256"?, "source_size"?}`` (``relative_path`` below the VM folder, as in the plan;
-    ``source_size`` is the size in the shadow copy when the host reported it). ``exit_codes``: the text
+    "sha256"?, "source_size"?, "source_size_error"?}`` (``relative_path`` below the VM folder, as in the
+    plan; ``source_size`` is the size in the shadow copy when the host reported it, ``source_size_error`` why
+    the host could not: with ``verify`` size or hash that fails the VM). ``exit_codes``: the text
     of the wrapper's exit code file or :func:`backup_scripts.parse_exit_codes` output (None: nothing
     ran). ``shadows``/``shadow_set_id``: from ``diskshadow.parse_output``. ``writer``: ``{"included",
     "state", "state_name", "last_error", "excluded_components"}`` for the Hyper-V writer, where
@@ -324,6 +326,8 @@ def build_manifest(
             source_size = _size(got.get("source_size"), f"VM {quote_value(name)} {rel} source_size")
             if verify != "none" and source_size is not None and source_size != entry["size"]:
                 problems.append(f"{rel}: {entry['size']} bytes at the destination, {source_size} in the shadow copy")
+            elif verify != "none" and source_size is None and got.get("source_size_error"):
+                problems.append(f"{rel}: size in the shadow copy unknown ({got['source_size_error']})")
             sha = got.get("sha256")
             if sha is not None:
                 sha = str(sha).lower()

@@ -304,9 +304,19 @@ def final_status(**fields: Any) -> Dict[str, Any]:
 
 
 def robocopy_block(
-    source: str, dest: str, files: List[tuple], *, failed: Optional[tuple] = None, fatal: Optional[str] = None
+    source: str,
+    dest: str,
+    files: List[tuple],
+    *,
+    failed: Optional[tuple] = None,
+    fatal: Optional[str] = None,
+    excluded: List[tuple] = (),
 ) -> str:
-    """One robocopy run as /UNILOG+ records it (/BYTES /NP), ``files`` = [(name, size)]."""
+    """One robocopy run as /UNILOG+ records it (/BYTES /NP), ``files`` = [(name, size)].
+
+    ``excluded``: files of the step this pass's /MIN or /MAX left out, which robocopy may still count in
+    the Total column (as Skipped).
+    """
     lines = [
         "",
         "-------------------------------------------------------------------------------",
@@ -345,14 +355,17 @@ def robocopy_block(
     total = sum(s for _name, s in files)
     nfail = 1 if failed else 0
     fail_bytes = total - copied
+    skipped = sum(s for _name, s in excluded)
+    total += skipped
     lines += [
         "",
         "------------------------------------------------------------------------------",
         "",
         "               Total    Copied   Skipped  Mismatch    FAILED    Extras",
         "    Dirs :         1         1         0         0         0         0",
-        f"   Files :         {len(files)}         {len(files) - nfail}         0         0         {nfail}         0",
-        f"   Bytes : {total} {copied}         0         0         {fail_bytes}         0",
+        f"   Files :         {len(files) + len(excluded)}         {len(files) - nfail}         {len(excluded)}"
+        f"         0         {nfail}         0",
+        f"   Bytes : {total} {copied}         {skipped}         0         {fail_bytes}         0",
         "   Times :   0:01:00   0:01:00                       0:00:00   0:00:00",
         "",
         "",
@@ -364,8 +377,11 @@ def robocopy_block(
     return "\r\n".join(lines) + "\r\n"
 
 
-def copy_outputs(*, fail_step: Optional[str] = None, fail_code: int = 8, job_dir: str = JOB_DIR) -> Dict[str, str]:
-    """robocopy.log and the exit code file of the copy wrapper; ``fail_step`` fails with ``fail_code``."""
+def copy_outputs(
+    *, fail_step: Optional[str] = None, fail_code: int = 8, job_dir: str = JOB_DIR, counts_excluded: bool = False
+) -> Dict[str, str]:
+    """robocopy.log and the exit code file of the copy wrapper; ``fail_step`` fails with ``fail_code``;
+    ``counts_excluded``: each pass counts the files the other pass copies in its Total (as Skipped)."""
     mounts = {"VAWVOL1": job_dir + "\\mnt\\VAWVOL1", "VAWVOL2": job_dir + "\\mnt\\VAWVOL2"}
     log = []
     codes = [f"begin {JOB_ID}"]
@@ -397,7 +413,8 @@ def copy_outputs(*, fail_step: Optional[str] = None, fail_code: int = 8, job_dir
                 )
                 codes.append(f"{step} {pass_name} {fail_code}")
                 continue
-            log.append(robocopy_block(source, dest, chosen))
+            others = [f for f in step_files if f not in chosen] if counts_excluded else []
+            log.append(robocopy_block(source, dest, chosen, excluded=others))
             codes.append(f"{step} {pass_name} {1 if chosen else 0}")
     codes.append(f"end {1 if fail_step else 0}")
     return {"robocopy.log": "".join(log), "robocopy-exit-codes.txt": "\r\n".join(codes) + "\r\n"}
@@ -466,6 +483,29 @@ def source_hashes(
     return "\r\n".join(lines) + "\r\n"
 
 
+def source_sizes(
+    *, sizes: Optional[Dict[str, int]] = None, unreadable: tuple = (), job_dir: str = JOB_DIR, cut_after: int = -1
+) -> str:
+    """source-sizes.txt as the copy wrapper writes it: each VM file's size in the shadow copy.
+
+    ``sizes`` overrides sizes by ``<vm>\\<relative path>``; file names in ``unreadable`` get an empty size
+    (cmd.exe printed none); ``cut_after`` >= 0 stops the file after that many records (wrapper stopped).
+    """
+    lines = [f"begin {JOB_ID}"]
+    for index, (vm_name, _path, size, rel) in enumerate(FILES):
+        if index == cut_after:
+            break
+        lines.append(f"vaware-file {shadow_path(vm_name, rel, job_dir)}")
+        if rel.rsplit("\\", 1)[1] in unreadable:
+            lines.append("vaware-size")
+        else:
+            lines.append(f"vaware-size {(sizes or {}).get(vm_name + chr(92) + rel, size)}")
+    return "\r\n".join(lines) + "\r\n"
+
+
+_DEFAULT = object()
+
+
 def collect(
     *,
     status_fields: Optional[Dict[str, Any]] = None,
@@ -478,6 +518,7 @@ def collect(
     verify: str = "size",
     stderr: str = "",
     hashes: Optional[str] = None,
+    sizes: Any = _DEFAULT,
 ) -> Dict[str, Any]:
     """The collect payload's answer for a job whose copy is over (runner awaits the verdict)."""
     copy = copy_outputs() if copy is None else copy
@@ -511,6 +552,8 @@ def collect(
         "robocopy.log": entry(copy.get("robocopy.log")),
         "robocopy-exit-codes.txt": entry(copy.get("robocopy-exit-codes.txt")),
         "source-hashes.txt": entry(hashes),
+        # the wrapper records every planned VM file's size in the shadow copy; None: no such file
+        "source-sizes.txt": entry(source_sizes(job_dir=JOBS_ROOT + "\\" + job_id) if sizes is _DEFAULT else sizes),
     }
     if plan is not None:
         found["plan.json"] = entry(json.dumps(plan))

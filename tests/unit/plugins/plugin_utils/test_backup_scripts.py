@@ -15,6 +15,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts impor
     ScriptRenderError,
     parse_exit_codes,
     parse_source_hashes,
+    parse_source_sizes,
     render_copy_wrapper,
     render_script,
     wrapper_exit_code,
@@ -217,8 +218,9 @@ def test_long_file_lists_are_split_over_several_robocopy_lines():
 # A small interpreter for exactly the batch subset the wrapper uses. Any other line fails the test,
 # so the wrapper cannot grow constructs these tests do not understand.
 class FakeCmd:
-    def __init__(self, robocopy_codes):
+    def __init__(self, robocopy_codes, sizes=None):
         self.codes = list(robocopy_codes)
+        self.sizes = dict(sizes or {})  # path in the shadow copy -> size (absent: cmd prints no size)
         self.env = {}
         self.files = {}
         self.robocopy_calls = []
@@ -246,6 +248,10 @@ class FakeCmd:
             elif line.startswith("robocopy "):
                 self.robocopy_calls.append(line)
                 self.errorlevel = self.codes.pop(0)
+            elif m := re.fullmatch(r'for %%F in \("([^"]+)"\) do >>"([^"]+)" echo (\S+) %%~zF', line):
+                size = self.sizes.get(m.group(1))
+                value = "" if size is None else str(size)
+                self.files[m.group(2)] = self.files.get(m.group(2), "") + f"{m.group(3)} {value}".rstrip() + "\r\n"
             elif m := re.fullmatch(r'(>>?)"([^"]+)" echo (.*)', line):
                 previous = self.files.get(m.group(2), "") if m.group(1) == ">>" else ""
                 self.files[m.group(2)] = previous + m.group(3) + "\r\n"
@@ -385,6 +391,9 @@ _NAMES = st.tuples(
 _SAFE_PERCENT = re.compile(r"%(VAW_RC|VAW_HRC|VAW_EXIT|ERRORLEVEL|VSS_SHADOW_SET|VAWVOL\d+)%")
 # The one fixed redirection the hashing lines carry (certutil's errors go to the hash file too).
 _CERTUTIL_STDERR = re.compile(r'^(>>"[^"]+") 2>&1 (certutil -hashfile "[^"]+" SHA256)$')
+# The one for loop (cmd.exe reads a file's size in the shadow copy): its fixed %%F / %%~zF and its
+# redirection after "do" are the wrapper's own; the path is checked like any other value.
+_SIZE_FOR = re.compile(r'^for %%F in \(("[^"]+")\) do (>>"[^"]+") echo vaware-size %%~zF$')
 
 
 @settings(max_examples=150, deadline=None)
@@ -407,6 +416,13 @@ def test_a_plan_either_is_refused_or_renders_without_anything_cmd_or_diskshadow_
     certutil_lines = [line for line in hashing.split("\r\n") if "certutil -hashfile" in line]
     assert len(certutil_lines) == 1 and _CERTUTIL_STDERR.match(certutil_lines[0])
     hashing = "\r\n".join(_CERTUTIL_STDERR.sub(r"\1 \2", line) for line in hashing.split("\r\n"))
+    for text in (wrapper, hashing):
+        assert len([line for line in text.split("\r\n") if _SIZE_FOR.match(line)]) == 1
+        assert len([line for line in text.split("\r\n") if line.startswith("for ")]) == 1
+    wrapper, hashing = (
+        "\r\n".join(_SIZE_FOR.sub(r"\2 echo vaware-size \1", line) for line in text.split("\r\n"))
+        for text in (wrapper, hashing)
+    )
     for text in (wrapper, script, hashing):
         text.encode("ascii")
         assert not re.search(r"[&|<^!]", text)
@@ -430,6 +446,7 @@ _ALLOWED_STATEMENTS = {
     "cmd",
     "if_stmt",
     "exit_stmt",
+    "for_stmt",
 }
 
 
@@ -442,7 +459,11 @@ def _walk(node):
 def _check_wrapper_syntax(p, hash_sources=False):
     """The wrapper parses cleanly and holds only the statements it is meant to hold."""
     text = render_copy_wrapper(p, hash_sources=hash_sources)
-    root = _BATCH.parse(text.encode("ascii")).root_node
+    # tree-sitter-batch ends a for set at a ')' even inside quotes, which cmd.exe does not: the quoted
+    # path of the size loop is masked for the parser (the path itself is checked like every other value)
+    masked, count = re.subn(r'(?m)^(for %%F in \(")[^"%\r\n]+("\) do )', r"\1X\2", text)
+    assert count == len(re.findall(r"(?mi)^\s*for\b", text))
+    root = _BATCH.parse(masked.encode("ascii")).root_node
     broken = [n for n in _walk(root) if n.type == "ERROR" or n.is_missing]
     assert not broken, [(n.start_point, n.text) for n in broken]
     assert {c.type for c in root.children} <= _ALLOWED_STATEMENTS
@@ -454,11 +475,17 @@ def _check_wrapper_syntax(p, hash_sources=False):
             # the one exception: certutil's stderr joins its stdout in the hash file (2>&1)
             assert [n.text for n in _walk(statement) if n.type == "fd_redirect"] == [b"2>&1"]
             found.discard("fd_redirect")
+        if statement.type == "for_stmt":
+            # the one for loop: cmd.exe reads a file's size in the shadow copy into the size file
+            assert re.fullmatch(
+                rb'for %%F in \("X"\) do >>"[^"]+source-sizes\.txt" echo vaware-size %%~zF', statement.text
+            ), statement.text
+            found.discard("for_stmt")
         assert not found, (statement.text, found)
     names = {n.text.decode().lower() for n in _walk(root) if n.type == "command_name"}
     assert names <= {"robocopy", "attrib", "echo", *(["certutil"] if hash_sources else [])}, names
     targets = {n.text.decode() for n in _walk(root) if n.type == "redirect_target"}
-    expected = {f'"{p["job_files"]["exit_codes"]}"'}
+    expected = {f'"{p["job_files"]["exit_codes"]}"', f'"{p["job_files"]["source_sizes"]}"'}
     if hash_sources:
         expected.add(f'"{p["job_files"]["source_hashes"]}"')
     assert targets == expected
@@ -645,3 +672,54 @@ def test_what_the_wrapper_writes_is_what_the_parser_reads():
     records = parse_source_hashes("\r\n".join(out) + "\r\n")
     assert {r["path"]: r["sha256"] for r in records} == digests
     assert set(digests) == {f["shadow_path"] for v in p["vms"] for f in v["files"]}
+
+
+# ---------------------------------------------------------------- source sizes in the shadow copy
+
+
+def test_wrapper_records_the_size_of_every_planned_vm_file_in_the_shadow_after_its_copy():
+    p = plan(extra_paths=["D:\\Scripts"])
+    text = render_copy_wrapper(p)
+    commands = _commands(text)
+    sized = re.findall(
+        r'(?m)^for %%F in \("([^"]+)"\) do >>"[^"]+" echo vaware-size %%~zF$', text.replace("\r\n", "\n")
+    )
+    planned = [f["shadow_path"] for v in p["vms"] for f in v["files"]]
+    assert sorted(sized) == sorted(planned) and len(sized) == len(set(sized))
+    extra_source = next(s["source_dir"] for s in p["steps"] if s["kind"] == "extra")
+    assert not [x for x in sized if x.startswith(extra_source + "\\")]  # extra paths are not enumerated
+    for step in p["steps"]:
+        for name in step["files"] or []:
+            path = f"{step['source_dir']}\\{name}"
+            where = _index(commands, f'for %%F in ("{path}") do')
+            last_copy = max(i for i, c in enumerate(commands) if c.startswith(f'robocopy "{step["source_dir"]}" '))
+            assert where > last_copy
+            assert commands[where - 1] == f'>>"{JOB_DIR}\\source-sizes.txt" echo vaware-file {path}'
+    assert f'>"{JOB_DIR}\\source-sizes.txt" echo begin {p["job_id"]}' in commands
+    assert commands[-1] == "exit /b %VAW_EXIT%"
+
+
+def test_sizes_the_wrapper_writes_are_what_the_parser_reads_and_a_missing_size_is_not_fatal():
+    """The wrapper run the way cmd.exe would: one file's size cannot be read (cmd prints nothing)."""
+    p = plan()
+    planned = [f["shadow_path"] for v in p["vms"] for f in v["files"]]
+    sizes = {path: 5 * 1024**3 + n for n, path in enumerate(planned)}
+    unreadable = planned[1]
+    del sizes[unreadable]
+    fake = FakeCmd([1] * 20, sizes=sizes)
+    assert fake.run(render_copy_wrapper(p)) == 0
+    records = parse_source_sizes(fake.files[p["job_files"]["source_sizes"]])
+    assert [r["path"] for r in records] == planned
+    assert {r["path"]: r["size"] for r in records if r["size"] is not None} == sizes
+    (bad,) = [r for r in records if r["size"] is None]
+    assert bad["path"] == unreadable and "could not read its size" in bad["error"]
+
+
+def test_parse_source_sizes_of_a_cut_off_file_and_of_nothing():
+    assert parse_source_sizes(None) == [] and parse_source_sizes("") == []
+    text = "begin j\r\nvaware-file C:\\m\\a.vhdx\r\nvaware-size 42\r\nvaware-file C:\\m\\b.vhdx\r\n"
+    first, second = parse_source_sizes(text)
+    assert first == {"path": "C:\\m\\a.vhdx", "size": 42, "error": None}
+    assert second["size"] is None and "stopped" in second["error"]
+    (odd,) = parse_source_sizes("vaware-file C:\\m\\c.vhdx\r\nvaware-size 1.5\r\n")
+    assert odd["size"] is None and "1.5" in odd["error"]

@@ -222,6 +222,21 @@ def test_one_vm_failing_robocopy_makes_the_generation_partial():
     assert m["robocopy"]["wrapper_exit_code"] == 1
 
 
+def test_a_source_size_the_host_could_not_read_fails_the_vm_unless_verify_is_none():
+    p = _plan()
+    found = _found(p)
+    del found["sql01"][0]["source_size"]
+    found["sql01"][0]["source_size_error"] = "cmd.exe could not read its size in the shadow copy"
+    m = _build(p, files=found)
+    assert [v["status"] for v in m["vms"]] == ["complete", "failed"]
+    rel = found["sql01"][0]["relative_path"]
+    assert m["vms"][1]["problems"] == [
+        f"{rel}: size in the shadow copy unknown (cmd.exe could not read its size in the shadow copy)"
+    ]
+    assert _schema_errors(m) == []
+    assert _build(p, files=found, verify="none")["vms"][1]["status"] == "complete"
+
+
 def test_every_vm_failing_makes_the_generation_failed():
     p = _plan()
     m = _build(p, exit_codes=_codes(p, code=16))
