@@ -485,6 +485,8 @@ class ActionModule(ActionBase):
                 if outcome["outcome"] != "waiting":
                     if outcome["outcome"] == "passed":
                         outcome["seconds_to_heartbeat"] = round(elapsed, 1)
+                    if outcome.get("warning"):
+                        self._warnings.append(f"test restore of {vm_name}: {outcome.pop('warning')}")
                     break
                 sleep(opts["poll_interval"])
                 try:

@@ -579,6 +579,26 @@ def test_mode_test_copy_removed_even_when_the_start_fails():
     assert host.calls_to("win_vm_restore_remove")[0].parameters["VmId"] == NEW_ID
 
 
+def test_mode_test_with_an_application_critical_passes_and_warns():
+    name = f"web01-restoretest-{GEN}"
+    folder = f"{RESTORE}\\{name}"
+    _host, result = run(
+        {
+            "win_vm_restore_generations": [generations()],
+            "win_vm_restore_verify": [verified(folder=folder)],
+            "win_vm_restore_import": [imported(name, folder)],
+            "win_vm_restore_boot": [boot(heartbeat="OkApplicationsCritical")],
+            "win_vm_restore_remove": [removed()],
+        },
+        mode="test",
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert result["test"]["outcome"] == "passed" and result["proven_restore"]["passed"] is True
+    assert "warning" not in result["test"]
+    (warning,) = [w for w in result.get("warnings", []) if "OkApplicationsCritical" in w]
+    assert warning.startswith("test restore of web01: heartbeat OkApplicationsCritical")
+
+
 def test_mode_test_survives_a_lost_connection_during_polls():
     name = f"web01-restoretest-{GEN}"
     folder = f"{RESTORE}\\{name}"

@@ -327,6 +327,12 @@ def test_boot_without_heartbeat_waits_then_fails_at_the_timeout():
     )
 
 
+def test_boot_with_an_application_critical_passes_with_a_warning():
+    passed = restore.evaluate_boot(status(heartbeat="OkApplicationsCritical"), 30, OPTS)
+    assert passed["outcome"] == "passed" and "OkApplicationsCritical" in passed["warning"]
+    assert "warning" not in restore.evaluate_boot(status(heartbeat="OkApplicationsHealthy"), 30, OPTS)
+
+
 def test_boot_with_no_contact_points_to_the_running_check():
     failed = restore.evaluate_boot(status(heartbeat="NoContact"), 300, OPTS)
     assert failed["outcome"] == "failed" and "test_check running" in failed["reason"]
