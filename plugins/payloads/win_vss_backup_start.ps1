@@ -76,7 +76,9 @@ try {
             -User $RunAs -Password $plain -RunLevel Highest
         $plain = $null
     } else {
-        $principal = New-ScheduledTaskPrincipal -UserId 'NT AUTHORITY\SYSTEM' -LogonType ServiceAccount -RunLevel Highest
+        # 'SYSTEM' (LocalSystem, S-1-5-18) is the same word in every Windows language; the domain part
+        # 'NT AUTHORITY' is localized (e.g. 'NT-AUTORITAET' in German) and would not resolve there.
+        $principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
         $null = Register-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name -Action $action -Settings $settings `
             -Principal $principal
     }

@@ -1065,6 +1065,14 @@ def test_payloads_never_delete_all_shadows_and_the_runner_cleans_up_in_finally()
     assert "release the lock" in runner
 
 
+def test_the_job_task_runs_as_system_by_a_name_that_is_not_localized():
+    """'NT AUTHORITY' is translated on non-English Windows; the account name SYSTEM is not."""
+    start = load_payload("win_vss_backup_start")
+    principals = re.findall(r"New-ScheduledTaskPrincipal (.*)", start)
+    assert principals == ["-UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest"]
+    assert not re.search(r"(?mi)^[^#\n]*NT AUTHORITY", start)  # only in the comment saying why
+
+
 def test_documented_options_match_the_argument_spec():
     import yaml
 
