@@ -392,34 +392,98 @@ def describe(err):
     return str(err)
 
 
-def _tls_problem(host, port, transport, params):
-    """Why TLS to host:port fails, when the TCP port answers; None when it does not (or TLS is fine).
+STARTTLS_OID = b"1.3.6.1.4.1.1466.20037"
 
-    OpenLDAP reports a refused certificate only as "Can't contact LDAP server"; the handshake is
-    repeated here with Python's ssl module to tell the administrator what is wrong.
+
+def _ber_length(data, pos):
+    """(length, position after the length octets) of a BER length at ``pos``."""
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    count = first & 0x7F
+    return int.from_bytes(data[pos + 1 : pos + 1 + count], "big"), pos + 1 + count
+
+
+def starttls_result_code(sock, timeout):
+    """Send an LDAP StartTLS extended request on ``sock``; the resultCode answered, or None when no LDAP answer."""
+    request_name = b"\x80" + bytes([len(STARTTLS_OID)]) + STARTTLS_OID
+    extended = b"\x77" + bytes([len(request_name)]) + request_name
+    body = b"\x02\x01\x01" + extended
+    sock.settimeout(timeout)
+    sock.sendall(b"\x30" + bytes([len(body)]) + body)
+    data = b""
+    try:
+        while len(data) < 64:
+            chunk = sock.recv(64 - len(data))
+            if not chunk:
+                break
+            data += chunk
+            # LDAPMessage { messageID, extendedResp [APPLICATION 24] { resultCode ENUMERATED, ... } }
+            try:
+                if data[0] != 0x30:
+                    return None
+                _length, pos = _ber_length(data, 1)
+                if data[pos] != 0x02:
+                    return None
+                id_length, pos = _ber_length(data, pos + 1)
+                pos += id_length
+                if data[pos] != 0x78:
+                    return None
+                _length, pos = _ber_length(data, pos + 1)
+                if data[pos] != 0x0A:
+                    return None
+                code_length, pos = _ber_length(data, pos + 1)
+                if pos + code_length <= len(data):
+                    return int.from_bytes(data[pos : pos + code_length], "big")
+            except IndexError:
+                continue  # not all of it has arrived yet
+    except OSError:
+        return None
+    return None
+
+
+def _tls_problem(host, port, transport, params):
+    """Why TLS to host:port fails, as (kind, text) with kind ``certificate`` or ``tls``; None when unknown.
+
+    OpenLDAP reports a refused certificate only as "Can't contact LDAP server"; the StartTLS request
+    (for transport=starttls) and the handshake are repeated here with Python's ssl module, so the
+    certificate is blamed only when the handshake shows a certificate problem.
     """
     import ssl
 
+    timeout = float(params.get("connect_timeout") or 10)
     try:
-        sock = socket.create_connection((host, port), timeout=float(params.get("connect_timeout") or 10))
+        sock = socket.create_connection((host, port), timeout=timeout)
     except OSError:
         return None
     try:
         if transport == "starttls":
-            return "the TLS negotiation after StartTLS failed (is the DC's certificate issued by ca_cert?)"
-        context = ssl.create_default_context(cafile=params.get("ca_cert") or None)
+            code = starttls_result_code(sock, timeout)
+            if code is None:
+                return None
+            if code != 0:
+                return ("tls", f"the server refused StartTLS (LDAP result code {code})")
         if not params.get("validate_certs", True):
             return None
+        context = ssl.create_default_context(cafile=params.get("ca_cert") or None)
         try:
             with context.wrap_socket(sock, server_hostname=host) as tls:
                 tls.getpeercert()
         except ssl.SSLCertVerificationError as err:
-            return err.verify_message or str(err)
+            return ("certificate", err.verify_message or str(err))
         except (ssl.SSLError, OSError) as err:
-            return str(err)
+            return ("tls", f"the TLS handshake failed: {err}")
         return None
     finally:
         sock.close()
+
+
+def _port_answers(host, port, timeout):
+    try:
+        socket.create_connection((host, port), timeout=float(timeout)).close()
+    except OSError:
+        return False
+    return True
 
 
 def _ldap_uri(host, port, transport):
@@ -464,7 +528,12 @@ def connect(params):
     where = uri
     try:
         if transport == "starttls":
-            conn.start_tls_s()
+            try:
+                conn.start_tls_s()
+            except (ldap.SERVER_DOWN, ldap.CONNECT_ERROR):
+                raise
+            except ldap.LDAPError as err:
+                raise LdapClientError(f"{where} refused StartTLS: {describe(err)}") from None
         if auth == "kerberos":
             conn.set_option(ldap.OPT_X_SASL_NOCANON, 1)
             if transport != "ldap":
@@ -484,10 +553,16 @@ def connect(params):
         text = describe(err)
         if transport != "ldap":
             tls_problem = _tls_problem(server, port, transport, params)
-            if tls_problem:
+            if tls_problem and tls_problem[0] == "certificate":
                 raise LdapClientError(
-                    f"the TLS certificate of {where} is not trusted: {tls_problem}; give the issuing CA in ca_cert "
-                    "(validate_certs=false only for tests)"
+                    f"the TLS certificate of {where} is not trusted: {tls_problem[1]}; give the issuing CA in "
+                    "ca_cert (validate_certs=false only for tests)"
+                ) from None
+            if tls_problem:
+                raise LdapClientError(f"TLS with {where} failed: {tls_problem[1]}") from None
+            if transport == "starttls" and _port_answers(server, port, timeout):
+                raise LdapClientError(
+                    f"TLS with {where} failed (untrusted certificate, or the server does not offer StartTLS): {text}"
                 ) from None
         if re.search(r"certificate|tls|ssl", text, re.I):
             raise LdapClientError(f"TLS with {where} failed: {text}; check ca_cert") from None

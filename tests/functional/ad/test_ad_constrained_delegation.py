@@ -348,6 +348,14 @@ def test_untrusted_certificate(ad):
     _assert_nothing_written(ad, run)
 
 
+def test_untrusted_certificate_after_starttls(ad):
+    conn = dict(ad.connection, auth="simple", transport="starttls")
+    run = ad.run({"computer": "HVBAD", **GOOD}, connection=conn)
+    assert "certificate of ldap://dc1.corp.example.test:389 is not trusted" in run.msg, run.msg
+    assert "self-signed" in run.msg or "unable to get local issuer" in run.msg, run.msg
+    _assert_nothing_written(ad, run)
+
+
 def test_account_without_rights(ad):
     conn = {"server": samba_dc.DC_FQDN, "username": "bob", "password": "B0b!plain-user"}
     run = ad.run({"computer": "HVBAD", **GOOD}, connection=conn)

@@ -117,3 +117,90 @@ def test_discovery_without_realm_says_what_to_set(monkeypatch, tmp_path):
 
 def test_filter_escaping():
     assert lc.escape_filter("a*b(c)\\d\x00") == "a\\2ab\\28c\\29\\5cd\\00"
+
+
+# ---------------------------------------------------------------------- StartTLS failures: blame the right thing
+class _LoopbackLdap:
+    """A TCP listener on loopback that answers each connection with ``reply(request bytes)`` and closes it."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                client, _addr = self.sock.accept()
+            except OSError:
+                return
+            with client:
+                client.settimeout(2)
+                try:
+                    data = client.recv(1024)
+                    answer = self.reply(data)
+                    if answer:
+                        client.sendall(answer)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.sock.close()
+
+
+def _extended_response(code):
+    body = b"\x0a\x01" + bytes([code]) + b"\x04\x00\x04\x00"
+    op = b"\x78" + bytes([len(body)]) + body
+    msg = b"\x02\x01\x01" + op
+    return b"\x30" + bytes([len(msg)]) + msg
+
+
+def _starttls_params(port):
+    return {
+        "server": "127.0.0.1",
+        "port": port,
+        "transport": "starttls",
+        "auth": "simple",
+        "username": "u@corp.test",
+        "password": "p",
+        "connect_timeout": 3,
+    }
+
+
+def test_starttls_request_and_result_code_parsing():
+    seen = []
+    server = _LoopbackLdap(lambda data: seen.append(data) or _extended_response(2))
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=3) as sock:
+            assert lc.starttls_result_code(sock, 3) == 2
+    finally:
+        server.close()
+    assert seen[0].startswith(b"\x30\x1d\x02\x01\x01\x77\x18\x80\x16") and seen[0].endswith(lc.STARTTLS_OID)
+
+
+def test_starttls_to_a_port_that_hangs_up_does_not_blame_the_certificate():
+    server = _LoopbackLdap(lambda data: None)  # reads the request, then closes: no StartTLS here
+    try:
+        with pytest.raises(lc.LdapClientError) as err:
+            lc.connect(_starttls_params(server.port))
+    finally:
+        server.close()
+    text = str(err.value)
+    assert f"TLS with ldap://127.0.0.1:{server.port} failed" in text, text
+    assert "untrusted certificate, or the server does not offer StartTLS" in text, text
+    assert "is not trusted" not in text, text
+
+
+def test_starttls_refused_by_the_server_says_so():
+    server = _LoopbackLdap(lambda data: _extended_response(2))  # protocolError: StartTLS not offered
+    try:
+        with pytest.raises(lc.LdapClientError) as err:
+            lc.connect(_starttls_params(server.port))
+    finally:
+        server.close()
+    text = str(err.value)
+    assert "refused StartTLS" in text and "certificate" not in text, text
