@@ -77,13 +77,15 @@ def parse(dom: str) -> ReportDom:
 
 
 _EXTERNAL = re.compile(
-    r"""(?ix) (?:https?|ftp)://  |  //[a-z0-9.-]+\.[a-z]{2,}/  |  url\s*\(  |  @import
+    r"""(?ix) (?:https?|ftp)://  |  //[a-z0-9.-]+\.[a-z]{2,}/  |  url\s*\((?!\#[a-z0-9_-]+\))  |  @import
         |  <link\b  |  <script\b  |  <iframe\b  |  <img\b  |  <object\b  |  \bsrc\s*="""
 )
 
 
 def external_references(html: str) -> List[str]:
-    """Everything in the HTML source that could make a mail client or browser fetch something."""
+    """Everything in the HTML source that could make a mail client or browser fetch something.
+
+    ``url(#id)`` (the charts' clip paths) names an element of the same page and fetches nothing."""
     found = [m.group(0) for m in _EXTERNAL.finditer(html)]
     found += [h for h in re.findall(r"""href\s*=\s*["']([^"']*)["']""", html, re.I) if not h.startswith("#")]
     return found

@@ -7,9 +7,11 @@ first, names shown as text (never markup), no request leaves the page. Screensho
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import pathlib
+import re
 import subprocess
 
 import jsonschema
@@ -224,3 +226,54 @@ def test_two_hundred_hosts(tmp_path):
     assert set(recorded_results.AWKWARD_NAMES) <= awkward
     # the fleet chart stops at hyperv_backup_report_chart_max_hosts (50) bars; the tables list everyone
     assert "Hosts by duration (first 50 of 200)" in html_path.read_text(encoding="utf-8")
+
+
+LONG_VM = "SQL-PROD-CLUSTER-NODE-0001-REPLICA-WESTEUROPE-ARCHIVE-2026"
+LONG_HOST = "HYPERV-PRODUCTION-HOST-0001.CORP.EXAMPLE.COM"
+
+
+def measure_labels(html_path: pathlib.Path, out: pathlib.Path):
+    """Open a test-only copy of the page with a script that measures every chart label in Chromium."""
+    script = """<script>
+      const labels = [...document.querySelectorAll('svg text.bar-label')].map(t => ({
+        text: t.textContent, right: t.getBBox().x + t.getComputedTextLength(),
+        title: t.parentNode.querySelector('title').textContent,
+        bar: Number(t.parentNode.querySelector('rect').getAttribute('x'))}));
+      document.body.setAttribute('data-labels', JSON.stringify(labels));
+    </script>"""
+    page = out / "measure.html"
+    page.write_text(html_path.read_text(encoding="utf-8").replace("</body>", script + "</body>"), encoding="utf-8")
+    seen = chromium.run(page, OUTPUT, screenshot="long-names.png", height=900)
+    match = re.search(r'<body[^>]*data-labels="([^"]*)"', seen["dom"])
+    assert match, seen["dom"][:2000]
+    return json.loads(html.unescape(match.group(1)))
+
+
+def test_long_names_stay_left_of_the_bars_and_tables_need_no_svg(tmp_path):
+    results = recorded_results.fleet(2)
+    results[LONG_HOST] = {**results.pop("hv002"), "host": LONG_HOST}
+    results["hv001"]["backup"]["vms"][0]["name"] = LONG_VM
+    proc, report, html_path = write_report(tmp_path, results)
+    assert proc.returncode == (2 if report["status"] == "failed" else 0), proc.stdout[-3000:]
+    page = html_path.read_text(encoding="utf-8")
+    assert html_checks.external_references(page) == []
+    if not chromium.binary():
+        pytest.fail("chromium is not installed (Debian package 'chromium', bindep test profile)")
+    labels = measure_labels(html_path, tmp_path)
+    names = {label["title"]: label for label in labels}
+    assert LONG_VM in names and LONG_HOST in names  # the full name is the row's tooltip
+    for label in labels:
+        assert label["right"] <= 212 < label["bar"], label  # the drawn label ends before its bar starts
+        assert label["text"] == label["title"] or (
+            len(label["text"]) <= 22 and label["text"].endswith("...") and label["title"].startswith(label["text"][:-3])
+        ), label
+    assert names[LONG_VM]["text"] == LONG_VM[:19] + "..."
+
+    # a mail client that drops inline SVG: the tables still carry every VM with its size and duration
+    stripped = re.sub(r"<svg\b.*?</svg>", "", page, flags=re.S)
+    assert "<svg" not in stripped and "VMs by duration" not in stripped
+    dom = html_checks.parse(stripped)
+    assert [r["host"] for r in dom.host_rows] == [h["name"] for h in report["hosts"]]
+    for host in report["hosts"]:
+        assert [r["vm"] for r in dom.vm_rows.get(host["name"], [])] == [v["name"] for v in host["vms"]]
+    assert {"Data", "Duration"} <= set(dom.column_headers)
