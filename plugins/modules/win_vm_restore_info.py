@@ -52,7 +52,7 @@ seealso:
   - module: vaware.hyperv.win_vm_restore
   - module: vaware.hyperv.win_vss_backup
 author:
-  - vaware.hyperv maintainers
+  - vaware.hyperv maintainers (@vaware)
 """
 
 EXAMPLES = r"""
