@@ -101,6 +101,9 @@ HYPERV_WRITER_NAME = "Microsoft Hyper-V VSS Writer"
 # Phases of the runner (status.json): the copy is over once it waits for the verdict or is done.
 COPY_OVER_PHASES = ("awaiting_verdict", "done")
 START_GRACE_SECONDS = 120  # a task that was just started may not have written its status yet
+# A lock this young belongs to a start still in progress (the start payload takes the lock before it
+# writes the job folder and registers the task): never taken for a dead job's.
+LOCK_GRACE_SECONDS = 600
 MAX_BACKOFF_SECONDS = 300
 MAX_SCRIPT_ERRORS = 3  # the status script failing this often in a row is not a connection problem
 ROBOCOPY_LOG_TAIL = 4 * 1024 * 1024
@@ -304,8 +307,37 @@ class BackupRun:
                 return dict(job)
         return None
 
+    @staticmethod
+    def lock_age(pre: Mapping[str, Any]) -> Optional[float]:
+        """Seconds since the lock was taken: the lock file's write time against the host's clock (both
+        from preflight), else the lock's ``started_at`` against this controller's clock; None if unknown."""
+        lock = pre.get("lock")
+        if not isinstance(lock, Mapping):
+            return None
+        now, taken = _parse_time(pre.get("now")), _parse_time(pre.get("lock_written_at"))
+        if now is None or taken is None:
+            now, taken = utcnow(), _parse_time(lock.get("started_at"))
+        if taken is None:
+            return None
+        return (now - taken).total_seconds()
+
+    def young_lock(self, pre: Mapping[str, Any]) -> Optional[Tuple[str, float]]:
+        """(job id, age in seconds) of a lock taken less than LOCK_GRACE_SECONDS ago whose job is not seen
+        running yet: its start may still be writing the job folder or starting the task."""
+        lock = pre.get("lock")
+        if not isinstance(lock, Mapping) or not lock.get("job_id"):
+            return None
+        job = self.find_job(pre, str(lock["job_id"]))
+        if job is not None and self.job_alive(job):
+            return None
+        age = self.lock_age(pre)
+        if age is None or not -LOCK_GRACE_SECONDS < age < LOCK_GRACE_SECONDS:
+            return None
+        return str(lock["job_id"]), age
+
     def dead_lock(self, pre: Mapping[str, Any]) -> Optional[str]:
-        """The job id named by a lock whose job is not running (crashed runner, reboot)."""
+        """The job id named by a lock whose job is not running (crashed runner, reboot) and that is older
+        than LOCK_GRACE_SECONDS (a younger one may belong to a start still in progress)."""
         lock = pre.get("lock")
         if not lock:
             return None
@@ -314,7 +346,18 @@ class BackupRun:
         job = self.find_job(pre, str(lock["job_id"]))
         if job is not None and self.job_alive(job):
             return None
+        if self.young_lock(pre) is not None:
+            return None
         return str(lock["job_id"])
+
+    def refuse_young_lock(self, pre: Mapping[str, Any], step: str, what: str) -> None:
+        young = self.young_lock(pre)
+        if young is not None:
+            raise StepFailed(
+                step,
+                f"job {young[0]} took the backup lock {max(int(young[1]), 0)} s ago and is still starting (its job"
+                f" folder or scheduled task is not there yet); run the task again in a few minutes to {what}",
+            )
 
     def stale(self, pre: Mapping[str, Any]) -> Dict[str, Any]:
         """What jobs of ours that are not running left behind.
@@ -473,6 +516,7 @@ class BackupRun:
                 f" the backup needs {_human(required)} ({required} bytes)",
             )
 
+        self.refuse_young_lock(pre, "preflight", "attach to it")
         dead = self.dead_lock(pre)
         stale = self.stale(pre)
         if dead == "unknown":
@@ -1162,6 +1206,7 @@ class BackupRun:
         wanted = self.args.get("job_id")
         job = self.find_job(pre, wanted) if wanted else self.running_job(pre)
         if job is None and not wanted:
+            self.refuse_young_lock(pre, "cancel", "cancel it")
             dead = self.dead_lock(pre)
             if dead and dead != "unknown":
                 job = self.find_job(pre, dead)

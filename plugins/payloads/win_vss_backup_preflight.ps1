@@ -32,6 +32,7 @@ $result = [ordered]@{
     writers_error = $null
     destination = [ordered]@{}
     lock = $null
+    lock_written_at = $null
     jobs = @()
     shadows = @()
 }
@@ -181,6 +182,9 @@ $result.destination = $dest
 
 # --- Our lock, our job folders and their state ------------------------------------------------------
 $result.lock = Read-JsonFile -Path $paths.lock_path
+# When the lock was taken, by the host's clock (compared with $result.now: a young lock is a start in progress)
+$lockItem = Get-Item -LiteralPath $paths.lock_path -Force -ErrorAction SilentlyContinue
+if ($lockItem) { $result.lock_written_at = $lockItem.LastWriteTimeUtc.ToString('o') }
 if (Test-Path -LiteralPath $paths.jobs_root -PathType Container) {
     $jobs = @()
     foreach ($dir in @(Get-ChildItem -LiteralPath $paths.jobs_root -Directory)) {

@@ -925,6 +925,43 @@ def test_the_runner_finds_its_exposed_shadows_by_exposed_name():
     assert body.index("ExposedName") < body.index("ExposedPath")
 
 
+@pytest.mark.parametrize(
+    ("jobs", "written_at", "lock_extra"),
+    [
+        ([], "2026-11-25T01:57:00.0000000Z", {}),  # start took the lock, has not written the job folder yet
+        ("registered", "2026-11-25T01:51:00.0000000Z", {}),  # job folder and task there, task not started yet
+        ([], None, {"started_at": "2026-11-25T01:58:00+00:00"}),  # no file time: the lock's own start time
+    ],
+)
+def test_a_young_lock_is_a_start_in_progress_not_a_dead_job(clock, jobs, written_at, lock_extra):
+    if jobs == "registered":
+        jobs = [hv.job_entry(DEAD_JOB, alive=False, phase="starting")]
+    pre = hv.preflight(lock={"job_id": DEAD_JOB, **lock_extra}, jobs=jobs, lock_written_at=written_at)
+    host, result = run({"win_vss_backup_preflight": [pre]})
+    assert_failure_safe(
+        host, result, rf"^preflight: job {DEAD_JOB} took the backup lock \d+ s ago and is still starting"
+    )
+    assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]  # lock kept, nothing started
+
+
+def test_a_young_lock_is_not_cancelled_as_dead(clock):
+    pre = hv.preflight(lock={"job_id": DEAD_JOB}, lock_written_at="2026-11-25T01:59:00.0000000Z")
+    host, result = run({"win_vss_backup_preflight": [pre]}, {"state": "absent"})
+    assert result["failed"] is True and "still starting" in result["msg"] and "to cancel it" in result["msg"]
+    assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
+
+
+def test_a_lock_older_than_the_grace_without_a_running_job_is_dead(clock):
+    pre = hv.preflight(lock={"job_id": DEAD_JOB}, lock_written_at="2026-11-25T01:49:00.0000000Z")  # 11 minutes
+    scenario = success_scenario(
+        win_vss_backup_preflight=[pre],
+        win_vss_backup_cleanup=[hv.cleanup_ok(lock_released=True, jobs_removed=[]), hv.cleanup_ok()],
+    )
+    host, result = run(scenario)
+    assert not result.get("failed"), result["msg"]
+    assert host.calls_to("win_vss_backup_cleanup")[0].parameters["ReleaseLockOf"] == DEAD_JOB
+
+
 def test_unreadable_lock_stops_before_anything_changes(clock):
     host, result = run({"win_vss_backup_preflight": [hv.preflight(lock={"unreadable": "Unexpected character"})]})
     assert_failure_safe(host, result, r"^preflight: the backup lock .*backup\.lock names no job")

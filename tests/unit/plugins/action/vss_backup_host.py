@@ -184,6 +184,7 @@ def preflight(
     free_bytes: int = 2000 * GIB,
     generations: Optional[List[str]] = None,
     lock: Optional[Dict[str, Any]] = None,
+    lock_written_at: Any = "old",
     jobs: Optional[List[Dict[str, Any]]] = None,
     shadows: Optional[List[Dict[str, Any]]] = None,
     writers: str = "vssadmin_writers_ok.txt",
@@ -233,6 +234,10 @@ def preflight(
                 "generations": gens,
             },
             "lock": lock,
+            # the lock file's write time by the host's clock (a dead job's lock: hours before "now")
+            "lock_written_at": None
+            if lock is None
+            else ("2026-11-20T02:00:01.0000000Z" if lock_written_at == "old" else lock_written_at),
             "jobs": jobs or [],
             "shadows": shadows or [],
         }
