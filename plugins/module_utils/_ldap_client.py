@@ -299,15 +299,35 @@ def _kerberos_credentials(params):
             ) from None
         return f"password of {username}"
     # Existing ticket cache (kinit, or a cache the caller points KRB5CCNAME at).
+    cache = os.environ.get("KRB5CCNAME", "(default)")
     if HAS_GSSAPI:
         try:
-            gssapi.Credentials(usage="initiate").inquire()
+            cached = gssapi.Credentials(usage="initiate")
+            cached.inquire()
         except gssapi.exceptions.GSSError as err:
             raise LdapClientError(
                 "auth=kerberos without username/password or keytab needs a Kerberos ticket (run kinit): "
                 + _gss_message(err)
             ) from None
-    return "ticket cache {}".format(os.environ.get("KRB5CCNAME", "(default)"))
+        if username and not same_principal(username, str(cached.name)):
+            raise LdapClientError(
+                f"username is {username!r} but neither password nor keytab was given, and the Kerberos ticket "
+                f"cache {cache} holds a ticket for {cached.name}, not for {username}; give the password or keytab "
+                f"of {username}, run kinit {username}, or leave username out to act as {cached.name}"
+            )
+    return f"ticket cache {cache}"
+
+
+def same_principal(wanted, cached):
+    """Whether ``wanted`` (user, user@REALM) names the principal ``cached`` (user@REALM).
+
+    AD compares account names case-insensitively; a name without realm matches the cached one's realm.
+    """
+    user, _at, realm = wanted.rpartition("@") if "@" in wanted else (wanted, "", "")
+    cached_user, _at, cached_realm = cached.rpartition("@")
+    if user.lower() != cached_user.lower():
+        return False
+    return not realm or realm.lower() == cached_realm.lower()
 
 
 # --------------------------------------------------------------------------- connection

@@ -463,6 +463,27 @@ def test_existing_ticket_cache(ad):
     assert no_ticket.failed and "needs a Kerberos ticket (run kinit)" in no_ticket.msg, no_ticket.msg
 
 
+def test_username_without_secret_and_a_ticket_for_another_principal(ad):
+    ccache = f"FILE:{ad.dc.workdir / 'alice-existing.cc'}"
+    ad.dc.kinit(f"alice@{samba_dc.REALM}", "Al1ce!pass", ccache=ccache)
+    before = ad.show("HVCC")["allowed_to_delegate_to"]
+    run = ad.run(
+        {"computer": "HVCC", "services": ["cifs/other.corp.example.test"]},
+        connection={"server": samba_dc.DC_FQDN, "username": "Administrator"},
+        env={"KRB5CCNAME": ccache},
+    )
+    assert run.failed and run.writes == [], run.result
+    assert "username is 'Administrator'" in run.msg and f"ticket for alice@{samba_dc.REALM}" in run.msg, run.msg
+    assert ad.show("HVCC")["allowed_to_delegate_to"] == before
+    # the same principal written differently is the cached one
+    ok = ad.run(
+        {"computer": "HVCC", "services": [FS01]},
+        connection={"server": samba_dc.DC_FQDN, "username": f"ALICE@{samba_dc.REALM.lower()}"},
+        env={"KRB5CCNAME": ccache},
+    )
+    assert "ticket for" not in ok.msg, ok.msg
+
+
 def test_keytab(ad):
     keytab = ad.dc.workdir / "hvcc.keytab"
     ad.dc.samba_tool("domain", "exportkeytab", str(keytab), "--principal=Administrator")

@@ -204,3 +204,17 @@ def test_starttls_refused_by_the_server_says_so():
         server.close()
     text = str(err.value)
     assert "refused StartTLS" in text and "certificate" not in text, text
+
+
+@pytest.mark.parametrize(
+    ("wanted", "cached", "same"),
+    [
+        ("Administrator", "Administrator@CORP.TEST", True),
+        ("administrator@corp.test", "Administrator@CORP.TEST", True),
+        ("alice", "Administrator@CORP.TEST", False),
+        ("Administrator@OTHER.TEST", "Administrator@CORP.TEST", False),
+        ("HV01$", "hv01$@CORP.TEST", True),
+    ],
+)
+def test_same_principal(wanted, cached, same):
+    assert lc.same_principal(wanted, cached) is same
