@@ -42,6 +42,8 @@ options:
     description:
       - Account to bind as. For O(auth=kerberos) a principal such as C(svc-ansible) or C(svc-ansible@CORP.EXAMPLE.COM);
         for O(auth=simple) a UPN (C(svc-ansible@corp.example.com)), C(CORP\svc-ansible) or a DN.
+      - With O(auth=kerberos) and neither O(password) nor O(keytab), the existing ticket cache is used and must hold
+        a ticket for this principal; a cache of another principal is an error naming both.
       - Environment variable E(VAWARE_LDAP_USERNAME).
     type: str
   password:
