@@ -362,10 +362,17 @@ def select_generation(
 def inventory_problem(inventory: Mapping[str, Any], destination: str, host: str, host_path: str) -> Optional[str]:
     """Why the generations payload's answer shows no backups to read (destination or host folder), or None."""
     if not inventory.get("destination_exists"):
-        return (
+        message = (
             f"the backup destination {destination} cannot be read from the host "
-            "(missing, or not shared with the account Ansible connects as)"
+            "(missing, or not shared with the account Ansible connects as"
         )
+        if destination.startswith("\\\\"):
+            message += (
+                "; over WinRM a share is a second hop: a Kerberos or NTLM logon cannot pass its credentials on to "
+                "it, so connect with CredSSP or Kerberos delegation, or run the task with become (runas) as an "
+                "account that can read the share; see docs/win_vm_restore.md"
+            )
+        return message + ")"
     if not inventory.get("host_path_exists"):
         hosts = ", ".join(sorted(map(str, inventory.get("hosts") or []))) or "none"
         return (

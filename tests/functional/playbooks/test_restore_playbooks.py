@@ -255,7 +255,7 @@ def test_restore_playbook_restores_one_vm_on_the_host_given(tmp_path):
     }
     setup, proc, output = run_playbook(
         tmp_path, {"hv01": scenario, "hv02": {}}, "vaware.hyperv.restore",
-        "-l", "hv01", "-e", "vm=web01", "-e", f"generation={answers.OLD}",
+        "-l", "hv01", "-e", "vm=web01", "-e", f"generation={answers.OLD}", "-e", "connect_network=true",
         "-e", json.dumps({"restore_path": answers.RESTORE, "destination": samples.DESTINATION}),
     )  # fmt: skip
     assert proc.returncode == 0, json.dumps(output["plays"][-1]["tasks"][-1])[-2000:]
@@ -263,7 +263,7 @@ def test_restore_playbook_restores_one_vm_on_the_host_given(tmp_path):
         c for c in scripted_collection.calls(setup["hosts_dir"], "hv01") if c["payload"] == "win_vm_restore_import"
     ]
     assert call["parameters"]["Name"] == f"web01-restored-{answers.OLD}"
-    assert call["parameters"]["ConnectNetwork"] is False
+    assert call["parameters"]["ConnectNetwork"] is True  # -e connect_network=true reaches the module
 
 
 def test_restore_playbook_refuses_more_than_one_host(tmp_path):

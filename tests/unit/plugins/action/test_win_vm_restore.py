@@ -282,6 +282,13 @@ def test_missing_host_folder_names_the_hosts_found():
 def test_unreachable_destination_is_a_clear_failure():
     _host, result = run({"win_vm_restore_generations": [generations(destination_exists=False, host_path_exists=False)]})
     assert result["failed"] is True and "cannot be read from the host" in result["msg"]
+    # a share read through WinRM is a Kerberos double hop: the message says how to get past it
+    assert "second hop" in result["msg"] and "CredSSP" in result["msg"] and "become (runas)" in result["msg"]
+    _host, result = run(
+        {"win_vm_restore_generations": [generations(destination_exists=False, host_path_exists=False)]},
+        destination="F:\\Backups",
+    )
+    assert "cannot be read from the host" in result["msg"] and "second hop" not in result["msg"]
 
 
 # ------------------------------------------------------------------------------ manifest mismatch
