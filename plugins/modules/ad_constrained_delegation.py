@@ -39,6 +39,8 @@ options:
         V(MSSQLSvc/sql01.corp.example.com:SQLEXPRESS), or a dictionary with C(service) and C(host).
       - For a dictionary the host is looked up in AD (it must exist) and the SPN forms given by C(forms)
         (default O(spn_forms)) are used, as ADUC does, C(service/SHORTNAME) and C(service/dns.host.name).
+        When the host account has no C(dNSHostName) and C(host) is not a DNS name, the DNS form is guessed as
+        C(shortname.<domain>) and a warning names the guessed SPN.
       - "Dictionary keys: C(service) (required, service class such as V(cifs)), C(host) (required, short name,
         DNS name, V(NAME$) or DN), C(port) (optional int), C(forms) (optional: V(both), V(short) or V(fqdn))."
       - A raw SPN that no account in the domain holds is still written, with a warning.
@@ -348,6 +350,12 @@ class Delegation:
                     dns_name = item["host"]
                 if not dns_name and forms in ("both", "fqdn"):
                     dns_name = f"{host.short_name.lower()}.{self.conn.dns_domain}"
+                    guessed = Spn(item["service"], dns_name, item["port"])
+                    self.warnings.append(
+                        f"{where}: {host.label} ({host.dn}) has no dNSHostName, so the DNS form of its SPN is a "
+                        f"guess from the domain name: {guessed}; if the host's DNS name differs, give the raw SPN "
+                        "instead or set its dNSHostName"
+                    )
                 try:
                     expanded = spn_forms(item["service"], host.short_name, dns_name, forms, item["port"])
                 except SpnError as err:

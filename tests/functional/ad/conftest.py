@@ -64,6 +64,8 @@ COMPUTERS = [
             "PG2",
             "PG3",
             "PG4",
+            "HVNODNS",
+            "NODNS",
         )
     ],
 ]

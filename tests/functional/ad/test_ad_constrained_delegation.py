@@ -385,6 +385,23 @@ def test_write_access_without_the_delegation_privilege(ad):
     assert shown["allowed_to_delegate_to"] == [] and shown["protocol_transition"] is False
 
 
+def test_target_without_dns_host_name_warns_with_the_guessed_spn(ad):
+    # accounts created like the test domain's (no dNSHostName, as an account prepared for an old-style join)
+    assert ad.dc.ldb_attr("(sAMAccountName=NODNS$)", "dNSHostName") == []
+    run = ad.run({"computer": "HVNODNS", "services": [{"service": "cifs", "host": "NODNS"}]})
+    assert not run.failed, run.msg
+    assert sorted(ad.show("HVNODNS")["allowed_to_delegate_to"]) == ["cifs/NODNS", "cifs/nodns.corp.example.test"]
+    guessed = [w for w in run.warnings if "no dNSHostName" in w]
+    assert len(guessed) == 1 and "cifs/nodns.corp.example.test" in guessed[0] and "NODNS" in guessed[0], run.warnings
+    # a host given by its DNS name, or only the short form asked for: nothing is guessed
+    for item in (
+        {"service": "cifs", "host": "nodns.corp.example.test"},
+        {"service": "cifs", "host": "NODNS", "forms": "short"},
+    ):
+        run = ad.run({"computer": "HVNODNS", "services": [item]})
+        assert not run.failed and not [w for w in run.warnings if "no dNSHostName" in w], run.warnings
+
+
 def test_unconstrained_delegation_present(ad):
     run = ad.run({"computer": "UNCON", **GOOD})
     assert "unconstrained delegation (TRUSTED_FOR_DELEGATION" in run.msg and "allow_unconstrained" in run.msg, run.msg
