@@ -1038,14 +1038,28 @@ class BackupRun:
         from ansible_collections.vaware.hyperv.plugins.plugin_utils.retention import select_expired
 
         generations = []
+        unverified = []  # complete generations whose copies were checked only by exit codes (verify: none)
         for gen in (self.pre.get("destination") or {}).get("generations") or []:
             name = str(gen.get("name"))
             if name == plan["generation"] or parse_generation_id(name) is None:
                 continue  # not a generation folder of ours
-            generations.append(retention_entry(name, gen.get("manifest")))
+            entry = retention_entry(name, gen.get("manifest"))
+            generations.append(entry)
+            if entry["complete"] and (gen.get("manifest") or {}).get("verify") == "none":
+                unverified.append(name)
         generations.append(retention_entry(plan["generation"], manifest))
-        expired = select_expired(generations, policy, utcnow())
-        return sorted(g for g in expired if g != plan["generation"])
+        if manifest.get("verify") == "none":
+            unverified.append(plan["generation"])
+        expired = sorted(g for g in select_expired(generations, policy, utcnow()) if g != plan["generation"])
+        kept = sorted(g for g in unverified if g not in expired)
+        if expired and kept:
+            self.warnings.append(
+                f"retention expires {len(expired)} generation(s) ({', '.join(expired)}) while the generation(s) kept"
+                f" in their place ({', '.join(kept)}) were verified with verify: none, that is only by robocopy's"
+                " exit codes and the files' presence, not by their sizes or SHA-256; use verify: size or hash"
+                " before relying on them"
+            )
+        return expired
 
     def warn_unattributed(self, status: Mapping[str, Any], job_id: str) -> None:
         ids = [normalize_guid(str(i)) for i in status.get("unattributed_shadows") or []]

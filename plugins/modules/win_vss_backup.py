@@ -124,7 +124,8 @@ options:
         file the job's account cannot open fails verification with certutil's message.
       - Extra paths are not hashed (the plan copies their folder trees without listing them); with any
         O(verify) they are checked by robocopy's exit codes only.
-      - V(none) only checks robocopy's exit codes and that the files exist.
+      - V(none) only checks robocopy's exit codes and that the files exist. Retention still expires older
+        generations after such a run, with a warning naming the generations kept that were verified this way.
     type: str
     choices: [size, hash, none]
     default: size
@@ -202,6 +203,12 @@ notes:
   - Security products may flag C(diskshadow /s) and the deletion of shadow copies, which ransomware also
     does. The job only deletes its own shadow copies by id, never all of them; allow the job's folder
     C(%ProgramData%\vaware.hyperv\jobs) in such products if they block it.
+  - Writer states are read in the preflight with C(vssadmin list writers) (diskshadow misbehaves in the
+    WinRM network logon); diskshadow only runs inside the job's scheduled task.
+  - With O(run_as) and O(verify=hash), C(certutil) reads the sources without backup semantics, so hashing a
+    VM file the account cannot open is denied and fails verification.
+  - A Group Policy execution policy (for example C(MachinePolicy) C(AllSigned)) overrides the
+    C(-ExecutionPolicy Bypass) the job's task uses; the unsigned runner then does not start.
   - "VM names become folder names at the destination; a VM whose name Windows cannot use as a folder name
     (one with C(\\ / : * ? < > |) or a double quote) must be excluded or renamed."
 seealso:

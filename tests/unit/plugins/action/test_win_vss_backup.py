@@ -326,6 +326,33 @@ def test_a_job_without_a_size_file_is_checked_by_exit_codes_with_a_warning(clock
     assert "source-sizes.txt" in asked
 
 
+@pytest.mark.parametrize("verify", ["none", "size"])
+def test_retention_after_verify_none_warns_but_deletes_the_same(clock, verify):
+    host, result = run(success_scenario(), {"verify": verify, "retention": {"keep_last": 2}})
+    assert not result.get("failed"), result["msg"]
+    assert result["expired"] == ["20261123T020000Z"]  # behaviour unchanged
+    assert verdict_of(host)["delete_generations"]
+    warned = [w for w in result["warnings"] if "verified with verify: none" in w]
+    if verify == "none":
+        (warning,) = warned
+        assert "20261123T020000Z" in warning and hv.GENERATION in warning and "exit codes" in warning
+    else:
+        assert warned == []
+
+
+def test_retention_warns_about_a_kept_older_generation_verified_only_by_exit_codes(clock):
+    pre = hv.preflight()
+    body = json.loads(pre["result"])
+    older = body["destination"]["generations"][1]
+    older["manifest"]["verify"] = "none"
+    pre["result"] = json.dumps(body)
+    host, result = run(success_scenario(win_vss_backup_preflight=[pre]), {"retention": {"keep_last": 2}})
+    assert not result.get("failed"), result["msg"]
+    assert result["expired"] == ["20261123T020000Z"]
+    assert verdict_of(host)["delete_generations"]
+    assert any(older["name"] in w and "verified with verify: none" in w for w in result["warnings"])
+
+
 # ------------------------------------------------------------------------------------ check mode
 
 
