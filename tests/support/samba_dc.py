@@ -174,7 +174,6 @@ class SambaDC:
                 f"--domain={DOMAIN}",
                 "--server-role=dc",
                 "--dns-backend=NONE",
-                f"--adminpass={ADMIN_PASSWORD}",
                 f"--host-name={DC_HOST}",
                 "--host-ip=127.0.0.1",
                 "--option=interfaces=lo",
@@ -199,6 +198,8 @@ class SambaDC:
             "--max-pwd-age=0",
             "--history-length=0",
         )
+        # Provisioned without --adminpass (secrets never on command lines): set it through Samba's API, via stdin.
+        self.set_password("Administrator", ADMIN_PASSWORD)
 
     def _allow_rbcd_writes(self) -> None:
         """Let LDAP clients write msDS-AllowedToActOnBehalfOfOtherIdentity, as Windows DCs do.
@@ -362,15 +363,29 @@ class SambaDC:
         return self.run(argv, input=password + "\n", ccache=ccache, check=check)
 
     # ------------------------------------------------------------------ accounts
-    def create_computer(self, name: str, spns: Sequence[str] = ()) -> str:
-        """Create a computer account (password = lowercase name) and its SPNs; returns its password."""
-        self.samba_tool("computer", "create", name.upper(), "--prepare-oldjoin")
-        for spn in spns:
-            self.samba_tool("spn", "add", spn, f"{name.upper()}$")
-        return name.lower()
-
-    def create_user(self, name: str, password: str) -> None:
-        self.samba_tool("user", "create", name, password)
+    def set_password(self, account: str, password: str) -> None:
+        """Set an account's password offline through Samba's Python API; the password travels on stdin."""
+        script = textwrap.dedent(
+            """\
+            import json, sys
+            from samba.auth import system_session
+            from samba.param import LoadParm
+            from samba.samdb import SamDB
+            from ldb import binary_encode
+            spec = json.load(sys.stdin)
+            lp = LoadParm()
+            lp.load(spec["smb_conf"])
+            db = SamDB(url=spec["url"], session_info=system_session(), lp=lp)
+            db.setpassword("(sAMAccountName=%s)" % binary_encode(spec["account"]), spec["password"])
+            """
+        )
+        spec = {
+            "url": str(self.workdir / "dc" / "private" / "sam.ldb"),
+            "smb_conf": str(self.smb_conf),
+            "account": account,
+            "password": password,
+        }
+        self.run(["/usr/bin/python3", "-c", script], input=json.dumps(spec))
 
     def create_accounts(
         self,
