@@ -347,6 +347,16 @@ class ActionModule(ActionBase):
                 "it is a different VM, so it is not replaced; nothing was changed. Restore with mode copy instead.",
                 "plan",
             )
+        state = str(vm.get("state") or "")
+        if state.casefold().startswith(("saved", "paused")):
+            # Replacing turns the original off: its saved memory state would be lost, and a replace that then
+            # failed could not leave the original as it was.
+            raise _Failed(
+                f"the VM {vm_name!r} on this host is {state}: replacing it would turn it off and discard its saved "
+                "state; nothing was changed. Resume it and shut it down (or turn it off yourself if that state may "
+                "be lost), then run again.",
+                "plan",
+            )
         original = {"id": vm_id, "state": vm.get("state"), "path": vm.get("path")}
         self._out["original"] = dict(original, removed=False)
         return original

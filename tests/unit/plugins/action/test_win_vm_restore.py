@@ -494,6 +494,15 @@ def test_replace_refuses_a_different_vm_with_the_same_name():
     assert order(host) == ["win_vm_restore_generations"]
 
 
+@pytest.mark.parametrize("state", ["Saved", "Paused", "SavedCritical"])
+def test_replace_refuses_a_saved_or_paused_original_before_any_change(state):
+    host, result = run(
+        {"win_vm_restore_generations": [generations(vms=[live_vm(state=state)])]}, mode="replace", force=True
+    )
+    assert result["failed"] is True and f"is {state}" in result["msg"] and "nothing was changed" in result["msg"]
+    assert order(host) == ["win_vm_restore_generations"]
+
+
 def test_replace_already_done_is_not_changed():
     live = live_vm(vm_id=NEW_ID, notes=marker("HV01", GEN, "web01"))
     host, result = run({"win_vm_restore_generations": [generations(vms=[live])]}, mode="replace", force=True)
