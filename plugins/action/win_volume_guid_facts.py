@@ -76,8 +76,16 @@ class ActionModule(ActionBase):
         try:
             volumes = normalize_volumes(raw.get("volumes"), raw.get("mount_points"))
             if args["vm_placement"]:
-                unplaced = place_vm_files(volumes, raw.get("virtual_systems") if raw.get("hyperv") else [])
-                if not raw.get("hyperv"):
+                hyperv_error = raw.get("hyperv_error")
+                readable = raw.get("hyperv") and not hyperv_error
+                unplaced = place_vm_files(volumes, raw.get("virtual_systems") if readable else [])
+                if hyperv_error:
+                    warnings.append(
+                        f"vm_placement: the Hyper-V VMs could not be read (CIM namespace root\\virtualization\\v2): "
+                        f"{hyperv_error}; the volume facts are complete but every volume has an empty 'vms' list "
+                        "(reading VMs needs local administrator or Hyper-V Administrators rights)"
+                    )
+                elif not raw.get("hyperv"):
                     warnings.append(
                         "vm_placement: the Hyper-V role is not installed on this host (no CIM namespace "
                         "root\\virtualization\\v2), so every volume has an empty 'vms' list"

@@ -25,31 +25,43 @@ $mountPoints = @(Get-CimInstance -ClassName Win32_MountPoint | ForEach-Object -P
     })
 
 $hyperV = $null
+$hyperVError = $null
 $virtualSystems = @()
 if ($VmPlacement) {
-    $namespace = 'root\virtualization\v2'
-    $hasVirtualization = @(Get-CimInstance -Namespace 'root' -ClassName '__NAMESPACE' |
-            Where-Object -Property Name -EQ 'virtualization').Count -gt 0
-    $hasV2 = $hasVirtualization -and @(Get-CimInstance -Namespace 'root\virtualization' -ClassName '__NAMESPACE' |
-            Where-Object -Property Name -EQ 'v2').Count -gt 0
-    $hyperV = [bool]$hasV2
+    # VM placement is extra: when the Hyper-V namespace exists but cannot be read (access denied,
+    # broken WMI repository), the volume facts still come back and the error is reported with them.
+    try {
+        $namespace = 'root\virtualization\v2'
+        $hasVirtualization = @(Get-CimInstance -Namespace 'root' -ClassName '__NAMESPACE' |
+                Where-Object -Property Name -EQ 'virtualization').Count -gt 0
+        $hasV2 = $hasVirtualization -and @(Get-CimInstance -Namespace 'root\virtualization' -ClassName '__NAMESPACE' |
+                Where-Object -Property Name -EQ 'v2').Count -gt 0
+        $hyperV = [bool]$hasV2
 
-    if ($hyperV) {
-        $settingProperties = @(
-            'InstanceID', 'VirtualSystemIdentifier', 'VirtualSystemType', 'ElementName',
-            'ConfigurationDataRoot', 'ConfigurationFile', 'SnapshotDataRoot', 'SwapFileDataRoot',
-            'SuspendDataRoot', 'LogDataRoot'
-        )
-        # The VMs themselves and their checkpoints; planned (half-imported) systems are left out.
-        $settings = @(Get-CimInstance -Namespace $namespace -ClassName Msvm_VirtualSystemSettingData |
-                Where-Object -FilterScript { $_.VirtualSystemType -like 'Microsoft:Hyper-V:*:Realized' })
-        $virtualSystems = @(foreach ($setting in $settings) {
-                $disks = @(Get-CimAssociatedInstance -InputObject $setting -ResultClassName Msvm_StorageAllocationSettingData |
-                        Select-Object -Property ResourceSubType, HostResource)
-                $entry = $setting | Select-Object -Property $settingProperties
-                $entry | Add-Member -MemberType NoteProperty -Name Disks -Value $disks
-                $entry
-            })
+        if ($hyperV) {
+            $settingProperties = @(
+                'InstanceID', 'VirtualSystemIdentifier', 'VirtualSystemType', 'ElementName',
+                'ConfigurationDataRoot', 'ConfigurationFile', 'SnapshotDataRoot', 'SwapFileDataRoot',
+                'SuspendDataRoot', 'LogDataRoot'
+            )
+            # The VMs themselves and their checkpoints; planned (half-imported) systems are left out.
+            $settings = @(Get-CimInstance -Namespace $namespace -ClassName Msvm_VirtualSystemSettingData |
+                    Where-Object -FilterScript { $_.VirtualSystemType -like 'Microsoft:Hyper-V:*:Realized' })
+            $virtualSystems = @(foreach ($setting in $settings) {
+                    $disks = @(Get-CimAssociatedInstance -InputObject $setting -ResultClassName Msvm_StorageAllocationSettingData |
+                            Select-Object -Property ResourceSubType, HostResource)
+                    $entry = $setting | Select-Object -Property $settingProperties
+                    $entry | Add-Member -MemberType NoteProperty -Name Disks -Value $disks
+                    $entry
+                })
+        }
+    }
+    catch {
+        $hyperVError = "$($_.Exception.Message)".Trim()
+        if (-not $hyperVError) {
+            $hyperVError = "$_"
+        }
+        $virtualSystems = @()
     }
 }
 
@@ -58,5 +70,6 @@ $Ansible.Result = [PSCustomObject]@{
     volumes = $volumes
     mount_points = $mountPoints
     hyperv = $hyperV
+    hyperv_error = $hyperVError
     virtual_systems = $virtualSystems
 } | ConvertTo-Json -Depth 6 -Compress

@@ -20,6 +20,7 @@ from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host i
 )
 
 PAYLOAD = "win_volume_guid_facts"
+ROOT = pathlib.Path(__file__).resolve().parents[4]
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "win_volume_guid_facts"
 
 
@@ -109,6 +110,27 @@ def test_vm_placement_without_hyperv_role_warns_not_fails():
     assert result["hyperv_installed"] is False
     assert result["ansible_facts"]["win_volumes"][0]["vms"] == []
     assert any("Hyper-V role is not installed" in w for w in result["warnings"])
+
+
+def test_vm_placement_access_denied_keeps_the_volume_facts_and_warns():
+    """Hyper-V namespace present but not readable: the payload reports hyperv_error instead of failing."""
+    result = run([ok(recorded("hyperv_access_denied.json"))], {"vm_placement": True})[1]
+    assert not result.get("failed"), result.get("msg")
+    volumes = result["ansible_facts"]["win_volumes"]
+    assert len(volumes) == 9 and all(v["vms"] == [] for v in volumes)
+    denied = [w for w in result["warnings"] if "could not be read" in w]
+    assert len(denied) == 1 and "Access denied" in denied[0] and "root\\virtualization\\v2" in denied[0], result
+    assert not any("not installed" in w for w in result["warnings"])
+
+
+def test_payload_reports_hyperv_errors_instead_of_failing():
+    """The Msvm queries sit inside try/catch that sets hyperv_error, which the result carries."""
+    text = (ROOT / "plugins" / "payloads" / f"{PAYLOAD}.ps1").read_text(encoding="utf-8")
+    body = text[text.index("if ($VmPlacement) {") :]
+    try_at, catch_at = body.index("try {"), body.index("catch {")
+    for query in ("Msvm_VirtualSystemSettingData", "Msvm_StorageAllocationSettingData", "'__NAMESPACE'"):
+        assert try_at < body.index(query) < catch_at, query
+    assert "$hyperVError = " in body[catch_at:] and "hyperv_error = $hyperVError" in text
 
 
 def test_payload_error_record_becomes_failed_result():
