@@ -78,6 +78,9 @@ options:
       - An account with unconstrained delegation (C(TRUSTED_FOR_DELEGATION), "Trust this computer for
         delegation to any service") can already delegate anywhere, which makes constrained delegation
         meaningless and usually is a mistake. The module fails on such an account unless this is V(true).
+      - The check applies in both modes. In O(mode=resource_based) the delegating account O(computer) is checked
+        as well, since with unconstrained delegation it can already delegate to the targets; adding it to their
+        C(msDS-AllowedToActOnBehalfOfOtherIdentity) restricts nothing either.
       - The module never sets or clears unconstrained delegation itself.
     type: bool
     default: false

@@ -19,7 +19,9 @@ description:
     for VM placement, C(root\virtualization\v2)) through M(ansible.windows.win_powershell); all shaping
     happens on the controller.
   - A host without the Hyper-V role is not an error; with O(vm_placement=true) every volume then has an
-    empty C(vms) list and the task returns a warning.
+    empty C(vms) list and the task returns a warning. The same happens when C(root\virtualization\v2) exists
+    but cannot be read (for example access denied); the volume facts are complete, every C(vms) list is empty
+    and the warning quotes the error.
   - Use the P(vaware.hyperv.volume_for_path#filter) filter to find the volume that holds a path.
 options:
   filter:
@@ -27,10 +29,15 @@ options:
       - Only return volumes whose label, GUID path, GUID or one of whose mount points matches this shell
         glob, case-insensitively, for example V(VM*), V(C:\\ClusterStorage\\*) or V(*a1b2c3d4*).
       - VM placement is worked out over all volumes before filtering.
+      - C(ansible_facts.win_volumes) then holds only the matching volumes, and replaces a full list gathered
+        earlier for this host. The P(vaware.hyperv.volume_for_path#filter) filter needs the full list to find
+        the volume of an arbitrary path, so gather without O(filter) when the play uses it.
     type: str
   without_drive_letter_only:
     description:
       - Only return volumes that have no drive letter (reachable by GUID path or folder mount point only).
+      - Like O(filter), this narrows what is stored in C(ansible_facts.win_volumes); the
+        P(vaware.hyperv.volume_for_path#filter) filter needs the full list.
     type: bool
     default: false
   vm_placement:
@@ -103,6 +110,7 @@ ansible_facts:
       description:
         - One item per volume that passed O(filter) and O(without_drive_letter_only), ordered by drive letter,
           then by first mount point, then by GUID.
+        - With O(filter) or O(without_drive_letter_only) this is only that subset, not every volume of the host.
       returned: success
       type: list
       elements: dict
