@@ -19,7 +19,8 @@ description:
   - O(mode=replace) restores over the original VM. It imports and verifies the restored copy first; only then does
     it stop and remove the original VM (C(Remove-VM) keeps the original's disk files, which are listed in the result)
     and give the restored VM the original name. A failure before that point leaves the original VM as it was.
-    An original that is Saved or Paused is refused before anything changes, since turning it off would discard its state.
+    An original that is Saved or Paused is refused before anything changes, since turning it off would discard
+    its state.
   - O(mode=test) restores a copy without network, starts it, waits up to O(boot_timeout) seconds for the Hyper-V
     heartbeat to report OK (or, with O(test_check=running) or for VMs whose heartbeat service is disabled, for the
     VM to stay running O(stable_seconds)), records the outcome and then always turns the copy off, removes it and
