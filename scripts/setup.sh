@@ -15,7 +15,8 @@ if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # With recommends: samba recommends samba-ad-provision and samba-dsdb-modules, which the test DC needs.
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 else
   echo "setup: Debian packages present (${#debs[@]})"
 fi
