@@ -129,13 +129,8 @@ options:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - vaware.hyperv.windows_payload
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details:
@@ -143,8 +138,6 @@ attributes:
         plan in RV(plan) without changing anything.
   diff_mode:
     support: none
-  platform:
-    platforms: windows
 notes:
   - Requires M(ansible.windows.win_powershell) and, except for O(mode=files), the Hyper-V PowerShell module on the
     host. The account needs to be a member of Administrators or Hyper-V Administrators and able to read

@@ -31,21 +31,14 @@ options:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - vaware.hyperv.windows_payload
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details:
       - Only reads, so it runs the same in check mode.
   diff_mode:
     support: none
-  platform:
-    platforms: windows
 notes:
   - Fails, naming the path, when O(destination) cannot be read from the host or holds no folder for the host.
 seealso:

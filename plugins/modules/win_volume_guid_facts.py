@@ -51,13 +51,8 @@ extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.facts
   - action_common_attributes.flow
+  - vaware.hyperv.windows_payload
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Read-only; the script also runs in check mode and returns the same facts.
@@ -65,8 +60,6 @@ attributes:
     support: none
   facts:
     support: full
-  platform:
-    platforms: windows
 notes:
   - Requires M(ansible.windows.win_powershell) (collection C(ansible.windows)) and Windows PowerShell 5.1 or
     PowerShell 7 on the host.

@@ -182,21 +182,14 @@ options:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - vaware.hyperv.windows_payload
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Runs the read-only preflight, builds the plan and returns it (RV(plan)) with C(changed=true) when
       a backup would run; nothing is written on the host.
   diff_mode:
     support: none
-  platform:
-    platforms: windows
 notes:
   - Requires M(ansible.windows.win_powershell), Windows PowerShell 5.1, C(diskshadow.exe) and C(robocopy.exe)
     on the host, and an administrator connection (elevated).
