@@ -518,18 +518,24 @@ def test_replace_without_force_contacts_no_host():
 
 # ------------------------------------------------------------------------------------------- test
 
+TEST_COPY = f"web01-restoretest-{GEN}"
+TEST_FOLDER = f"{RESTORE}\\{TEST_COPY}"
+
+
+def copy_test_scenario(boot_answers, remove_answers=None, vms=None):
+    """A test-mode restore of web01 up to its boot polls: generations, verify, import, then the given answers."""
+    return {
+        "win_vm_restore_generations": [generations(vms=vms) if vms is not None else generations()],
+        "win_vm_restore_verify": [verified(folder=TEST_FOLDER)],
+        "win_vm_restore_import": [imported(TEST_COPY, TEST_FOLDER)],
+        "win_vm_restore_boot": boot_answers,
+        "win_vm_restore_remove": remove_answers if remove_answers is not None else [removed()],
+    }
+
 
 def test_mode_test_boots_waits_for_heartbeat_and_deletes_the_copy(fake_time):
-    name = f"web01-restoretest-{GEN}"
-    folder = f"{RESTORE}\\{name}"
     host, result = run(
-        {
-            "win_vm_restore_generations": [generations(vms=[live_vm()])],
-            "win_vm_restore_verify": [verified(folder=folder)],
-            "win_vm_restore_import": [imported(name, folder)],
-            "win_vm_restore_boot": [boot(), boot(), boot(heartbeat="OkApplicationsHealthy")],
-            "win_vm_restore_remove": [removed()],
-        },
+        copy_test_scenario([boot(), boot(), boot(heartbeat="OkApplicationsHealthy")], vms=[live_vm()]),
         mode="test",
         poll_interval=5,
     )
@@ -543,7 +549,7 @@ def test_mode_test_boots_waits_for_heartbeat_and_deletes_the_copy(fake_time):
     ]
     assert host.calls[2].parameters["ConnectNetwork"] is False
     assert [c.parameters["Action"] for c in host.calls_to("win_vm_restore_boot")] == ["Start", "Status", "Status"]
-    assert host.calls_to("win_vm_restore_remove")[0].parameters == {"VmId": NEW_ID, "VmFolder": folder}
+    assert host.calls_to("win_vm_restore_remove")[0].parameters == {"VmId": NEW_ID, "VmFolder": TEST_FOLDER}
     assert result["test"]["outcome"] == "passed" and result["test"]["seconds_to_heartbeat"] == 10.0
     assert result["test"]["heartbeat"] == "OkApplicationsHealthy" and result["test"]["removed"] is True
     assert result["changed"] is False  # nothing is left behind
@@ -554,17 +560,9 @@ def test_mode_test_boots_waits_for_heartbeat_and_deletes_the_copy(fake_time):
 
 
 def test_mode_test_without_heartbeat_is_a_failed_test_that_still_deletes_the_copy(fake_time):
-    name = f"web01-restoretest-{GEN}"
-    folder = f"{RESTORE}\\{name}"
     polls = 60 // 10
     host, result = run(
-        {
-            "win_vm_restore_generations": [generations()],
-            "win_vm_restore_verify": [verified(folder=folder)],
-            "win_vm_restore_import": [imported(name, folder)],
-            "win_vm_restore_boot": [boot()] * (polls + 1),
-            "win_vm_restore_remove": [removed()],
-        },
+        copy_test_scenario([boot()] * (polls + 1)),
         mode="test",
         boot_timeout=60,
         poll_interval=10,
@@ -579,16 +577,8 @@ def test_mode_test_without_heartbeat_is_a_failed_test_that_still_deletes_the_cop
 
 
 def test_mode_test_copy_removed_even_when_the_start_fails():
-    name = f"web01-restoretest-{GEN}"
-    folder = f"{RESTORE}\\{name}"
     host, result = run(
-        {
-            "win_vm_restore_generations": [generations()],
-            "win_vm_restore_verify": [verified(folder=folder)],
-            "win_vm_restore_import": [imported(name, folder)],
-            "win_vm_restore_boot": [ps_error("Not enough memory in the system to start the virtual machine")],
-            "win_vm_restore_remove": [removed()],
-        },
+        copy_test_scenario([ps_error("Not enough memory in the system to start the virtual machine")]),
         mode="test",
     )
     assert result["failed"] is True and "Not enough memory" in result["msg"]
@@ -596,16 +586,8 @@ def test_mode_test_copy_removed_even_when_the_start_fails():
 
 
 def test_mode_test_with_an_application_critical_passes_and_warns():
-    name = f"web01-restoretest-{GEN}"
-    folder = f"{RESTORE}\\{name}"
     _host, result = run(
-        {
-            "win_vm_restore_generations": [generations()],
-            "win_vm_restore_verify": [verified(folder=folder)],
-            "win_vm_restore_import": [imported(name, folder)],
-            "win_vm_restore_boot": [boot(heartbeat="OkApplicationsCritical")],
-            "win_vm_restore_remove": [removed()],
-        },
+        copy_test_scenario([boot(heartbeat="OkApplicationsCritical")]),
         mode="test",
     )
     assert not result.get("failed"), result.get("msg")
@@ -616,16 +598,8 @@ def test_mode_test_with_an_application_critical_passes_and_warns():
 
 
 def test_mode_test_survives_a_lost_connection_during_polls():
-    name = f"web01-restoretest-{GEN}"
-    folder = f"{RESTORE}\\{name}"
     _host, result = run(
-        {
-            "win_vm_restore_generations": [generations()],
-            "win_vm_restore_verify": [verified(folder=folder)],
-            "win_vm_restore_import": [imported(name, folder)],
-            "win_vm_restore_boot": [boot(), unreachable(), boot(heartbeat="OkApplicationsUnknown")],
-            "win_vm_restore_remove": [removed()],
-        },
+        copy_test_scenario([boot(), unreachable(), boot(heartbeat="OkApplicationsUnknown")]),
         mode="test",
     )
     assert not result.get("failed"), result.get("msg")
@@ -633,16 +607,8 @@ def test_mode_test_survives_a_lost_connection_during_polls():
 
 
 def test_mode_test_running_check_for_vms_without_integration_services():
-    name = f"web01-restoretest-{GEN}"
-    folder = f"{RESTORE}\\{name}"
     _host, result = run(
-        {
-            "win_vm_restore_generations": [generations()],
-            "win_vm_restore_verify": [verified(folder=folder)],
-            "win_vm_restore_import": [imported(name, folder)],
-            "win_vm_restore_boot": [boot(uptime=1), boot(uptime=11), boot(uptime=21), boot(uptime=31)],
-            "win_vm_restore_remove": [removed()],
-        },
+        copy_test_scenario([boot(uptime=1), boot(uptime=11), boot(uptime=21), boot(uptime=31)]),
         mode="test",
         test_check="running",
         stable_seconds=30,
@@ -653,16 +619,11 @@ def test_mode_test_running_check_for_vms_without_integration_services():
 
 
 def test_mode_test_reports_a_copy_it_could_not_remove():
-    name = f"web01-restoretest-{GEN}"
-    folder = f"{RESTORE}\\{name}"
     _host, result = run(
-        {
-            "win_vm_restore_generations": [generations()],
-            "win_vm_restore_verify": [verified(folder=folder)],
-            "win_vm_restore_import": [imported(name, folder)],
-            "win_vm_restore_boot": [boot(heartbeat="OkApplicationsHealthy")],
-            "win_vm_restore_remove": [ps_error("The process cannot access the file because it is being used")],
-        },
+        copy_test_scenario(
+            [boot(heartbeat="OkApplicationsHealthy")],
+            [ps_error("The process cannot access the file because it is being used")],
+        ),
         mode="test",
     )
     assert result["failed"] is True and result["changed"] is True
