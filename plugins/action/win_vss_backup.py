@@ -82,11 +82,11 @@ def utcnow() -> datetime.datetime:
 def exposed_at(shadow: Mapping[str, Any]) -> List[str]:
     """Where a shadow copy (as Get-ShadowCopyList lists it) is exposed, if anywhere.
 
-    A shadow exposed locally (drive letter or mount folder, which is what our jobs do) names the place in
-    ``ExposedName``; ``ExposedPath`` is empty then (VSS_SNAPSHOT_PROP). ``ExposedPath`` is kept as a fallback
-    for a shadow exposed as a share. Empty values are left out.
+    ``Win32_ShadowCopy.ExposedName`` names the drive letter or mount folder of a locally exposed shadow
+    (which is what our jobs do). The class has no ``ExposedPath`` property (that is VSS_SNAPSHOT_PROP),
+    so nothing else is read. An empty value is left out.
     """
-    return [str(shadow[k]) for k in ("exposed_name", "exposed_path") if shadow.get(k)]
+    return [str(shadow["exposed_name"])] if shadow.get("exposed_name") else []
 
 
 def exposed_under(shadow: Mapping[str, Any], folders: List[str]) -> bool:

@@ -119,7 +119,7 @@ function Stop-ProcessTree {
 function Remove-JobShadows {
     # Exactly this job's shadows: the set ids diskshadow printed for this job, and any shadow exposed
     # on one of this job's mount folders. Each is deleted by its own id. A shadow exposed on a local
-    # folder names it in ExposedName (ExposedPath is empty then); ExposedPath is only a fallback.
+    # folder names it in ExposedName (Win32_ShadowCopy has no other property for the place).
     $setIds = @()
     $transcript = [string]$params.transcript
     if (Test-Path -LiteralPath $transcript -PathType Leaf) {
@@ -131,8 +131,7 @@ function Remove-JobShadows {
     $mountFolders = @($params.mount_folders | ForEach-Object { ([string]$_).TrimEnd('\').ToLowerInvariant() })
     $mine = @(Get-CimInstance -ClassName Win32_ShadowCopy -ErrorAction SilentlyContinue | Where-Object {
             ($setIds -contains ([string]$_.SetID).ToLowerInvariant()) -or
-            ($_.ExposedName -and ($mountFolders -contains ([string]$_.ExposedName).TrimEnd('\').ToLowerInvariant())) -or
-            ($_.ExposedPath -and ($mountFolders -contains ([string]$_.ExposedPath).TrimEnd('\').ToLowerInvariant()))
+            ($_.ExposedName -and ($mountFolders -contains ([string]$_.ExposedName).TrimEnd('\').ToLowerInvariant()))
         })
     $status.shadow_set_ids = @($setIds | Select-Object -Unique)
     # Shadows that appeared on this job's volumes while diskshadow ran but that diskshadow never named

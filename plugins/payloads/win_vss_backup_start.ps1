@@ -68,6 +68,9 @@ try {
         DontStopIfGoingOnBatteries = $true
         MultipleInstances = 'IgnoreNew'
         ExecutionTimeLimit = [TimeSpan]::FromSeconds($ExecutionTimeLimitSeconds)
+        # Normal priority: the task default (7) also lowers the runner's I/O and memory priority,
+        # which stretches a large copy far past its window.
+        Priority = 4
     }
     $settings = New-ScheduledTaskSettingsSet @settingsArgs
     if ($RunAs) {

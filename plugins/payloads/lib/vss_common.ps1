@@ -92,7 +92,6 @@ function Get-ShadowCopyList {
             set_id = $s.SetID
             volume_name = $s.VolumeName
             device_object = $s.DeviceObject
-            exposed_path = $s.ExposedPath
             exposed_name = $s.ExposedName
             persistent = $s.Persistent
             install_date = if ($s.InstallDate) { $s.InstallDate.ToUniversalTime().ToString('o') } else { $null }

@@ -893,13 +893,10 @@ def test_stale_shadows_from_an_earlier_crash_are_swept_by_id(clock):
 
 def test_a_shadow_known_only_by_its_mount_folder_is_swept_by_its_exposed_name(clock):
     """The dead job left no set id (killed during CREATE's output); Windows names the mount folder in
-    ExposedName (ExposedPath is empty for a locally exposed shadow). A shadow exposed as a share
-    elsewhere (ExposedPath set, ExposedName a share name) is not ours and stays."""
+    ExposedName. A shadow exposed elsewhere (ExposedName another folder) is not ours and stays."""
     dead = hv.job_entry(DEAD_JOB, alive=False, phase="diskshadow")
     mine = hv.shadow(DEAD_SHADOW, DEAD_SET, exposed=hv.JOBS_ROOT + "\\" + DEAD_JOB + "\\mnt\\VAWVOL1\\")
-    assert mine["exposed_path"] is None
-    shared = hv.shadow(OTHER_SHADOW, "11111111-0000-4000-8000-000000000011")
-    shared.update(exposed_name="Data$", exposed_path="D:\\Data")
+    shared = hv.shadow(OTHER_SHADOW, "11111111-0000-4000-8000-000000000011", exposed="D:\\Data\\")
     scenario = success_scenario(
         win_vss_backup_preflight=[hv.preflight(lock={"job_id": DEAD_JOB}, jobs=[dead], shadows=[mine, shared])],
         win_vss_backup_cleanup=[
@@ -943,13 +940,26 @@ def test_a_shadow_on_this_jobs_mount_folder_is_deleted_even_when_no_set_id_was_r
     assert hv.SHADOW_FAST in result["shadows_deleted"]
 
 
+def test_no_payload_reads_the_exposedpath_property_win32_shadowcopy_does_not_have():
+    for ps1 in PAYLOADS.rglob("*.ps1"):
+        assert "ExposedPath" not in ps1.read_text(encoding="utf-8"), ps1
+
+
+def test_the_job_task_runs_at_normal_priority():
+    """The scheduled task default (7) lowers I/O priority; the start payload sets 4 (normal)."""
+    start = (PAYLOADS / "win_vss_backup_start.ps1").read_text(encoding="utf-8")
+    body = start[start.index("$settingsArgs = @{") :]
+    body = body[: body.index("}")]
+    assert re.search(r"^\s*Priority = 4$", body, re.M), body
+
+
 def test_the_runner_finds_its_exposed_shadows_by_exposed_name():
-    """Remove-JobShadows matches this job's mount folders on ExposedName (ExposedPath only as a fallback)."""
+    """Remove-JobShadows matches this job's mount folders on ExposedName; Win32_ShadowCopy has no ExposedPath."""
     runner = (PAYLOADS / "win_vss_backup_runner.ps1").read_text(encoding="utf-8")
     body = runner[runner.index("function Remove-JobShadows") :]
     body = body[: body.index("$status.shadow_set_ids")]
     assert "$mountFolders -contains ([string]$_.ExposedName)" in body
-    assert body.index("ExposedName") < body.index("ExposedPath")
+    assert "ExposedPath" not in runner
 
 
 @pytest.mark.parametrize(

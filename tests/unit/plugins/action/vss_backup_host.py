@@ -574,14 +574,13 @@ def shadow(shadow_id: str, set_id: str, exposed: Optional[str] = None, volume: s
     """A Win32_ShadowCopy instance as the payloads list it.
 
     ``exposed``: the mount folder the shadow is exposed on. A locally exposed shadow names it in
-    ``ExposedName``; ``ExposedPath`` stays empty (it is only set for a shadow exposed as a share).
+    ``ExposedName``, the only property of Win32_ShadowCopy that names the place.
     """
     return {
         "id": "{" + shadow_id.upper() + "}",
         "set_id": "{" + set_id.upper() + "}",
         "volume_name": f"\\\\?\\Volume{volume}\\",
         "device_object": "\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy7",
-        "exposed_path": None,
         "exposed_name": exposed,
         "persistent": True,
         "install_date": "2026-11-20T02:00:09Z",
