@@ -74,21 +74,47 @@ if ($WantVms -and $result.hyperv.module) {
         $vmId = $vm.VMId.ToString()
         $config = @(Get-FileEntries -Folder (Join-Path $vm.ConfigurationLocation 'Virtual Machines') -Id $vmId)
         $checkpoints = @()
-        foreach ($cp in @(Get-VMSnapshot -VM $vm -ErrorAction SilentlyContinue)) {
+        $inventoryErrors = @()
+        $skippedDisks = @()
+        $snapshots = @()
+        try {
+            $snapshots = @(Get-VMSnapshot -VM $vm -ErrorAction Stop)
+        } catch {
+            $inventoryErrors += ('Get-VMSnapshot failed: ' + $_.Exception.Message)
+        }
+        # Every checkpoint of every branch: its files, and its disks as starting points of a chain.
+        $starts = @(Get-VMHardDiskDrive -VM $vm)
+        foreach ($cp in $snapshots) {
             $checkpoints += @(Get-FileEntries -Folder (Join-Path $vm.SnapshotFileLocation 'Snapshots') -Id $cp.Id.ToString())
+            $starts += @($cp.HardDrives)
         }
         $disks = @()
         $seen = @{}
-        foreach ($drive in @(Get-VMHardDiskDrive -VM $vm)) {
-            $path = $drive.Path
+        foreach ($drive in $starts) {
+            $path = [string]$drive.Path
+            if (-not $path -or $null -ne $drive.DiskNumber) {
+                # A pass-through disk is a physical disk of the host, not a file: VSS cannot copy it.
+                $where = [string]$drive.ControllerType + ' ' + [string]$drive.ControllerNumber + ':' + [string]$drive.ControllerLocation
+                $skippedDisks += [ordered]@{ disk = $where; disk_number = $drive.DiskNumber; reason = 'pass-through' }
+                continue
+            }
             # Follow the differencing chain (checkpoints) down to the base disk.
             while ($path -and -not $seen.ContainsKey($path.ToLowerInvariant())) {
                 $seen[$path.ToLowerInvariant()] = $true
+                if ($path.StartsWith('\\')) {
+                    # On an SMB share: no shadow copy of this host holds it; the controller skips it.
+                    $disks += [ordered]@{ path = $path; size = $null }
+                    break
+                }
                 $item = Get-Item -LiteralPath $path -Force -ErrorAction SilentlyContinue
                 $disks += [ordered]@{ path = $path; size = if ($item) { $item.Length } else { $null } }
                 $parent = $null
-                try { $parent = (Get-VHD -Path $path -ErrorAction Stop).ParentPath } catch { $parent = $null }
-                $path = $parent
+                try {
+                    $parent = (Get-VHD -Path $path -ErrorAction Stop).ParentPath
+                } catch {
+                    $inventoryErrors += ('Get-VHD ' + $path + ' failed: ' + $_.Exception.Message)
+                }
+                $path = [string]$parent
             }
         }
         $vmList += [ordered]@{
@@ -98,6 +124,8 @@ if ($WantVms -and $result.hyperv.module) {
             config_paths = $config
             checkpoint_paths = $checkpoints
             vhd_paths = $disks
+            skipped_disks = $skippedDisks
+            inventory_errors = $inventoryErrors
         }
     }
     $result.vms = $vmList

@@ -311,7 +311,20 @@ def _volume_path(volume: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------------- inventory
 
 
-def _file_entries(vm_name: str, vm: Mapping[str, Any]) -> List[Dict[str, Any]]:
+def _file_entries(vm_name: str, vm: Mapping[str, Any], warnings: List[str]) -> List[Dict[str, Any]]:
+    """The VM's files to copy. Disks no shadow copy of this host can hold (pass-through, on a share) are
+    left out with a warning naming VM and disk; an inventory the host could not read fails the plan."""
+    errors = vm.get("inventory_errors") or []
+    if errors:
+        raise BackupPlanError(
+            f"VM {quote_value(vm_name)}: its inventory is incomplete, so a backup could miss a disk or checkpoint:"
+            f" {'; '.join(str(e) for e in errors)}. Fix the VM (or exclude it with exclude_vms) and run again"
+        )
+    for disk in vm.get("skipped_disks") or []:
+        warnings.append(
+            f"VM {quote_value(vm_name)}: {disk.get('reason') or 'unsupported'} disk {quote_value(disk.get('disk'))}"
+            f" (host disk {disk.get('disk_number')}) is not backed up: it is not a file a shadow copy can hold"
+        )
     files: List[Dict[str, Any]] = []
     seen = set()
     for key, kind in (("config_paths", "config"), ("checkpoint_paths", "checkpoint"), ("vhd_paths", "vhd")):
@@ -330,6 +343,12 @@ def _file_entries(vm_name: str, vm: Mapping[str, Any]) -> List[Dict[str, Any]]:
                         f"VM {quote_value(vm_name)}: size of {quote_value(entry)} must be a byte count,"
                         f" got {quote_value(size)}"
                     )
+            if key == "vhd_paths" and isinstance(entry, str) and entry.startswith("\\\\"):
+                warnings.append(
+                    f"VM {quote_value(vm_name)}: disk {quote_value(entry)} is on an SMB share and is not backed up"
+                    " (no shadow copy of this host holds it; back it up on the file server)"
+                )
+                continue
             path = _local_path(entry, f"VM {quote_value(vm_name)} {key}")
             if path.casefold() in seen:
                 continue
@@ -559,7 +578,7 @@ def build_plan(
     guard_dirs: List[Tuple[str, str, str]] = []
     for vm in selected:
         name = vm["name"]
-        files = _file_entries(name, vm)
+        files = _file_entries(name, vm, warnings)
         by_volume: Dict[str, List[Dict[str, Any]]] = {}
         for f in files:
             entry = volume_entry(f["original_path"], f"VM {quote_value(name)} file", f"vm:{name}")

@@ -150,9 +150,40 @@ def test_path_on_no_volume_is_refused_naming_the_vm_and_path():
 
 
 def test_vm_paths_must_be_local_absolute_file_paths():
-    for bad in ("\\\\fs01\\vms\\a.vhdx", "VMs\\a.vhdx", "D:\\VMs\\..\\a.vhdx", "", "D:\\a.vhdx:ads", "D:\\a?.vhdx"):
+    for bad in ("VMs\\a.vhdx", "D:\\VMs\\..\\a.vhdx", "", "D:\\a.vhdx:ads", "D:\\a?.vhdx"):
         with pytest.raises(BackupPlanError, match="bad01"):
             plan(vms(vm("bad01", bad)), include_vms=["bad01"])
+
+
+def test_a_disk_on_an_smb_share_is_skipped_for_that_vm_with_a_warning_and_the_rest_is_backed_up():
+    p = plan(
+        vms(
+            vm("app07", "D:\\VMs\\app07\\os.vhdx", "\\\\fs01\\vms\\data.vhdx"),
+            vm("sql07", "D:\\VMs\\sql07\\db.vhdx", vm_id="00000000-0000-4000-8000-000000000007"),
+        )
+    )
+    backed_up = {v["name"]: [f["original_path"] for f in v["files"]] for v in p["vms"]}
+    assert backed_up["app07"] == ["D:\\VMs\\app07\\os.vhdx"]
+    assert backed_up["sql07"] == ["D:\\VMs\\sql07\\db.vhdx"]
+    (warning,) = [w for w in p["warnings"] if "SMB share" in w]
+    assert "'app07'" in warning and "\\\\fs01\\vms\\data.vhdx" in warning
+
+
+def test_a_pass_through_disk_is_skipped_for_that_vm_with_a_warning():
+    web = vm("app07", "D:\\VMs\\app07\\os.vhdx")
+    web["skipped_disks"] = [{"disk": "SCSI 0:1", "disk_number": 3, "reason": "pass-through"}]
+    p = plan(vms(web, vm("sql07", "D:\\VMs\\sql07\\db.vhdx", vm_id="00000000-0000-4000-8000-000000000007")))
+    assert {"sql07", "app07"} <= {v["name"] for v in p["vms"]}
+    (warning,) = [w for w in p["warnings"] if "pass-through" in w]
+    assert "'app07'" in warning and "SCSI 0:1" in warning and "host disk 3" in warning
+
+
+def test_an_inventory_the_host_could_not_read_fails_naming_the_vm_and_the_error():
+    """Get-VMSnapshot or Get-VHD failing would otherwise end a chain silently (a backup without its parent)."""
+    web = vm("app07", "D:\\VMs\\app07\\os.avhdx")
+    web["inventory_errors"] = ["Get-VHD D:\\VMs\\app07\\os.avhdx failed: The file is in use"]
+    with pytest.raises(BackupPlanError, match=r"VM 'app07': its inventory is incomplete.*Get-VHD .*in use"):
+        plan(vms(web))
 
 
 @pytest.mark.parametrize("name", ["a:b", "web/01", "CON", "lpt1.old", "trailing.", " lead", "tab\tname", "..", "x?"])
