@@ -20,6 +20,7 @@ $paths = Get-VawarePaths -JobId $JobId
 $lockPath = $paths.lock_path
 $jobDir = $paths.job_dir
 
+Initialize-VawareRoot -Root $paths.root
 $null = New-Item -ItemType Directory -Path $paths.jobs_root -Force
 
 # The lock is created exclusively: a second start racing this one fails here instead of running twice.

@@ -45,6 +45,47 @@ function Get-VawarePaths {
     return [pscustomobject]$paths
 }
 
+function Initialize-VawareRoot {
+    # The state root is where the SYSTEM runner reads its script, verdict and lock. Only SYSTEM and
+    # Administrators may write there: it is created with a protected ACL (inheritance from ProgramData,
+    # which lets Users create files, is cut), and an existing root owned by anyone else or writable by
+    # anyone else is refused before anything is written into it.
+    param([Parameter(Mandatory)][string]$Root)
+    $trusted = @('S-1-5-18', 'S-1-5-32-544')
+    $system = New-Object System.Security.Principal.SecurityIdentifier('S-1-5-18')
+    $admins = New-Object System.Security.Principal.SecurityIdentifier('S-1-5-32-544')
+    if (-not (Test-Path -LiteralPath $Root)) {
+        $acl = New-Object System.Security.AccessControl.DirectorySecurity
+        $acl.SetAccessRuleProtection($true, $false)
+        $acl.SetOwner($admins)
+        foreach ($sid in @($system, $admins)) {
+            $rule = New-Object System.Security.AccessControl.FileSystemAccessRule($sid, 'FullControl', 'ContainerInherit, ObjectInherit', 'None', 'Allow')
+            $acl.AddAccessRule($rule)
+        }
+        $null = New-Item -ItemType Directory -Path $Root
+        Set-Acl -LiteralPath $Root -AclObject $acl
+    }
+    $item = Get-Item -LiteralPath $Root -Force
+    if (-not $item.PSIsContainer -or ($item.Attributes -band [IO.FileAttributes]::ReparsePoint)) {
+        throw "$Root is not a plain folder (a file, link or junction): refusing to use it; remove it so it is created again"
+    }
+    $current = Get-Acl -LiteralPath $Root
+    $owner = $current.GetOwner([System.Security.Principal.SecurityIdentifier]).Value
+    if ($trusted -notcontains $owner) {
+        throw "$Root is owned by $owner, not by SYSTEM or Administrators: refusing to run a job from it; remove it so it is created again"
+    }
+    if (-not $current.AreAccessRulesProtected) {
+        throw "$Root inherits its permissions from its parent: refusing to run a job from it; remove it so it is created again"
+    }
+    $writeRights = [System.Security.AccessControl.FileSystemRights]'Write, Delete, DeleteSubdirectoriesAndFiles, ChangePermissions, TakeOwnership'
+    foreach ($rule in @($current.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier]))) {
+        if ($rule.AccessControlType -ne 'Allow' -or $trusted -contains $rule.IdentityReference.Value) { continue }
+        if (($rule.FileSystemRights -band $writeRights) -ne 0) {
+            throw "$Root lets $($rule.IdentityReference.Value) write ($($rule.FileSystemRights)): refusing to run a job from it; remove it so it is created again"
+        }
+    }
+}
+
 function Read-JsonFile {
     # The JSON content of a file; $null when there is no such file. A read that fails (e.g. racing the
     # runner replacing the file) is tried again -Retries times after 200 ms; a file still unreadable

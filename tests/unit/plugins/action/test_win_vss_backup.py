@@ -945,6 +945,25 @@ def test_no_payload_reads_the_exposedpath_property_win32_shadowcopy_does_not_hav
         assert "ExposedPath" not in ps1.read_text(encoding="utf-8"), ps1
 
 
+def test_the_start_payload_secures_the_state_root_before_it_writes_anything():
+    """ProgramData lets Users create files in new subfolders; the runner runs as SYSTEM from this root."""
+    start = (PAYLOADS / "win_vss_backup_start.ps1").read_text(encoding="utf-8")
+    first_write = min(
+        start.index(w) for w in ("New-Item", "[IO.File]::Open", "Set-Content", "WriteAllText") if w in start
+    )
+    assert start.index("Initialize-VawareRoot -Root $paths.root") < first_write
+    lib = (PAYLOADS / "lib" / "vss_common.ps1").read_text(encoding="utf-8")
+    body = lib[lib.index("function Initialize-VawareRoot") :]
+    body = body[: body.index("\nfunction ")]
+    assert "SetAccessRuleProtection($true, $false)" in body  # inheritance cut, nothing copied
+    assert body.count("FileSystemAccessRule(") == 1 and "foreach ($sid in @($system, $admins))" in body
+    assert "$trusted = @('S-1-5-18', 'S-1-5-32-544')" in body  # well-known SIDs: no localized names
+    for refusal in ("is owned by", "inherits its permissions", "lets $(", "is not a plain folder"):
+        assert refusal in body
+    # the checks also run on a root that already existed (created first by someone else)
+    assert body.index("if (-not (Test-Path -LiteralPath $Root))") < body.index("$current = Get-Acl")
+
+
 def test_the_job_task_runs_at_normal_priority():
     """The scheduled task default (7) lowers I/O priority; the start payload sets 4 (normal)."""
     start = (PAYLOADS / "win_vss_backup_start.ps1").read_text(encoding="utf-8")
