@@ -54,14 +54,14 @@ function Initialize-VawareRoot {
     $trusted = @('S-1-5-18', 'S-1-5-32-544')
     $system = New-Object System.Security.Principal.SecurityIdentifier('S-1-5-18')
     $admins = New-Object System.Security.Principal.SecurityIdentifier('S-1-5-32-544')
+    $acl = New-Object System.Security.AccessControl.DirectorySecurity
+    $acl.SetAccessRuleProtection($true, $false)
+    $acl.SetOwner($admins)
+    foreach ($sid in @($system, $admins)) {
+        $rule = New-Object System.Security.AccessControl.FileSystemAccessRule($sid, 'FullControl', 'ContainerInherit, ObjectInherit', 'None', 'Allow')
+        $acl.AddAccessRule($rule)
+    }
     if (-not (Test-Path -LiteralPath $Root)) {
-        $acl = New-Object System.Security.AccessControl.DirectorySecurity
-        $acl.SetAccessRuleProtection($true, $false)
-        $acl.SetOwner($admins)
-        foreach ($sid in @($system, $admins)) {
-            $rule = New-Object System.Security.AccessControl.FileSystemAccessRule($sid, 'FullControl', 'ContainerInherit, ObjectInherit', 'None', 'Allow')
-            $acl.AddAccessRule($rule)
-        }
         $null = New-Item -ItemType Directory -Path $Root
         Set-Acl -LiteralPath $Root -AclObject $acl
     }
@@ -75,7 +75,13 @@ function Initialize-VawareRoot {
         throw "$Root is owned by $owner, not by SYSTEM or Administrators: refusing to run a job from it; remove it so it is created again"
     }
     if (-not $current.AreAccessRulesProtected) {
-        throw "$Root inherits its permissions from its parent: refusing to run a job from it; remove it so it is created again"
+        # A root an earlier version created (owned by SYSTEM or Administrators) with inherited
+        # permissions: replace them with the protected ACL, which its subfolders then inherit.
+        Set-Acl -LiteralPath $Root -AclObject $acl
+        $current = Get-Acl -LiteralPath $Root
+        if (-not $current.AreAccessRulesProtected) {
+            throw "$Root inherits its permissions from its parent and they could not be replaced: refusing to run a job from it"
+        }
     }
     $writeRights = [System.Security.AccessControl.FileSystemRights]'Write, Delete, DeleteSubdirectoriesAndFiles, ChangePermissions, TakeOwnership'
     foreach ($rule in @($current.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier]))) {

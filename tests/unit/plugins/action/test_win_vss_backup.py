@@ -958,10 +958,12 @@ def test_the_start_payload_secures_the_state_root_before_it_writes_anything():
     assert "SetAccessRuleProtection($true, $false)" in body  # inheritance cut, nothing copied
     assert body.count("FileSystemAccessRule(") == 1 and "foreach ($sid in @($system, $admins))" in body
     assert "$trusted = @('S-1-5-18', 'S-1-5-32-544')" in body  # well-known SIDs: no localized names
-    for refusal in ("is owned by", "inherits its permissions", "lets $(", "is not a plain folder"):
+    for refusal in ("is owned by", "could not be replaced", "lets $(", "is not a plain folder"):
         assert refusal in body
-    # the checks also run on a root that already existed (created first by someone else)
+    # the checks also run on a root that already existed (created first by someone else); the owner is
+    # checked before an inherited ACL of an earlier version's root is replaced
     assert body.index("if (-not (Test-Path -LiteralPath $Root))") < body.index("$current = Get-Acl")
+    assert body.index("is owned by") < body.index("if (-not $current.AreAccessRulesProtected)")
 
 
 def test_the_job_task_runs_at_normal_priority():
