@@ -187,10 +187,10 @@ def _check_parameters(src: bytes, command, name: str, tables: Dict[str, Set[str]
         return problems
     sets = spec.get("sets", {})
     in_all = {p for p, v in named if ALL_SETS in v.get("sets", [])}
-    rest = [p for p, _ in named if p not in in_all]
+    rest = [p for p, _spec in named if p not in in_all]
     if rest and not any(all(p in members for p in rest) for members in sets.values()):
         problems.append(
-            f"{where}: {name} has no parameter set with all of -" + ", -".join(p for p, _ in named) + " together"
+            f"{where}: {name} has no parameter set with all of -" + ", -".join(p for p, _spec in named) + " together"
         )
     return problems
 
@@ -232,9 +232,9 @@ def _cim_reads(src: bytes, root) -> Iterator[tuple]:
                 break
             up = up.parent
         if up is not None:
-            var = next(c for c in up.children if c.type == "variable")
+            var = next((c for c in up.children if c.type == "variable"), None)
             body = next((c for c in up.children if c.type == "statement_block"), None)
-            for n in _walk(body) if body is not None else ():
+            for n in _walk(body) if body is not None and var is not None else ():
                 if n.type == "member_access" and _text(src, n.children[0]).lower() == _text(src, var).lower():
                     yield cls, _text(src, n.children[-1]), n
 
