@@ -101,8 +101,9 @@ if ($WantVms -and $result.hyperv.module) {
             # Follow the differencing chain (checkpoints) down to the base disk.
             while ($path -and -not $seen.ContainsKey($path.ToLowerInvariant())) {
                 $seen[$path.ToLowerInvariant()] = $true
-                if ($path.StartsWith('\\')) {
-                    # On an SMB share: no shadow copy of this host holds it; the controller skips it.
+                if ($path -match '^\\\\[^\\?.]') {
+                    # On an SMB share (not \\?\ or \\.\): no shadow copy here holds it, its chain is not
+                    # read (the share may not be readable from this session); the controller skips it.
                     $disks += [ordered]@{ path = $path; size = $null }
                     break
                 }

@@ -320,7 +320,9 @@ def _file_entries(vm_name: str, vm: Mapping[str, Any], warnings: List[str]) -> L
             f"VM {quote_value(vm_name)}: its inventory is incomplete, so a backup could miss a disk or checkpoint:"
             f" {'; '.join(str(e) for e in errors)}. Fix the VM (or exclude it with exclude_vms) and run again"
         )
-    for disk in vm.get("skipped_disks") or []:
+    # a pass-through disk is listed once per checkpoint that has it too: warn once per disk
+    skipped = {(str(d.get("disk")), str(d.get("disk_number"))): d for d in vm.get("skipped_disks") or []}
+    for disk in skipped.values():
         warnings.append(
             f"VM {quote_value(vm_name)}: {disk.get('reason') or 'unsupported'} disk {quote_value(disk.get('disk'))}"
             f" (host disk {disk.get('disk_number')}) is not backed up: it is not a file a shadow copy can hold"
@@ -343,7 +345,7 @@ def _file_entries(vm_name: str, vm: Mapping[str, Any], warnings: List[str]) -> L
                         f"VM {quote_value(vm_name)}: size of {quote_value(entry)} must be a byte count,"
                         f" got {quote_value(size)}"
                     )
-            if key == "vhd_paths" and isinstance(entry, str) and entry.startswith("\\\\"):
+            if key == "vhd_paths" and isinstance(entry, str) and _UNC_RE.match(entry):
                 warnings.append(
                     f"VM {quote_value(vm_name)}: disk {quote_value(entry)} is on an SMB share and is not backed up"
                     " (no shadow copy of this host holds it; back it up on the file server)"

@@ -150,9 +150,22 @@ def test_path_on_no_volume_is_refused_naming_the_vm_and_path():
 
 
 def test_vm_paths_must_be_local_absolute_file_paths():
-    for bad in ("VMs\\a.vhdx", "D:\\VMs\\..\\a.vhdx", "", "D:\\a.vhdx:ads", "D:\\a?.vhdx"):
+    for bad in (
+        "VMs\\a.vhdx",
+        "D:\\VMs\\..\\a.vhdx",
+        "",
+        "D:\\a.vhdx:ads",
+        "D:\\a?.vhdx",
+    ):
         with pytest.raises(BackupPlanError, match="bad01"):
             plan(vms(vm("bad01", bad)), include_vms=["bad01"])
+
+
+@pytest.mark.parametrize("device_path", ["\\\\?\\D:\\VMs\\a.vhdx", "\\\\.\\D:\\VMs\\a.vhdx"])
+def test_a_device_path_is_refused_not_skipped_as_an_smb_disk(device_path):
+    """Device paths (long-path and device namespaces) start with two backslashes but are not shares."""
+    with pytest.raises(BackupPlanError, match=r"bad01.*expected an absolute local path"):
+        plan(vms(vm("bad01", "D:\\VMs\\bad01\\os.vhdx", device_path)), include_vms=["bad01"])
 
 
 def test_a_disk_on_an_smb_share_is_skipped_for_that_vm_with_a_warning_and_the_rest_is_backed_up():
@@ -171,7 +184,8 @@ def test_a_disk_on_an_smb_share_is_skipped_for_that_vm_with_a_warning_and_the_re
 
 def test_a_pass_through_disk_is_skipped_for_that_vm_with_a_warning():
     web = vm("app07", "D:\\VMs\\app07\\os.vhdx")
-    web["skipped_disks"] = [{"disk": "SCSI 0:1", "disk_number": 3, "reason": "pass-through"}]
+    # listed for the VM and again for each of its checkpoints: one warning
+    web["skipped_disks"] = [{"disk": "SCSI 0:1", "disk_number": 3, "reason": "pass-through"}] * 3
     p = plan(vms(web, vm("sql07", "D:\\VMs\\sql07\\db.vhdx", vm_id="00000000-0000-4000-8000-000000000007")))
     assert {"sql07", "app07"} <= {v["name"] for v in p["vms"]}
     (warning,) = [w for w in p["warnings"] if "pass-through" in w]
