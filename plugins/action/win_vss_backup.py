@@ -1012,6 +1012,7 @@ class BackupRun:
         )
         result.setdefault("warnings", [])
         self.warn_unattributed(final, job_id)
+        self.warn_rejected_verdicts(final, job_id)
         for err in final.get("expired_errors") or []:
             self.warnings.append(f"expired generation {err.get('path')} could not be deleted: {err.get('error')}")
         if final.get("cancelled") or status.get("cancelled"):
@@ -1060,6 +1061,14 @@ class BackupRun:
                 " before relying on them"
             )
         return expired
+
+    def warn_rejected_verdicts(self, status: Mapping[str, Any], job_id: str) -> None:
+        for rejected in status.get("rejected_verdicts") or []:
+            self.warnings.append(
+                f"job {job_id}: a verdict.json that was not signed for this job appeared in its job folder at"
+                f" {rejected.get('at')} and was ignored ({rejected.get('reason')}); only this module writes"
+                " there: check who can write to %ProgramData%\\vaware.hyperv"
+            )
 
     def warn_unattributed(self, status: Mapping[str, Any], job_id: str) -> None:
         ids = [normalize_guid(str(i)) for i in status.get("unattributed_shadows") or []]

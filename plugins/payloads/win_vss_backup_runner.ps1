@@ -13,8 +13,8 @@
 #      and any shadow exposed on one of this job's mount folders; never all shadows), remove the
 #      mount folders
 #   4. list the generation's files (size, SHA-256 when asked) for the controller to verify
-#   5. wait for the controller's verdict.json: write the manifest it contains and delete the expired
-#      generations it names
+#   5. wait for the controller's verdict.json, signed with this job's key (job.key): write the manifest it
+#      contains and delete the expired generations it names; an unsigned verdict is recorded and ignored
 #   6. release the lock (only if it still names this job)
 #
 # status.json is rewritten atomically at every phase change and every few seconds while copying.
@@ -25,6 +25,7 @@ $ErrorActionPreference = 'Stop'
 $jobDir = $PSScriptRoot
 $lockPath = (Get-VawarePaths).lock_path
 $params = [IO.File]::ReadAllText((Join-Path $jobDir 'params.json')) | ConvertFrom-Json
+$jobKey = [IO.File]::ReadAllBytes((Join-Path $jobDir 'job.key'))
 $cancelPath = Join-Path $jobDir 'cancel.request'
 $utf8 = New-Object Text.UTF8Encoding($false)
 $me = Get-Process -Id $PID
@@ -56,6 +57,7 @@ $status = [ordered]@{
     unattributed_shadows = @()
     listing_written = $false
     verdict = $null
+    rejected_verdicts = @()
     manifest_written = $false
     expired_deleted = @()
     expired_errors = @()
@@ -164,6 +166,31 @@ function Remove-MountFolders {
     $status.mount_folders_left = $left
 }
 
+function Read-SignedVerdict {
+    # The controller's verdict, only when it is signed with this job's key for this job; $null while
+    # there is none. An unsigned or wrongly signed file is recorded, removed and never acted on.
+    param([string]$Path)
+    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) { return $null }
+    $reason = $null
+    try {
+        $envelope = [IO.File]::ReadAllText($Path) | ConvertFrom-Json
+        $expected = Get-VerdictMac -Key $jobKey -JobId ([string]$params.job_id) -Text ([string]$envelope.body)
+        if ([string]$envelope.job_id -ne [string]$params.job_id) {
+            $reason = "it names job '$($envelope.job_id)'"
+        } elseif ([string]$envelope.mac -ne $expected) {
+            $reason = 'its signature does not match this job''s key'
+        } else {
+            return ([string]$envelope.body | ConvertFrom-Json)
+        }
+    } catch {
+        $reason = 'it is not a signed verdict: ' + $_.Exception.Message
+    }
+    $status.rejected_verdicts += [ordered]@{ at = [DateTime]::UtcNow.ToString('o'); reason = $reason }
+    Remove-Item -LiteralPath $Path -Force -ErrorAction SilentlyContinue
+    Write-Status
+    return $null
+}
+
 function Test-Cancel {
     return (Test-Path -LiteralPath $cancelPath -PathType Leaf)
 }
@@ -265,12 +292,13 @@ try {
         Write-Status -Phase 'awaiting_verdict'
         $verdictPath = Join-Path $jobDir 'verdict.json'
         $deadline = [DateTime]::UtcNow.AddSeconds([int]$params.verdict_timeout_seconds)
-        while (-not (Test-Path -LiteralPath $verdictPath -PathType Leaf) -and -not (Test-Cancel) -and [DateTime]::UtcNow -lt $deadline) {
-            Start-Sleep -Seconds 2
+        $verdict = $null
+        while ($null -eq $verdict -and -not (Test-Cancel) -and [DateTime]::UtcNow -lt $deadline) {
+            $verdict = Read-SignedVerdict -Path $verdictPath
+            if ($null -eq $verdict) { Start-Sleep -Seconds 2 }
         }
-        if (Test-Path -LiteralPath $verdictPath -PathType Leaf) {
+        if ($null -ne $verdict) {
             Write-Status -Phase 'finalizing'
-            $verdict = [IO.File]::ReadAllText($verdictPath) | ConvertFrom-Json
             $status.verdict = $verdict.decision
             if ($verdict.manifest_text) {
                 $manifest = [string]$verdict.manifest_path

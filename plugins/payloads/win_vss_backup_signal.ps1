@@ -3,7 +3,8 @@
 #
 # win_vss_backup, steps "cancel" and "finalize": hand the running job runner a message by writing
 # one file into its job folder: cancel.request (stop now, clean up) or verdict.json (the controller's
-# verdict after verification: the manifest to write and the expired generations to delete).
+# verdict after verification: the manifest to write and the expired generations to delete, signed
+# with the job's key so that the runner acts on no other verdict).
 param(
     [Parameter(Mandatory)][string]$JobId,
     [Parameter(Mandatory)][ValidateSet('cancel.request', 'verdict.json')][string]$Name,
@@ -18,7 +19,17 @@ if (-not (Test-Path -LiteralPath $jobDir -PathType Container)) {
 }
 $path = Join-Path $jobDir $Name
 $tmp = $path + '.tmp'
-[IO.File]::WriteAllText($tmp, $Text, (New-Object Text.UTF8Encoding($false)))
+$content = $Text
+if ($Name -eq 'verdict.json') {
+    # Signed with the job's key, so the runner can tell it from a file anyone else put there.
+    $keyPath = Join-Path $jobDir 'job.key'
+    if (-not (Test-Path -LiteralPath $keyPath -PathType Leaf)) {
+        throw "job $JobId has no job.key: it was started by an earlier version or not by this module"
+    }
+    $mac = Get-VerdictMac -Key ([IO.File]::ReadAllBytes($keyPath)) -JobId $JobId -Text $Text
+    $content = [ordered]@{ job_id = $JobId; body = $Text; mac = $mac } | ConvertTo-Json -Compress
+}
+[IO.File]::WriteAllText($tmp, $content, (New-Object Text.UTF8Encoding($false)))
 if (Test-Path -LiteralPath $path) { Remove-Item -LiteralPath $path -Force }
 # Renamed into place so the runner never reads a half-written file.
 [IO.File]::Move($tmp, $path)

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # win_vss_backup, step "start": take the backup lock, write the job folder the controller prepared
-# (runner, diskshadow script, copy wrapper, parameters) and start the job runner as a one-shot
+# (runner, diskshadow script, copy wrapper, parameters) plus the job's own key (job.key, made here)
+# and start the job runner as a one-shot
 # scheduled task (SYSTEM, or the run_as account). Every file's content comes from the controller.
 # If anything fails after the lock was taken, the lock, the task and the job folder are removed again.
 param(
@@ -45,8 +46,14 @@ try {
         throw "job folder $jobDir already exists"
     }
     $null = New-Item -ItemType Directory -Path $jobDir
+    # The job's key, made here and never sent anywhere: the runner accepts a verdict only when it is
+    # signed with it (Get-VerdictMac), which the finalize step does on this host.
+    $key = New-Object byte[] 32
+    $rng = [System.Security.Cryptography.RandomNumberGenerator]::Create()
+    try { $rng.GetBytes($key) } finally { $rng.Dispose() }
+    [IO.File]::WriteAllBytes((Join-Path $jobDir 'job.key'), $key)
     foreach ($name in $Files.Keys) {
-        if ($name -notmatch '^[A-Za-z0-9_][A-Za-z0-9_.-]*$') {
+        if ($name -notmatch '^[A-Za-z0-9_][A-Za-z0-9_.-]*$' -or $name -in @('job.key', 'verdict.json', 'cancel.request')) {
             throw "invalid job file name '$name'"
         }
         $entry = $Files[$name]

@@ -92,6 +92,20 @@ function Initialize-VawareRoot {
     }
 }
 
+function Get-VerdictMac {
+    # The job's signature of a verdict: HMAC-SHA256 with the job's key (job.key, 32 random bytes the
+    # start payload made on this host; only SYSTEM and Administrators can read the job folder) over
+    # "<job id>`n<verdict text>", as lowercase hex. A verdict signed for another job does not match.
+    param([Parameter(Mandatory)][byte[]]$Key, [Parameter(Mandatory)][string]$JobId, [string]$Text = '')
+    $hmac = New-Object System.Security.Cryptography.HMACSHA256(, $Key)
+    try {
+        $bytes = (New-Object Text.UTF8Encoding($false)).GetBytes($JobId + "`n" + $Text)
+        return (($hmac.ComputeHash($bytes) | ForEach-Object { $_.ToString('x2') }) -join '')
+    } finally {
+        $hmac.Dispose()
+    }
+}
+
 function Read-JsonFile {
     # The JSON content of a file; $null when there is no such file. A read that fails (e.g. racing the
     # runner replacing the file) is tried again -Retries times after 200 ms; a file still unreadable

@@ -966,6 +966,60 @@ def test_the_start_payload_secures_the_state_root_before_it_writes_anything():
     assert body.index("is owned by") < body.index("if (-not $current.AreAccessRulesProtected)")
 
 
+def _function_body(text, name):
+    body = text[text.index(f"function {name}") :]
+    return body[: body.index("\nfunction ")] if "\nfunction " in body else body
+
+
+def test_each_job_gets_a_random_key_made_on_the_host_before_any_controller_file():
+    """The key never travels: the controller cannot be asked for it and cannot overwrite it."""
+    start = (PAYLOADS / "win_vss_backup_start.ps1").read_text(encoding="utf-8")
+    made = start.index("[System.Security.Cryptography.RandomNumberGenerator]::Create()")
+    written = start.index("[IO.File]::WriteAllBytes((Join-Path $jobDir 'job.key'), $key)")
+    assert made < written < start.index("foreach ($name in $Files.Keys)")
+    assert "$name -in @('job.key', 'verdict.json', 'cancel.request')" in start
+    assert "$key = New-Object byte[] 32" in start
+
+
+def test_the_runner_acts_only_on_a_verdict_signed_with_its_job_key():
+    runner = (PAYLOADS / "win_vss_backup_runner.ps1").read_text(encoding="utf-8")
+    # verdict.json is read in one place only, and that place checks job id and signature first
+    assert runner.count("ReadAllText($Path)") == 1 and "ReadAllText($verdictPath)" not in runner
+    reader = _function_body(runner, "Read-SignedVerdict")
+    check = reader.index("[string]$envelope.mac -ne $expected")
+    assert reader.index("[string]$envelope.job_id -ne [string]$params.job_id") < check
+    assert check < reader.index("return ([string]$envelope.body | ConvertFrom-Json)")
+    assert "Remove-Item -LiteralPath $Path" in reader and "$status.rejected_verdicts +=" in reader
+    # the manifest is written and generations deleted only under a verdict that reader returned
+    wait = runner[runner.index("$verdict = Read-SignedVerdict -Path $verdictPath") :]
+    assert wait.index("if ($null -ne $verdict) {") < wait.index("WriteAllText($manifest + '.tmp'")
+    assert wait.index("if ($null -ne $verdict) {") < wait.index("foreach ($old in @($verdict.delete_generations))")
+    assert "$jobKey = [IO.File]::ReadAllBytes((Join-Path $jobDir 'job.key'))" in runner
+
+
+def test_the_finalize_step_signs_the_verdict_with_the_job_key_on_the_host():
+    signal = (PAYLOADS / "win_vss_backup_signal.ps1").read_text(encoding="utf-8")
+    assert "Get-VerdictMac -Key ([IO.File]::ReadAllBytes($keyPath)) -JobId $JobId -Text $Text" in signal
+    assert "[ordered]@{ job_id = $JobId; body = $Text; mac = $mac }" in signal
+    lib = (PAYLOADS / "lib" / "vss_common.ps1").read_text(encoding="utf-8")
+    mac = _function_body(lib, "Get-VerdictMac")
+    assert "HMACSHA256" in mac and '$JobId + "`n" + $Text' in mac
+
+
+def test_a_rejected_verdict_is_reported_as_a_warning(clock):
+    final = hv.final_status(
+        expired_deleted=[hv.HOST_PATH + "\\20261123T020000Z"],
+        rejected_verdicts=[{"at": "2026-11-25T02:09:00Z", "reason": "its signature does not match this job's key"}],
+    )
+    scenario = success_scenario()
+    scenario["win_vss_backup_status"] = scenario["win_vss_backup_status"][:3] + [final]
+    host, result = run(scenario, {"retention": {"keep_last": 2}})
+    assert not result.get("failed"), result["msg"]
+    assert any(
+        "not signed for this job" in w and "its signature does not match" in w for w in result["warnings"]
+    ), result["warnings"]
+
+
 def test_the_job_task_runs_at_normal_priority():
     """The scheduled task default (7) lowers I/O priority; the start payload sets 4 (normal)."""
     start = (PAYLOADS / "win_vss_backup_start.ps1").read_text(encoding="utf-8")
