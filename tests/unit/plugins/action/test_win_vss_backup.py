@@ -1012,12 +1012,12 @@ def test_a_rejected_verdict_is_reported_as_a_warning(clock):
         rejected_verdicts=[{"at": "2026-11-25T02:09:00Z", "reason": "its signature does not match this job's key"}],
     )
     scenario = success_scenario()
-    scenario["win_vss_backup_status"] = scenario["win_vss_backup_status"][:3] + [final]
-    host, result = run(scenario, {"retention": {"keep_last": 2}})
+    scenario["win_vss_backup_status"] = [*scenario["win_vss_backup_status"][:3], final]
+    _host, result = run(scenario, {"retention": {"keep_last": 2}})
     assert not result.get("failed"), result["msg"]
-    assert any(
-        "not signed for this job" in w and "its signature does not match" in w for w in result["warnings"]
-    ), result["warnings"]
+    assert any("not signed for this job" in w and "its signature does not match" in w for w in result["warnings"]), (
+        result["warnings"]
+    )
 
 
 def test_the_job_task_runs_at_normal_priority():
