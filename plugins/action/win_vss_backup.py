@@ -49,7 +49,6 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import (
     BackupPlanError,
     build_plan,
     is_under,
-    parse_generation_id,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts import (
     parse_exit_codes,
@@ -57,6 +56,12 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts impor
     render_copy_wrapper,
     render_script,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.destination_space import (
+    expiry_for_room,
+    listed_generations,
+    shortage_message,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils.destination_space import human_bytes as _human
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.diskshadow import normalize_guid, parse_output
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.manifest import (
     build_manifest,
@@ -100,6 +105,9 @@ RUNNER_PAYLOAD = "win_vss_backup_runner"
 HYPERV_WRITER_NAME = "Microsoft Hyper-V VSS Writer"
 # Phases of the runner (status.json): the copy is over once it waits for the verdict or is done.
 COPY_OVER_PHASES = ("awaiting_verdict", "done")
+# Short of space with expire_before_copy_when_short: the runner waits for the controller to name what to expire.
+SPACE_PHASE = "awaiting_space_verdict"
+SPACE_PHASES = ("destination", SPACE_PHASE, "making_space")
 START_GRACE_SECONDS = 120  # a task that was just started may not have written its status yet
 # A lock this young belongs to a start still in progress (the start payload takes the lock before it
 # writes the job folder and registers the task): never taken for a dead job's.
@@ -118,6 +126,7 @@ ARGUMENT_SPEC = {
     "run_as_password": {"type": "str", "no_log": True},
     "backup_type": {"type": "str", "choices": ["copy", "full"], "default": "copy"},
     "require_hyperv_writer": {"type": "bool", "default": True},
+    "expire_before_copy_when_short": {"type": "bool", "default": False},
     "retention": {
         "type": "dict",
         "options": {
@@ -197,17 +206,6 @@ def _validate(args: Mapping[str, Any]) -> None:
         raise AnsibleActionFail("; ".join(problems))
 
 
-def _human(num: Optional[int]) -> str:
-    if num is None:
-        return "unknown size"
-    value = float(num)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
-        value /= 1024
-    return f"{num} B"  # pragma: no cover
-
-
 def _first_line(text: Any) -> str:
     for line in str(text or "").splitlines():
         if line.strip():
@@ -241,6 +239,8 @@ class BackupRun:
         self.host = task_vars.get("inventory_hostname", "host") if task_vars else "host"
         self.pre: Dict[str, Any] = {}
         self.last_poll: Dict[str, Any] = {}
+        self.room: Optional[Dict[str, Any]] = None  # what expire_before_copy_when_short found, when asked
+        self.retention_skipped = False
 
     # ------------------------------------------------------------------------------ remote calls
 
@@ -510,11 +510,24 @@ class BackupRun:
                     "preflight", f"destination {plan['destination']} is not reachable on the host: {dest.get('error')}"
                 )
         elif required is not None and dest.get("free_bytes") is not None and int(dest["free_bytes"]) < required:
-            raise StepFailed(
-                "preflight",
-                f"destination too small: {plan['destination']} has {_human(int(dest['free_bytes']))} free,"
-                f" the backup needs {_human(required)} ({required} bytes)",
-            )
+            # As this session sees it; the job checks again as its own account and, with
+            # expire_before_copy_when_short, makes room from its own list of generations.
+            room = self.room_for(plan, dest.get("generations"), int(dest["free_bytes"]), required)
+            if not (self.args["expire_before_copy_when_short"] and room["enough"]):
+                raise StepFailed(
+                    "preflight",
+                    shortage_message(
+                        plan["destination"],
+                        free_bytes=int(dest["free_bytes"]),
+                        total_bytes=dest.get("total_bytes"),
+                        required_bytes=required,
+                        room=room,
+                        option_on=self.args["expire_before_copy_when_short"],
+                    ),
+                )
+            result_room = room
+        else:
+            result_room = None
 
         self.refuse_young_lock(pre, "preflight", "attach to it")
         dead = self.dead_lock(pre)
@@ -549,6 +562,12 @@ class BackupRun:
                 f"check mode: would back up {len(plan['vms'])} VM(s) and {len(plan['extra_paths'])} extra path(s)"
                 f" to {plan['generation_path']}"
             )
+            if result_room:
+                result["expired_before_copy"] = list(result_room["expire"])
+                result["msg"] += (
+                    f", first expiring {', '.join(result_room['expire'])} to make room"
+                    f" ({_human(result_room['frees'])} for {_human(result_room['short_by'])} missing)"
+                )
             return self.finish(result)
 
         swept: Dict[str, Any] = {}
@@ -594,6 +613,7 @@ class BackupRun:
             "generation_path": plan["generation_path"],
             "host_path": plan["host_path"],
             "required_bytes": plan.get("total_bytes"),
+            "expire_when_short": bool(self.args["expire_before_copy_when_short"]) and self.retention_policy() != {},
             "vm_destinations": [{"name": vm["name"], "destination": vm["destination"]} for vm in plan["vms"]],
             "extra_destinations": [e["destination"] for e in plan["extra_paths"]],
             "hash": self.args["verify"] == "hash",
@@ -725,12 +745,17 @@ class BackupRun:
 
     # ----------------------------------------------------------------------------- collect
 
-    def collect(self, job_id: str, plan: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    def collect(self, job_id: str, plan: Optional[Mapping[str, Any]], only_space: bool = False) -> Dict[str, Any]:
         files = [
             {"name": "status.json", "tail_bytes": 0, "encoding": "utf8"},
-            {"name": "listing.json", "tail_bytes": 0, "encoding": "utf8"},
-            {"name": "diskshadow.err", "tail_bytes": 65536, "encoding": "utf8"},
+            # the host's generations as the job account listed them: retention decides from this list
+            {"name": "generations.json", "tail_bytes": 0, "encoding": "utf8"},
         ]
+        if not only_space:
+            files += [
+                {"name": "listing.json", "tail_bytes": 0, "encoding": "utf8"},
+                {"name": "diskshadow.err", "tail_bytes": 65536, "encoding": "utf8"},
+            ]
         names = {
             k: JOB_FILE_NAMES[k] for k in ("transcript", "robocopy_log", "exit_codes", "source_hashes", "source_sizes")
         }
@@ -740,15 +765,19 @@ class BackupRun:
             # attaching: the job's own plan and options (verify) come from its folder
             files.append({"name": "plan.json", "tail_bytes": 0, "encoding": "utf8"})
             files.append({"name": "params.json", "tail_bytes": 0, "encoding": "utf8"})
-        files += [
-            {"name": names["transcript"], "tail_bytes": TRANSCRIPT_LIMIT, "encoding": "utf8"},
-            {"name": names["robocopy_log"], "tail_bytes": ROBOCOPY_LOG_TAIL, "encoding": "utf16"},
-            {"name": names["exit_codes"], "tail_bytes": 0, "encoding": "utf8"},
-            # verify: hash only; absent otherwise (certutil writes the OEM code page: digests are ASCII)
-            {"name": names["source_hashes"], "tail_bytes": 0, "encoding": "utf8"},
-            # the size of each VM file in the shadow copy, as cmd.exe read it (paths are ASCII)
-            {"name": names["source_sizes"], "tail_bytes": 0, "encoding": "utf8"},
-        ]
+        files += (
+            []
+            if only_space
+            else [
+                {"name": names["transcript"], "tail_bytes": TRANSCRIPT_LIMIT, "encoding": "utf8"},
+                {"name": names["robocopy_log"], "tail_bytes": ROBOCOPY_LOG_TAIL, "encoding": "utf16"},
+                {"name": names["exit_codes"], "tail_bytes": 0, "encoding": "utf8"},
+                # verify: hash only; absent otherwise (certutil writes the OEM code page: digests are ASCII)
+                {"name": names["source_hashes"], "tail_bytes": 0, "encoding": "utf8"},
+                # the size of each VM file in the shadow copy, as cmd.exe read it (paths are ASCII)
+                {"name": names["source_sizes"], "tail_bytes": 0, "encoding": "utf8"},
+            ]
+        )
         try:
             answer = self.call("win_vss_backup_collect", {"JobId": job_id, "Files": files}, "collect")
         except PayloadError as exc:
@@ -776,10 +805,16 @@ class BackupRun:
                     "collect", f"job {job_id} has no readable plan.json; it was not started by this module"
                 )
         params = as_json("params.json") if "params.json" in got else None
-        return {
+        base = {
             "plan": plan,
-            "verify": (params or {}).get("verify") or self.args.get("verify") or "size",
             "status": as_json("status.json") or {},
+            "generations": as_json("generations.json"),
+        }
+        if only_space:
+            return base
+        return {
+            **base,
+            "verify": (params or {}).get("verify") or self.args.get("verify") or "size",
             "listing": as_json("listing.json"),
             "transcript": text(names["transcript"]) or "",
             "stderr": text("diskshadow.err") or "",
@@ -924,7 +959,10 @@ class BackupRun:
         """Poll the job to the end of its copy, collect, verify, finalize, clean up."""
         result["job_id"] = job_id
         try:
-            polled = self.poll(job_id, COPY_OVER_PHASES, "finish copying")
+            polled = self.poll(job_id, (*COPY_OVER_PHASES, SPACE_PHASE), "finish copying")
+            if ((polled.get("status") or {}).get("phase")) == SPACE_PHASE:
+                self.answer_space(job_id, plan, polled.get("status") or {})
+                polled = self.poll(job_id, COPY_OVER_PHASES, "finish copying")
         except StepFailed as exc:
             exc.partial.setdefault("job_id", job_id)
             raise
@@ -945,7 +983,10 @@ class BackupRun:
         # retention: only once this generation is verified complete, over complete generations
         expired: List[str] = []
         if manifest["status"] == "complete" and status.get("phase") == "awaiting_verdict":
-            expired = self.select_expired(plan, manifest)
+            expired = self.select_expired(plan, manifest, collected)
+            # those already deleted before the copy to make room are not deleted twice
+            made_room = {str(p).rsplit("\\", 1)[-1] for p in status.get("expired_before_copy") or []}
+            expired = [g for g in expired if g not in made_room]
 
         final = status
         if status.get("phase") == "awaiting_verdict" and not runner_dead:
@@ -1006,9 +1047,14 @@ class BackupRun:
             shadows_created=[s["id"] for s in ds.get("shadows") or []],
             shadows_deleted=deleted,
             expired=[g for g in expired if plan["host_path"] + "\\" + g in (final.get("expired_deleted") or [])],
+            expired_before_copy=[
+                str(p).rsplit("\\", 1)[-1]
+                for p in (final.get("expired_before_copy") or status.get("expired_before_copy") or [])
+            ],
             writer=self.writer_result(manifest["writer"]),
             manifest_written=bool(final.get("manifest_written")),
             job_kept=bool(failed and self.args["keep_failed_job"]),
+            retention_skipped=self.retention_skipped,
         )
         result.setdefault("warnings", [])
         self.warn_unattributed(final, job_id)
@@ -1032,22 +1078,83 @@ class BackupRun:
         )
         return self.finish(result)
 
-    def select_expired(self, plan: Mapping[str, Any], manifest: Mapping[str, Any]) -> List[str]:
-        policy = {k: v for k, v in (self.args.get("retention") or {}).items() if v}
+    def retention_policy(self) -> Dict[str, int]:
+        return {k: v for k, v in (self.args.get("retention") or {}).items() if v}
+
+    def room_for(self, plan: Mapping[str, Any], listed: Any, free_bytes: int, required: int) -> Dict[str, Any]:
+        """What expire_before_copy_when_short would delete (see destination_space.expiry_for_room)."""
+        try:
+            entries = listed_generations(listed, plan["generation"])
+        except ValueError as exc:
+            raise StepFailed("retention", f"the generations at {plan['host_path']} cannot be read: {exc}") from None
+        return expiry_for_room(
+            entries,
+            self.retention_policy(),
+            new_generation=plan["generation"],
+            now=utcnow(),
+            free_bytes=free_bytes,
+            required_bytes=required,
+        )
+
+    def answer_space(self, job_id: str, plan: Optional[Mapping[str, Any]], status: Mapping[str, Any]) -> None:
+        """The job is short of space and asks what the policy already expires: name it, or refuse."""
+        collected = self.collect(job_id, plan, only_space=True)
+        plan = collected["plan"]
+        listing = collected.get("generations") or {}
+        free = int(status.get("destination_free_bytes") or 0)
+        required = int(status.get("required_bytes") or plan.get("total_bytes") or 0)
+        room = self.room_for(plan, listing.get("generations"), free, required)
+        self.room = dict(room, free_bytes=free, total_bytes=status.get("destination_total_bytes"), required=required)
+        answer = {"decision": "expire" if room["enough"] else "refuse", "delete_generations": []}
+        if room["enough"]:
+            answer["delete_generations"] = [plan["host_path"] + "\\" + g for g in room["expire"]]
+            self.warnings.append(
+                f"destination {plan['host_path']} was {_human(room['short_by'])} short of space: expired"
+                f" {', '.join(room['expire'])} before the copy ({_human(room['frees'])} by their manifests),"
+                f" as retention would after this backup (expire_before_copy_when_short); kept the newest complete"
+                f" generation {room['protected']}"
+            )
+        try:
+            self.call(
+                "win_vss_backup_signal",
+                {"JobId": job_id, "Name": "space.json", "Text": json.dumps(answer)},
+                "make room",
+            )
+        except PayloadError as exc:
+            raise StepFailed("make room", exc.message, job_id=job_id) from None
+
+    def select_expired(
+        self, plan: Mapping[str, Any], manifest: Mapping[str, Any], collected: Mapping[str, Any]
+    ) -> List[str]:
+        """Retention over the generations the job account listed on the host (generations.json)."""
+        policy = self.retention_policy()
         if not policy:
             return []
         from ansible_collections.vaware.hyperv.plugins.plugin_utils.retention import select_expired
 
-        generations = []
-        unverified = []  # complete generations whose copies were checked only by exit codes (verify: none)
-        for gen in (self.pre.get("destination") or {}).get("generations") or []:
-            name = str(gen.get("name"))
-            if name == plan["generation"] or parse_generation_id(name) is None:
-                continue  # not a generation folder of ours
-            entry = retention_entry(name, gen.get("manifest"))
-            generations.append(entry)
-            if entry["complete"] and (gen.get("manifest") or {}).get("verify") == "none":
-                unverified.append(name)
+        listing = collected.get("generations")
+        account = (collected.get("status") or {}).get("account") or self.args.get("run_as") or "the job account"
+        if not isinstance(listing, Mapping) or listing.get("error") or not isinstance(listing.get("generations"), list):
+            why = (
+                listing.get("error")
+                if isinstance(listing, Mapping) and listing.get("error")
+                else "the job left no list of them (it was started by an earlier version of this module)"
+            )
+            self.warnings.append(
+                f"retention did not run: the generations in {plan['host_path']} could not be listed as {account}"
+                f" ({why}); no generation was expired, so the destination keeps growing until this is fixed"
+            )
+            self.retention_skipped = True
+            return []
+        try:
+            entries = listed_generations(listing["generations"], plan["generation"])
+        except ValueError as exc:
+            self.warnings.append(f"retention did not run: the generations in {plan['host_path']} cannot be read: {exc}")
+            self.retention_skipped = True
+            return []
+        generations = [{k: e[k] for k in ("id", "finished_at", "complete")} for e in entries]
+        # complete generations whose copies were checked only by exit codes (verify: none)
+        unverified = [e["id"] for e in entries if e["complete"] and (e.get("manifest") or {}).get("verify") == "none"]
         generations.append(retention_entry(plan["generation"], manifest))
         if manifest.get("verify") == "none":
             unverified.append(plan["generation"])
@@ -1142,7 +1249,25 @@ class BackupRun:
                 + (f", scheduled task result 0x{code & 0xFFFFFFFF:08X}" if code is not None else "")
                 + "); its shadows and mount folders were cleaned up"
             )
-        if status.get("error") and status.get("error_phase") == "destination":
+        if status.get("error") and status.get("error_phase") in SPACE_PHASES:
+            free, required = status.get("destination_free_bytes"), status.get("required_bytes")
+            if str(status["error"]).startswith("destination too small") and free is not None and required:
+                room = self.room
+                if room is None:
+                    listed = (collected.get("generations") or {}).get("generations")
+                    room = self.room_for(plan, listed, int(free), int(required))
+                deleted = [str(p).rsplit("\\", 1)[-1] for p in status.get("expired_before_copy") or []]
+                text = shortage_message(
+                    plan["destination"],
+                    free_bytes=int(free),
+                    total_bytes=status.get("destination_total_bytes"),
+                    required_bytes=int(required),
+                    room=None if deleted else room,
+                    option_on=bool(self.args["expire_before_copy_when_short"]),
+                )
+                if deleted:
+                    text += f" (after expiring {', '.join(deleted)} to make room)"
+                return "destination", f"{text} (checked as {status.get('account')})"
             return "destination", f"{status['error']} (checked as {status.get('account')})"
         if analysis["writer"].get("included") is False and manifest["writer"]["required"]:
             lines = [f"{c.get('component')}" for c in ds.get("excluded_components") or []]

@@ -90,6 +90,10 @@ options:
         its manifest written. Without it (or with all values 0) nothing is deleted.
       - The newest complete generation is never deleted; incomplete generations (no manifest, or a manifest
         that is not C(complete)) never count as kept and are deleted only once a newer complete one exists.
+      - Retention decides from the generations the job itself lists at the destination, as the account it runs as
+        (SYSTEM or O(run_as)), not from what the remote session can see (a share is often unreadable from the
+        WinRM session without credential delegation). When the job cannot list them, nothing is expired and the
+        result (and the fleet report) carries a warning that retention did not run, and RV(retention_skipped) is true.
     type: dict
     suboptions:
       keep_last:
@@ -104,6 +108,21 @@ options:
       keep_monthly:
         description: Keep the newest complete generation of each of the last N months that have one.
         type: int
+  expire_before_copy_when_short:
+    description:
+      - What to do when the destination has less free space than this backup needs.
+      - V(false) (the default) fails before the snapshot and deletes nothing. The error shows the arithmetic (free,
+        total, needed, missing) and what O(retention) would expire counting this backup.
+      - V(true) first deletes the generations that O(retention) would delete anyway once this backup is complete
+        (this backup counted as the newest), but only when deleting them frees enough by the sizes their manifests
+        record; otherwise it fails as with V(false) and deletes nothing. The newest complete generation already
+        there is never deleted, so if this backup then fails, the last good generation is still there. The job
+        asks the controller, which names the generations; the job acts only on that signed answer and checks the
+        free space again before the snapshot.
+      - This is the only case where a generation is deleted before the new one is verified. Without O(retention),
+        nothing can be expired and the option changes nothing. See RV(expired_before_copy).
+    type: bool
+    default: false
   verify:
     description:
       - V(size) checks that no robocopy run failed, that every planned file is at the destination, and that
@@ -317,6 +336,20 @@ expired:
   type: list
   elements: str
   sample: [20261101T020000Z]
+expired_before_copy:
+  description:
+    - Generations deleted before the copy to make room (O(expire_before_copy_when_short)); in check mode, those that
+      would be. Each is one that O(retention) expires counting this backup. A warning names them too.
+  returned: always when a job ran; in check mode when room would be made
+  type: list
+  elements: str
+  sample: [20261020T020000Z]
+retention_skipped:
+  description:
+    - True when O(retention) was set but did not run because the job could not list the generations at the
+      destination as its account; a warning says why. Nothing was expired.
+  returned: when a job ran to its end
+  type: bool
 writer:
   description: The Microsoft Hyper-V VSS Writer, before and during the snapshot.
   returned: when a job ran to its end

@@ -191,19 +191,8 @@ try {
         $null = $_  # reachable, but Windows cannot tell its free space: left unknown (null)
     }
     # Generations of this host live in <destination>\<computer name>\<generation>.
-    $hostFolder = Join-Path $Destination $env:COMPUTERNAME
-    if (Test-Path -LiteralPath $hostFolder -PathType Container) {
-        $gens = @()
-        foreach ($dir in @(Get-ChildItem -LiteralPath $hostFolder -Directory)) {
-            $gens += [ordered]@{
-                name = $dir.Name
-                path = $dir.FullName
-                created = $dir.CreationTimeUtc.ToString('o')
-                manifest = Read-JsonFile -Path (Join-Path $dir.FullName 'manifest.json')
-            }
-        }
-        $dest.generations = $gens
-    }
+    # (Only to name the new generation and for check mode: retention decides from the job's own list.)
+    $dest.generations = Get-GenerationList -HostFolder (Join-Path $Destination $env:COMPUTERNAME)
 } catch {
     $dest.error = $_.Exception.Message
 }

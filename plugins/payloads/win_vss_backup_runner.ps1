@@ -6,7 +6,10 @@
 # SYSTEM or the run_as account, detached from the WinRM session. It only executes what the controller
 # planned (params.json and the rendered diskshadow script and copy wrapper in the same folder):
 #
-#   1. check the destination from this account (reachable, free space >= required_bytes)
+#   1. check the destination from this account: reachable, the host's generations listed with their
+#      manifests (generations.json; retention is decided from this list), free space >= required_bytes.
+#      Short of space with expire_when_short, it waits for the controller's signed space.json naming
+#      the generations the policy already expires, deletes those and checks the space again.
 #   2. create the empty mount folders and run `diskshadow /s <script>`, transcript to a file;
 #      a cancel.request file in the job folder stops diskshadow and everything it started
 #   3. finally, always: delete exactly this job's shadow copies by id (the set id diskshadow printed,
@@ -45,6 +48,12 @@ $status = [ordered]@{
     error_phase = $null
     cancelled = $false
     destination_free_bytes = $null
+    destination_total_bytes = $null
+    required_bytes = $params.required_bytes
+    generations_listed = $false
+    generations_error = $null
+    space_verdict = $null
+    expired_before_copy = @()
     diskshadow_started_at = $null
     diskshadow_finished_at = $null
     diskshadow_exit_code = $null
@@ -191,6 +200,47 @@ function Read-SignedVerdict {
     return $null
 }
 
+function Remove-Generations {
+    # Deletes the named generation folders of this host (never the one this job writes); each result is
+    # recorded in the status under -Into (deleted) and expired_errors.
+    param([object[]]$Paths, [string]$Into)
+    foreach ($old in @($Paths)) {
+        $old = [string]$old
+        $parent = Split-Path -Parent $old.TrimEnd('\')
+        if (-not $old -or $parent.TrimEnd('\') -ne ([string]$params.host_path).TrimEnd('\') -or
+            $old.TrimEnd('\') -eq ([string]$params.generation_path).TrimEnd('\')) {
+            $status.expired_errors += [ordered]@{ path = $old; error = 'not a generation folder of this host' }
+            continue
+        }
+        try {
+            if (Test-Path -LiteralPath $old) { Remove-Item -LiteralPath $old -Recurse -Force }
+            $status[$Into] += $old
+        } catch {
+            $status.expired_errors += [ordered]@{ path = $old; error = $_.Exception.Message }
+        }
+    }
+}
+
+function Wait-SignedVerdict {
+    # Waits for the controller's signed answer in the job folder file -Name; $null on cancel or timeout.
+    param([string]$Name)
+    $path = Join-Path $jobDir $Name
+    $deadline = [DateTime]::UtcNow.AddSeconds([int]$params.verdict_timeout_seconds)
+    $answer = $null
+    while ($null -eq $answer -and -not (Test-Cancel) -and [DateTime]::UtcNow -lt $deadline) {
+        $answer = Read-SignedVerdict -Path $path
+        if ($null -eq $answer) { Start-Sleep -Seconds 2 }
+    }
+    return $answer
+}
+
+function Test-Space {
+    $space = Get-DiskSpace -Path $params.generation_path
+    $status.destination_free_bytes = $space.free_bytes
+    $status.destination_total_bytes = $space.total_bytes
+    return ($null -eq $params.required_bytes -or $space.free_bytes -ge [UInt64]$params.required_bytes)
+}
+
 function Test-Cancel {
     return (Test-Path -LiteralPath $cancelPath -PathType Leaf)
 }
@@ -201,10 +251,34 @@ try {
     Write-Status -Phase 'destination'
     # 1. destination, from the account the job runs as
     $null = [IO.Directory]::CreateDirectory([string]$params.generation_path)
-    $status.destination_free_bytes = (Get-DiskSpace -Path $params.generation_path).free_bytes
-    if ($null -ne $params.required_bytes -and $status.destination_free_bytes -lt [UInt64]$params.required_bytes) {
-        throw ('destination too small: {0} bytes free at {1}, {2} bytes to copy' -f
-            $status.destination_free_bytes, $params.generation_path, $params.required_bytes)
+    $listing = [ordered]@{ host_path = $params.host_path; account = $status.account; error = $null; generations = @() }
+    try {
+        $listing.generations = Get-GenerationList -HostFolder ([string]$params.host_path)
+        $status.generations_listed = $true
+    } catch {
+        $listing.error = $_.Exception.Message
+        $status.generations_error = $listing.error
+    }
+    [IO.File]::WriteAllText((Join-Path $jobDir 'generations.json'), ($listing | ConvertTo-Json -Depth 12 -Compress), $utf8)
+    if (-not (Test-Space) -and $params.expire_when_short -and $status.generations_listed) {
+        # The controller names what the policy already expires (never the newest verified generation);
+        # nothing is deleted without its signed answer.
+        Write-Status -Phase 'awaiting_space_verdict'
+        $answer = Wait-SignedVerdict -Name 'space.json'
+        if ($null -eq $answer) {
+            if (Test-Cancel) { throw 'cancelled before the snapshot' }
+            throw 'destination too small, and no answer from the controller about expiring generations; nothing deleted'
+        }
+        $status.space_verdict = [string]$answer.decision
+        Write-Status -Phase 'making_space'
+        if ($answer.decision -eq 'expire') {
+            Remove-Generations -Paths @($answer.delete_generations) -Into 'expired_before_copy'
+        }
+        $null = Test-Space
+    }
+    if (-not (Test-Space)) {
+        throw ('destination too small: {0} bytes free of {1} at {2}, {3} bytes to copy' -f
+            $status.destination_free_bytes, $status.destination_total_bytes, $params.generation_path, $params.required_bytes)
     }
     if (Test-Cancel) { throw 'cancelled before the snapshot' }
 
@@ -290,13 +364,7 @@ try {
 
         # 5. the controller verifies and answers with verdict.json
         Write-Status -Phase 'awaiting_verdict'
-        $verdictPath = Join-Path $jobDir 'verdict.json'
-        $deadline = [DateTime]::UtcNow.AddSeconds([int]$params.verdict_timeout_seconds)
-        $verdict = $null
-        while ($null -eq $verdict -and -not (Test-Cancel) -and [DateTime]::UtcNow -lt $deadline) {
-            $verdict = Read-SignedVerdict -Path $verdictPath
-            if ($null -eq $verdict) { Start-Sleep -Seconds 2 }
-        }
+        $verdict = Wait-SignedVerdict -Name 'verdict.json'
         if ($null -ne $verdict) {
             Write-Status -Phase 'finalizing'
             $status.verdict = $verdict.decision
@@ -310,21 +378,7 @@ try {
                 [IO.File]::Move($manifest + '.tmp', $manifest)
                 $status.manifest_written = $true
             }
-            foreach ($old in @($verdict.delete_generations)) {
-                $old = [string]$old
-                $parent = Split-Path -Parent $old.TrimEnd('\')
-                if (-not $old -or $parent.TrimEnd('\') -ne ([string]$params.host_path).TrimEnd('\') -or
-                    $old.TrimEnd('\') -eq ([string]$params.generation_path).TrimEnd('\')) {
-                    $status.expired_errors += [ordered]@{ path = $old; error = 'not a generation folder of this host' }
-                    continue
-                }
-                try {
-                    if (Test-Path -LiteralPath $old) { Remove-Item -LiteralPath $old -Recurse -Force }
-                    $status.expired_deleted += $old
-                } catch {
-                    $status.expired_errors += [ordered]@{ path = $old; error = $_.Exception.Message }
-                }
-            }
+            Remove-Generations -Paths @($verdict.delete_generations) -Into 'expired_deleted'
         } elseif (Test-Cancel) {
             $status.cancelled = $true
         } else {

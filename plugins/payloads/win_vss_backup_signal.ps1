@@ -2,12 +2,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # win_vss_backup, steps "cancel" and "finalize": hand the running job runner a message by writing
-# one file into its job folder: cancel.request (stop now, clean up) or verdict.json (the controller's
-# verdict after verification: the manifest to write and the expired generations to delete, signed
-# with the job's key so that the runner acts on no other verdict).
+# one file into its job folder: cancel.request (stop now, clean up), space.json (short of space before
+# the snapshot: the generations the policy already expires, to delete first) or verdict.json (the
+# controller's verdict after verification: the manifest to write and the expired generations to
+# delete). space.json and verdict.json are signed with the job's key so that the runner acts on no
+# other file put there.
 param(
     [Parameter(Mandatory)][string]$JobId,
-    [Parameter(Mandatory)][ValidateSet('cancel.request', 'verdict.json')][string]$Name,
+    [Parameter(Mandatory)][ValidateSet('cancel.request', 'space.json', 'verdict.json')][string]$Name,
     [string]$Text = ''
 )
 #vaware:include vss_common
@@ -20,7 +22,7 @@ if (-not (Test-Path -LiteralPath $jobDir -PathType Container)) {
 $path = Join-Path $jobDir $Name
 $tmp = $path + '.tmp'
 $content = $Text
-if ($Name -eq 'verdict.json') {
+if ($Name -ne 'cancel.request') {
     # Signed with the job's key, so the runner can tell it from a file anyone else put there.
     $keyPath = Join-Path $jobDir 'job.key'
     if (-not (Test-Path -LiteralPath $keyPath -PathType Leaf)) {

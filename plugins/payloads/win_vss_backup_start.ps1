@@ -53,7 +53,7 @@ try {
     try { $rng.GetBytes($key) } finally { $rng.Dispose() }
     [IO.File]::WriteAllBytes((Join-Path $jobDir 'job.key'), $key)
     foreach ($name in $Files.Keys) {
-        if ($name -notmatch '^[A-Za-z0-9_][A-Za-z0-9_.-]*$' -or $name -in @('job.key', 'verdict.json', 'cancel.request')) {
+        if ($name -notmatch '^[A-Za-z0-9_][A-Za-z0-9_.-]*$' -or $name -in @('job.key', 'verdict.json', 'space.json', 'cancel.request', 'generations.json')) {
             throw "invalid job file name '$name'"
         }
         $entry = $Files[$name]

@@ -128,6 +128,24 @@ function Read-JsonFile {
     }
 }
 
+function Get-GenerationList {
+    # The generation folders of this host (<destination>\<computer name>\<generation>) with their
+    # manifests, as the calling account sees them; throws when the folder exists but cannot be listed.
+    # Which of them are generations of this collection, and which expire, is decided on the controller.
+    param([string]$HostFolder)
+    $gens = @()
+    if (-not (Test-Path -LiteralPath $HostFolder -PathType Container)) { return , $gens }
+    foreach ($dir in @(Get-ChildItem -LiteralPath $HostFolder -Directory -ErrorAction Stop)) {
+        $gens += [ordered]@{
+            name = $dir.Name
+            path = $dir.FullName
+            created = $dir.CreationTimeUtc.ToString('o')
+            manifest = Read-JsonFile -Path (Join-Path $dir.FullName 'manifest.json')
+        }
+    }
+    return , $gens
+}
+
 function Test-RunnerAlive {
     # The runner records its PID and start time (status.json); both must match so a reused PID is not
     # mistaken for it.

@@ -341,12 +341,11 @@ def test_retention_after_verify_none_warns_but_deletes_the_same(clock, verify):
 
 
 def test_retention_warns_about_a_kept_older_generation_verified_only_by_exit_codes(clock):
-    pre = hv.preflight()
-    body = json.loads(pre["result"])
-    older = body["destination"]["generations"][1]
+    listed = hv.generation_list()
+    older = listed[1]
     older["manifest"]["verify"] = "none"
-    pre["result"] = json.dumps(body)
-    host, result = run(success_scenario(win_vss_backup_preflight=[pre]), {"retention": {"keep_last": 2}})
+    collected = hv.collect(generations=hv.generations_json(listed))
+    host, result = run(success_scenario(win_vss_backup_collect=[collected]), {"retention": {"keep_last": 2}})
     assert not result.get("failed"), result["msg"]
     assert result["expired"] == ["20261123T020000Z"]
     assert verdict_of(host)["delete_generations"]
@@ -494,8 +493,13 @@ def test_robocopy_failure_on_one_vm(clock, code):
 def test_destination_too_small_fails_before_anything_runs(clock):
     host, result = run({"win_vss_backup_preflight": [hv.preflight(free_bytes=50 * hv.GIB)]})
     assert_failure_safe(
-        host, result, r"^preflight: destination too small: E:\\Backups has 50\.0 GiB free, the backup needs 60\.0 GiB"
+        host,
+        result,
+        r"^preflight: destination too small: E:\\Backups has 50\.0 GiB free of 3\.9 TiB; this backup needs 60\.0 GiB"
+        rf" \({hv.TOTAL_BYTES} bytes\), 10\.0 GiB \({hv.TOTAL_BYTES - 50 * hv.GIB} bytes\) more",
     )
+    # no retention given: the message says so rather than offering an option that would not help
+    assert "Counting this backup, no retention (every generation is kept) expires no generation" in result["msg"]
     assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
     assert result["changed"] is False
 
@@ -521,17 +525,18 @@ def test_a_local_destination_on_no_volume_fails_in_preflight(clock):
 
 def test_destination_too_small_seen_by_the_job_account(clock):
     """A UNC destination the session cannot read is checked again by the runner as the job account."""
-    pre = hv.preflight()
-    pre_body = json.loads(pre["result"])
-    pre_body["destination"].update(reachable=False, error="Access is denied", free_bytes=None, path="\\\\nas\\backups")
-    pre["result"] = json.dumps(pre_body)
-    error = (
-        "destination too small: 1073741824 bytes free at \\\\nas\\backups\\HV01\\20261125T020000Z,"
-        " 64425558016 bytes to copy"
-    )
-    fields = {"error": error, "error_phase": "destination", "shadows_deleted": [], "shadow_set_ids": []}
+    fields = {
+        "error": "destination too small: 1073741824 bytes free of 4294967296000 at"
+        " \\\\nas\\backups\\HV01\\20261125T020000Z, 64425558016 bytes to copy",
+        "error_phase": "destination",
+        "destination_free_bytes": hv.GIB,
+        "destination_total_bytes": 4000 * hv.GIB,
+        "required_bytes": hv.TOTAL_BYTES,
+        "shadows_deleted": [],
+        "shadow_set_ids": [],
+    }
     scenario = success_scenario(
-        win_vss_backup_preflight=[pre],
+        win_vss_backup_preflight=[hv.preflight(reachable=False)],
         win_vss_backup_status=[hv.status("done", alive=False, outcome="failed", **fields)],
         win_vss_backup_collect=[
             hv.collect(transcript_name=None, copy={}, files=[], status_fields={**fields, "phase": "done"})
@@ -542,8 +547,12 @@ def test_destination_too_small_seen_by_the_job_account(clock):
     assert_failure_safe(
         host,
         result,
-        r"^destination: destination too small: 1073741824 bytes free .* \(checked as NT AUTHORITY\\SYSTEM\)",
+        r"^destination: destination too small: \\\\nas\\backups has 1\.0 GiB free of 3\.9 TiB; this backup needs"
+        rf" 60\.0 GiB .*, 59\.0 GiB \({hv.TOTAL_BYTES - hv.GIB} bytes\) more.* \(checked as NT AUTHORITY\\SYSTEM\)$",
     )
+    # what the policy would expire, from the job's own list, and why the option would not help here
+    assert "retention (keep_last: 1) expires 20261123T020000Z, which frees 40.0 GiB" in result["msg"]
+    assert "not enough even with expire_before_copy_when_short" in result["msg"]
     assert any("not reachable from the remote session" in w for w in result["warnings"])
     assert host.calls_to("win_vss_backup_cleanup")[0].parameters["RemoveJobs"] == [hv.JOB_ID]
 
@@ -977,7 +986,7 @@ def test_each_job_gets_a_random_key_made_on_the_host_before_any_controller_file(
     made = start.index("[System.Security.Cryptography.RandomNumberGenerator]::Create()")
     written = start.index("[IO.File]::WriteAllBytes((Join-Path $jobDir 'job.key'), $key)")
     assert made < written < start.index("foreach ($name in $Files.Keys)")
-    assert "$name -in @('job.key', 'verdict.json', 'cancel.request')" in start
+    assert "$name -in @('job.key', 'verdict.json', 'space.json', 'cancel.request', 'generations.json')" in start
     assert "$key = New-Object byte[] 32" in start
 
 
@@ -990,10 +999,24 @@ def test_the_runner_acts_only_on_a_verdict_signed_with_its_job_key():
     assert reader.index("[string]$envelope.job_id -ne [string]$params.job_id") < check
     assert check < reader.index("return ([string]$envelope.body | ConvertFrom-Json)")
     assert "Remove-Item -LiteralPath $Path" in reader and "$status.rejected_verdicts +=" in reader
-    # the manifest is written and generations deleted only under a verdict that reader returned
-    wait = runner[runner.index("$verdict = Read-SignedVerdict -Path $verdictPath") :]
+    # the manifest is written and generations deleted only under an answer that reader returned
+    waiter = _function_body(runner, "Wait-SignedVerdict")
+    assert "$answer = Read-SignedVerdict -Path $path" in waiter
+    assert runner.count("Read-SignedVerdict -Path") == 1
+    wait = runner[runner.index("$verdict = Wait-SignedVerdict -Name 'verdict.json'") :]
     assert wait.index("if ($null -ne $verdict) {") < wait.index("WriteAllText($manifest + '.tmp'")
-    assert wait.index("if ($null -ne $verdict) {") < wait.index("foreach ($old in @($verdict.delete_generations))")
+    assert wait.index("if ($null -ne $verdict) {") < wait.index(
+        "Remove-Generations -Paths @($verdict.delete_generations)"
+    )
+    space = runner[runner.index("$answer = Wait-SignedVerdict -Name 'space.json'") :]
+    assert space.index("if ($null -eq $answer) {") < space.index(
+        "Remove-Generations -Paths @($answer.delete_generations)"
+    )
+    # generations are deleted in one place, and never the one this job writes
+    assert runner.count("Remove-Item -LiteralPath $old -Recurse -Force") == 1
+    assert "$old.TrimEnd('\\') -eq ([string]$params.generation_path).TrimEnd('\\')" in _function_body(
+        runner, "Remove-Generations"
+    )
     assert "$jobKey = [IO.File]::ReadAllBytes((Join-Path $jobDir 'job.key'))" in runner
 
 
@@ -1238,3 +1261,217 @@ def test_documented_options_match_the_argument_spec():
         if "options" in spec:
             assert set(doc["suboptions"]) == set(spec["options"]), name
     assert plugin.ARGUMENT_SPEC["run_as_password"]["no_log"] is True
+
+
+# ---------------------------------------------------------- retention from the job account's list
+
+UNC = "\\\\nas01\\hyperv-backup"
+UNC_HOST_PATH = UNC + "\\HV01"
+
+
+def unc_success(**overrides):
+    """A share the WinRM session cannot read (no credential delegation); the job account can."""
+    scenario = success_scenario(win_vss_backup_preflight=[hv.preflight(reachable=False)])
+    scenario["win_vss_backup_status"] = [
+        *scenario["win_vss_backup_status"][:3],
+        hv.final_status(expired_deleted=[UNC_HOST_PATH + "\\20261123T020000Z"]),
+    ]
+    scenario.update(overrides)
+    return scenario
+
+
+def test_the_test_host_lists_no_generations_for_a_destination_it_cannot_read():
+    body = json.loads(hv.preflight(reachable=False)["result"])
+    assert body["destination"]["reachable"] is False and body["destination"]["generations"] == []
+
+
+def test_retention_runs_from_the_job_accounts_list_when_the_session_cannot_read_the_share(clock):
+    host, result = run(unc_success(), {"destination": UNC, "retention": {"keep_last": 2}})
+    assert not result.get("failed"), result["msg"]
+    assert verdict_of(host)["delete_generations"] == [UNC_HOST_PATH + "\\20261123T020000Z"]
+    assert result["expired"] == ["20261123T020000Z"]
+    assert result["retention_skipped"] is False
+    assert not any("retention did not run" in w for w in result["warnings"])
+    # the listing is collected from the job folder, where the job account wrote it
+    (collect,) = host.calls_to("win_vss_backup_collect")
+    assert "generations.json" in [f["name"] for f in collect.parameters["Files"]]
+
+
+@pytest.mark.parametrize(
+    ("generations", "why"),
+    [
+        (hv.generations_json(error="Access to the path '\\\\nas01\\hyperv-backup\\HV01' is denied."), "is denied"),
+        (None, "started by an earlier version"),
+    ],
+    ids=["listing-failed", "no-listing"],
+)
+def test_retention_that_cannot_list_generations_says_so_and_expires_nothing(clock, generations, why):
+    scenario = unc_success(win_vss_backup_collect=[hv.collect(generations=generations)])
+    scenario["win_vss_backup_status"][-1] = hv.final_status()
+    host, result = run(scenario, {"destination": UNC, "retention": {"keep_last": 1}})
+    assert not result.get("failed"), result["msg"]
+    assert verdict_of(host)["delete_generations"] == []
+    assert result["expired"] == [] and result["retention_skipped"] is True
+    (warning,) = [w for w in result["warnings"] if "retention did not run" in w]
+    assert UNC_HOST_PATH in warning and why in warning and "NT AUTHORITY\\SYSTEM" in warning
+
+
+def test_without_retention_an_unlisted_destination_is_no_warning(clock):
+    scenario = unc_success(win_vss_backup_collect=[hv.collect(generations=None)])
+    scenario["win_vss_backup_status"][-1] = hv.final_status()
+    _host, result = run(scenario, {"destination": UNC})
+    assert not result.get("failed"), result["msg"]
+    assert result["retention_skipped"] is False
+    assert not any("retention" in w for w in result["warnings"])
+
+
+def test_the_runner_lists_generations_as_the_job_account_before_the_snapshot():
+    runner = (PAYLOADS / "win_vss_backup_runner.ps1").read_text(encoding="utf-8")
+    listed = runner.index("$listing.generations = Get-GenerationList -HostFolder ([string]$params.host_path)")
+    written = runner.index("[IO.File]::WriteAllText((Join-Path $jobDir 'generations.json')")
+    assert listed < written < runner.index("Start-Process -FilePath 'diskshadow.exe'")
+    # one listing function for preflight and job
+    preflight = (PAYLOADS / "win_vss_backup_preflight.ps1").read_text(encoding="utf-8")
+    assert (
+        "Get-GenerationList -HostFolder" in preflight
+        and "Get-ChildItem" not in preflight.split("Get-GenerationList")[1][:200]
+    )
+
+
+# ------------------------------------------------------------- a full destination: making room
+
+
+def space_scenario(free_bytes, answer_status_fields, final, collect_after=None):
+    """The runner finds too little space, asks (space.json), then runs on as ``final`` says."""
+    return success_scenario(
+        win_vss_backup_status=[
+            hv.status("destination"),
+            hv.status(
+                "awaiting_space_verdict",
+                destination_free_bytes=free_bytes,
+                destination_total_bytes=4000 * hv.GIB,
+                required_bytes=hv.TOTAL_BYTES,
+            ),
+            *answer_status_fields,
+            final,
+        ],
+        win_vss_backup_collect=[hv.space_collect(free_bytes=free_bytes), *(collect_after or [hv.collect()])],
+        win_vss_backup_signal=[hv.signal_ok("space.json"), hv.signal_ok()],
+    )
+
+
+def signals(host, name):
+    return [
+        json.loads(c.parameters["Text"]) for c in host.calls_to("win_vss_backup_signal") if c.parameters["Name"] == name
+    ]
+
+
+def test_short_of_space_the_job_expires_what_retention_would_and_keeps_the_newest(clock):
+    made_room = [hv.HOST_PATH + "\\20261123T020000Z"]
+    scenario = space_scenario(
+        30 * hv.GIB,
+        [
+            hv.status("diskshadow", expired_before_copy=made_room),
+            hv.status("awaiting_verdict", expired_before_copy=made_room),
+        ],
+        hv.final_status(expired_before_copy=made_room, expired_deleted=[hv.HOST_PATH + "\\20261124T020000Z"]),
+        collect_after=[hv.collect(status_fields={"expired_before_copy": made_room})],
+    )
+    host, result = run(scenario, {"retention": {"keep_last": 1}, "expire_before_copy_when_short": True})
+    assert not result.get("failed"), result["msg"]
+    (answer,) = signals(host, "space.json")
+    # keep_last 1 counting this backup expires both; the newest complete one there (1124) is kept until verified
+    assert answer == {"decision": "expire", "delete_generations": made_room}
+    assert result["expired_before_copy"] == ["20261123T020000Z"]
+    # after verification retention expires 1124 too, and does not ask to delete 1123 again
+    (verdict,) = signals(host, "verdict.json")
+    assert verdict["delete_generations"] == [hv.HOST_PATH + "\\20261124T020000Z"]
+    assert result["expired"] == ["20261124T020000Z"]
+    (warning,) = [w for w in result["warnings"] if "short of space" in w]
+    assert "20261123T020000Z" in warning and "kept the newest complete generation 20261124T020000Z" in warning
+
+
+def test_short_of_space_with_too_little_to_expire_deletes_nothing_and_shows_the_arithmetic(clock):
+    fields = {
+        "error": "destination too small: 1073741824 bytes free of 4294967296000 at E:\\Backups\\HV01\\20261125T020000Z,"
+        " 64425558016 bytes to copy",
+        "error_phase": "making_space",
+        "destination_free_bytes": hv.GIB,
+        "destination_total_bytes": 4000 * hv.GIB,
+        "required_bytes": hv.TOTAL_BYTES,
+        "space_verdict": "refuse",
+        "shadows_deleted": [],
+        "shadow_set_ids": [],
+    }
+    scenario = space_scenario(
+        hv.GIB,
+        [],
+        hv.status("done", alive=False, outcome="failed", **fields),
+        collect_after=[hv.collect(transcript_name=None, copy={}, files=[], status_fields={**fields, "phase": "done"})],
+    )
+    scenario["win_vss_backup_signal"] = [hv.signal_ok("space.json")]
+    # the session saw plenty of space (the share filled meanwhile): the job's own numbers decide
+    host, result = run(scenario, {"retention": {"keep_last": 1}, "expire_before_copy_when_short": True})
+    assert_failure_safe(host, result, r"^destination: destination too small: E:\\Backups has 1\.0 GiB free of 3\.9 TiB")
+    (answer,) = signals(host, "space.json")
+    assert answer == {"decision": "refuse", "delete_generations": []}
+    assert "expires 20261123T020000Z, which frees 40.0 GiB: not enough, so nothing was deleted" in result["msg"]
+    assert result["expired_before_copy"] == []
+
+
+def test_short_of_space_seen_in_preflight_fails_at_once_when_expiring_would_not_help(clock):
+    host, result = run(
+        {"win_vss_backup_preflight": [hv.preflight(free_bytes=10 * hv.GIB)]},
+        {"retention": {"keep_last": 1}, "expire_before_copy_when_short": True},
+    )
+    assert_failure_safe(host, result, r"^preflight: destination too small: E:\\Backups has 10\.0 GiB free")
+    assert "frees 40.0 GiB: not enough, so nothing was deleted" in result["msg"]
+    assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
+
+
+def test_short_of_space_without_the_option_names_it_when_it_would_help(clock):
+    host, result = run(
+        {"win_vss_backup_preflight": [hv.preflight(free_bytes=30 * hv.GIB)]}, {"retention": {"keep_last": 1}}
+    )
+    assert_failure_safe(host, result, r"^preflight: destination too small")
+    assert "expire_before_copy_when_short: true would delete those before the copy" in result["msg"]
+
+
+def test_check_mode_says_which_generations_would_make_room(clock):
+    host, result = run(
+        {"win_vss_backup_preflight": [hv.preflight(free_bytes=30 * hv.GIB)]},
+        {"retention": {"keep_last": 1}, "expire_before_copy_when_short": True},
+        check_mode=True,
+    )
+    assert not result.get("failed"), result["msg"]
+    assert result["expired_before_copy"] == ["20261123T020000Z"]
+    assert "first expiring 20261123T020000Z to make room" in result["msg"]
+    assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
+
+
+@pytest.mark.parametrize(
+    ("option", "retention", "asks"),
+    [(True, {"keep_last": 1}, True), (True, None, False), (False, {"keep_last": 1}, False)],
+)
+def test_the_job_asks_to_make_room_only_with_the_option_and_a_policy(clock, option, retention, asks):
+    args = {"expire_before_copy_when_short": option}
+    if retention:
+        args["retention"] = retention
+    host, result = run(success_scenario(), args)
+    assert not result.get("failed"), result["msg"]
+    (start,) = host.calls_to("win_vss_backup_start")
+    params = json.loads(start.parameters["Files"]["params.json"]["text"])
+    assert params["expire_when_short"] is asks
+
+
+def test_the_runner_deletes_to_make_room_only_under_the_signed_answer_before_the_snapshot():
+    runner = (PAYLOADS / "win_vss_backup_runner.ps1").read_text(encoding="utf-8")
+    ask = runner.index("if (-not (Test-Space) -and $params.expire_when_short -and $status.generations_listed) {")
+    wait = runner.index("$answer = Wait-SignedVerdict -Name 'space.json'")
+    delete = runner.index("Remove-Generations -Paths @($answer.delete_generations) -Into 'expired_before_copy'")
+    recheck = runner.index("if (-not (Test-Space)) {", delete)
+    assert ask < wait < delete < recheck < runner.index("Start-Process -FilePath 'diskshadow.exe'")
+    assert "$answer.decision -eq 'expire'" in runner[wait:delete]
+    signal = (PAYLOADS / "win_vss_backup_signal.ps1").read_text(encoding="utf-8")
+    assert "[ValidateSet('cancel.request', 'space.json', 'verdict.json')]" in signal
+    assert "if ($Name -ne 'cancel.request') {" in signal

@@ -178,24 +178,53 @@ def manifest_of(generation: str, status: str = "complete") -> Dict[str, Any]:
     }
 
 
+DEFAULT_GENERATIONS = ["20261123T020000Z", "20261124T020000Z"]
+
+
+def generation_list(generations: Optional[List[str]] = None) -> List[Dict[str, Any]]:
+    """The host's generation folders with their manifests, as ``Get-GenerationList`` returns them."""
+    return [
+        {"name": g, "path": HOST_PATH + "\\" + g, "created": "", "manifest": manifest_of(g)}
+        for g in (generations if generations is not None else DEFAULT_GENERATIONS)
+    ]
+
+
 def preflight(
     *,
     vms: Optional[List[Dict[str, Any]]] = None,
     free_bytes: int = 2000 * GIB,
     generations: Optional[List[str]] = None,
+    reachable: bool = True,
     lock: Optional[Dict[str, Any]] = None,
     lock_written_at: Any = "old",
     jobs: Optional[List[Dict[str, Any]]] = None,
     shadows: Optional[List[Dict[str, Any]]] = None,
     writers: str = "vssadmin_writers_ok.txt",
 ) -> Dict[str, Any]:
-    """The preflight payload's answer for HV01 (override what a scenario changes)."""
+    """The preflight payload's answer for HV01 (override what a scenario changes).
+
+    ``reachable=False``: the destination cannot be read from the WinRM session (a share without
+    credential delegation): no free space and no generations, as the payload reports it then.
+    """
     if vms is None:
         vms = [vm("web01", WEB01_ID), vm("db01", DB01_ID, "Off")]
-    gens = [
-        {"name": g, "path": HOST_PATH + "\\" + g, "created": "", "manifest": manifest_of(g)}
-        for g in (generations if generations is not None else ["20261123T020000Z", "20261124T020000Z"])
-    ]
+    gens = generation_list(generations)
+    destination: Dict[str, Any] = {
+        "path": DESTINATION,
+        "reachable": True,
+        "error": None,
+        "free_bytes": free_bytes,
+        "total_bytes": 4000 * GIB,
+        "generations": gens,
+    }
+    if not reachable:
+        destination = {
+            "path": DESTINATION,
+            "reachable": False,
+            "error": "neither the folder nor any parent of it exists or can be read",
+            "free_bytes": None,
+            "generations": [],
+        }
     return ok(
         {
             "computer_name": "HV01",
@@ -225,14 +254,7 @@ def preflight(
             "writers_text": fixture(writers),
             "writers_exit": 0,
             "writers_error": None,
-            "destination": {
-                "path": DESTINATION,
-                "reachable": True,
-                "error": None,
-                "free_bytes": free_bytes,
-                "total_bytes": 4000 * GIB,
-                "generations": gens,
-            },
+            "destination": destination,
             "lock": lock,
             # the lock file's write time by the host's clock (a dead job's lock: hours before "now")
             "lock_written_at": None
@@ -524,8 +546,14 @@ def collect(
     stderr: str = "",
     hashes: Optional[str] = None,
     sizes: Any = _DEFAULT,
+    generations: Any = _DEFAULT,
+    generations_error: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """The collect payload's answer for a job whose copy is over (runner awaits the verdict)."""
+    """The collect payload's answer for a job whose copy is over (runner awaits the verdict).
+
+    ``generations``: generations.json, the host's generations as the job account listed them
+    (default: :func:`generation_list`; None: no such file); ``generations_error``: the listing failed.
+    """
     copy = copy_outputs() if copy is None else copy
     st = {
         "job_id": job_id,
@@ -549,8 +577,11 @@ def collect(
     def entry(text):
         return None if text is None else {"size": len(text), "truncated": False, "text": text}
 
+    if generations is _DEFAULT:
+        generations = generations_json(error=generations_error)
     found = {
         "status.json": entry(json.dumps(st)),
+        "generations.json": entry(None if generations is None else json.dumps(generations)),
         "listing.json": entry(json.dumps(listing() if files is None else files)),
         "diskshadow.err": entry(stderr),
         "diskshadow.log": entry(transcript(transcript_name, JOBS_ROOT + "\\" + job_id) if transcript_name else None),
@@ -564,6 +595,43 @@ def collect(
         found["plan.json"] = entry(json.dumps(plan))
         found["params.json"] = entry(json.dumps({"job_id": job_id, "verify": verify, "hash": verify == "hash"}))
     return ok({"job_id": job_id, "job_dir_exists": True, "files": found, "shadows": copy_list(shadows)})
+
+
+def generations_json(
+    listed: Optional[List[Dict[str, Any]]] = None, *, error: Optional[str] = None, account: str = "NT AUTHORITY\\SYSTEM"
+) -> Dict[str, Any]:
+    """generations.json as the runner writes it before the snapshot."""
+    return {
+        "host_path": HOST_PATH,
+        "account": account,
+        "error": error,
+        "generations": [] if error else (generation_list() if listed is None else listed),
+    }
+
+
+def space_collect(
+    *, generations: Optional[Dict[str, Any]] = None, free_bytes: int, job_id: str = JOB_ID
+) -> Dict[str, Any]:
+    """The collect payload's answer while the runner waits for space.json (status and generations only)."""
+    st = {
+        "job_id": job_id,
+        "phase": "awaiting_space_verdict",
+        "outcome": "running",
+        "pid": 4242,
+        "account": "NT AUTHORITY\\SYSTEM",
+        "destination_free_bytes": free_bytes,
+        "destination_total_bytes": 4000 * GIB,
+        "required_bytes": TOTAL_BYTES,
+    }
+    found = {
+        "status.json": {"size": 1, "truncated": False, "text": json.dumps(st)},
+        "generations.json": {
+            "size": 1,
+            "truncated": False,
+            "text": json.dumps(generations_json() if generations is None else generations),
+        },
+    }
+    return ok({"job_id": job_id, "job_dir_exists": True, "files": found, "shadows": []})
 
 
 def copy_list(value):
