@@ -902,10 +902,7 @@ class BackupRun:
 
         # the Hyper-V writer: excluded (diskshadow said so), included (snapshot made with VMs), unknown
         excluded = any(HYPERV_WRITER_NAME.casefold() in str(w).casefold() for w in ds.get("excluded_writers") or [])
-        excluded = excluded or any(
-            HYPERV_WRITER_NAME.casefold() in str(c.get("writer") or "").casefold()
-            for c in ds.get("excluded_components") or []
-        )
+        excluded = excluded or bool(self.hyperv_components_excluded(ds, plan))
         writer: Dict[str, Any] = dict(writer_before or {})
         if excluded:
             writer["included"] = False
@@ -939,18 +936,32 @@ class BackupRun:
             vm_seconds=vm_seconds,
             verify=verify,
             source_hashes=collected.get("source_hashes"),
-            warnings=self.warnings_from_job(ds),
+            warnings=self.warnings_from_job(ds, plan),
             error=error,
         )
         return {"manifest": manifest, "diskshadow": ds, "codes": codes, "summary": summary, "writer": writer}
 
     @staticmethod
-    def warnings_from_job(ds: Mapping[str, Any]) -> List[str]:
+    def hyperv_components_excluded(ds: Mapping[str, Any], plan: Mapping[str, Any]) -> List[Mapping[str, Any]]:
+        """Components of the Hyper-V writer (that is, VMs) diskshadow left out, except those of excluded VMs
+        that the script itself left out (WRITER EXCLUDE)."""
+
+        def key(component: Any) -> str:
+            return str(component or "").strip().strip("\\{}").casefold()
+
+        planned = {key(c.get("component")) for c in plan.get("writer_excluded_components") or []}
+        return [
+            item
+            for item in ds.get("excluded_components") or []
+            if HYPERV_WRITER_NAME.casefold() in str(item.get("writer") or "").casefold()
+            and key(item.get("component")) not in planned
+        ]
+
+    def warnings_from_job(self, ds: Mapping[str, Any], plan: Mapping[str, Any]) -> List[str]:
         """Exclusions that matter to the user: components of the Hyper-V writer (that is, VMs)."""
         return [
             f"diskshadow excluded component {item.get('component')} of the {HYPERV_WRITER_NAME}"
-            for item in ds.get("excluded_components") or []
-            if HYPERV_WRITER_NAME.casefold() in str(item.get("writer") or "").casefold()
+            for item in self.hyperv_components_excluded(ds, plan)
         ]
 
     # ------------------------------------------------------------------------------ follow

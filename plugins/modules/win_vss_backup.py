@@ -49,6 +49,10 @@ options:
   exclude_vms:
     description:
       - Names or globs of VMs to leave out, applied after O(vms).
+      - A VM left out that has files on a volume the snapshot takes anyway (because a VM that is backed up lives
+        there too) is also left out of the Microsoft Hyper-V VSS Writer (diskshadow C(WRITER EXCLUDE) of its
+        component, the VM id), so the snapshot does not quiesce it or put it into a saved state. A VM left out
+        without a usable id is named in a warning.
     type: list
     elements: str
     default: []

@@ -129,6 +129,7 @@ _JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 _DRIVE_PATH_RE = re.compile(r"^[A-Za-z]:\\")
 _UNC_RE = re.compile(r"^\\\\[^\\?.][^\\]*\\[^\\]+")
 _VOLUME_KEY_RE = re.compile(r"(Volume\{[0-9A-Fa-f-]+\})")
+_VM_ID_RE = re.compile(r"^\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}?\Z")
 _RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)}
 _FOLDER_FORBIDDEN = set('<>:"/\\|?*')
 
@@ -361,6 +362,52 @@ def _file_entries(vm_name: str, vm: Mapping[str, Any], warnings: List[str]) -> L
             f"VM {quote_value(vm_name)}: the inventory lists no configuration, checkpoint or disk file"
         )
     return files
+
+
+def _writer_exclusions(
+    vms: Sequence[Mapping[str, Any]],
+    excluded: Sequence[str],
+    volumes: Sequence[Mapping[str, Any]],
+    snapshotted: Mapping[str, Any],
+    warnings: List[str],
+) -> List[Dict[str, str]]:
+    """Hyper-V writer components of excluded VMs with a file on a snapshotted volume.
+
+    The writer would otherwise quiesce them too (a VM without online backup is put into a saved state
+    for the snapshot). Its component for a VM is the VM id (``\\<ID>``); ``snapshotted`` is keyed by
+    the volume GUID path, case-folded. VMs whose files are all on other volumes need nothing: the
+    writer leaves out a component whose volumes are not in the shadow copy set.
+    """
+    names = {n.casefold() for n in excluded}
+    out: List[Dict[str, str]] = []
+    for vm in vms:
+        name = str(vm.get("name") or "")
+        if name.casefold() not in names:
+            continue
+        on_set = False
+        for key in ("config_paths", "checkpoint_paths", "vhd_paths"):
+            for entry in vm.get(key) or []:
+                path = entry.get("path") if isinstance(entry, Mapping) else entry
+                if not isinstance(path, str) or not _DRIVE_PATH_RE.match(path):
+                    continue
+                try:
+                    volume = _volume_for_path(volumes, path, "excluded VM")
+                    on_set = on_set or _volume_path(volume).casefold() in snapshotted
+                except BackupPlanError:
+                    continue
+        if not on_set:
+            continue
+        match = _VM_ID_RE.match(str(vm.get("id") or ""))
+        if not match:
+            warnings.append(
+                f"excluded VM {quote_value(name)} has files on a volume in the snapshot but no VM id"
+                f" ({quote_value(vm.get('id'))}), so the Hyper-V writer cannot be told to leave it out:"
+                " it is quiesced with the others"
+            )
+            continue
+        vm_id = match.group(1).upper()
+        out.append({"vm": name, "id": vm_id, "component": "\\" + vm_id})
+    return out
 
 
 def _matcher(names: Sequence[str]):
@@ -715,6 +762,7 @@ def build_plan(
         "vms": plan_vms,
         "extra_paths": plan_extras,
         "excluded_vms": excluded,
+        "writer_excluded_components": _writer_exclusions(vms, excluded, volumes, volume_entries, warnings),
         "steps": steps,
         "robocopy": robocopy,
         "total_bytes": None if not sizes or None in sizes or plan_extras else sum(sizes),

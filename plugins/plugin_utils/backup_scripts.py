@@ -15,6 +15,7 @@ diskshadow script, in this order::
     SET METADATA <job_dir>\\metadata.cab
     SET VERBOSE ON
     WRITER VERIFY {66841cd4-...}       # Hyper-V writer: only with VMs and require_hyperv_writer
+    WRITER EXCLUDE {66841cd4-...}:\\<VM id>  # one per excluded VM with files on a snapshotted volume
     BEGIN BACKUP                       # only for backup_type full (copy backups leave logs alone)
     ADD VOLUME D: ALIAS VAWVOL1        # one per volume; GUID path when the volume has no letter
     CREATE
@@ -170,6 +171,15 @@ def render_script(plan: Mapping[str, Any]) -> str:
     ]
     if _plan_has_vms(plan) and plan.get("require_hyperv_writer", True):
         lines.append(f"WRITER VERIFY {{{HYPERV_WRITER_ID}}}")
+    for item in plan.get("writer_excluded_components") or []:
+        # an excluded VM on a snapshotted volume: the writer must not quiesce it (component = VM id)
+        component = str(item.get("component") or "")
+        if not re.fullmatch(r"\\[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}", component):
+            raise ScriptRenderError(
+                f"writer component of excluded VM {quote_value(item.get('vm'))}: expected \\<VM id>,"
+                f" got {quote_value(component)}"
+            )
+        lines.append(f"WRITER EXCLUDE {{{HYPERV_WRITER_ID}}}:{component}")
     if full:
         lines.append("BEGIN BACKUP")
     aliases = []

@@ -1475,3 +1475,48 @@ def test_the_runner_deletes_to_make_room_only_under_the_signed_answer_before_the
     signal = (PAYLOADS / "win_vss_backup_signal.ps1").read_text(encoding="utf-8")
     assert "[ValidateSet('cancel.request', 'space.json', 'verdict.json')]" in signal
     assert "if ($Name -ne 'cancel.request') {" in signal
+
+
+# ------------------------------------------------------- excluded VMs are not quiesced by the writer
+
+TEST01_ID = "7e570000-0000-4000-8000-000000000001"
+
+
+def with_test01():
+    test01 = {
+        "name": "test01",
+        "id": TEST01_ID,
+        "state": "Running",
+        "config_paths": [{"path": f"D:\\Hyper-V\\test01\\Virtual Machines\\{TEST01_ID.upper()}.vmcx", "size": 4096}],
+        "checkpoint_paths": [],
+        "vhd_paths": [{"path": "D:\\Hyper-V\\test01\\Virtual Hard Disks\\test01.vhdx", "size": hv.GIB}],
+    }
+    return hv.preflight(vms=[hv.vm("web01", hv.WEB01_ID), hv.vm("db01", hv.DB01_ID, "Off"), test01])
+
+
+def test_an_excluded_vm_on_a_snapshotted_volume_is_excluded_from_the_writer_and_that_is_no_failure(clock):
+    scenario = success_scenario(
+        win_vss_backup_preflight=[with_test01()],
+        win_vss_backup_collect=[hv.collect(transcript_name="diskshadow_success_writer_exclude.txt")],
+    )
+    host, result = run(scenario, {"exclude_vms": ["test01"], "retention": {"keep_last": 2}})
+    assert not result.get("failed"), result["msg"]
+    (start,) = host.calls_to("win_vss_backup_start")
+    script = start.parameters["Files"]["backup.dsh"]["text"]
+    assert f"WRITER EXCLUDE {{66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}}:\\{TEST01_ID.upper()}" in script
+    assert result["writer"]["included"] is True
+    assert not any("excluded component" in w for w in result["warnings"])
+
+
+def test_a_backed_up_vm_left_out_by_the_writer_still_fails_the_writer_check(clock):
+    """Only the components the script left out on purpose are expected; any other is a real exclusion."""
+    plan = {"writer_excluded_components": [{"vm": "test01", "component": "\\" + TEST01_ID.upper()}]}
+    ds = {
+        "excluded_components": [
+            {"component": "\\\\" + TEST01_ID.upper(), "writer": "Microsoft Hyper-V VSS Writer"},
+            {"component": "\\\\" + hv.WEB01_ID.upper(), "writer": "Microsoft Hyper-V VSS Writer"},
+            {"component": "\\BCD\\BCD", "writer": "ASR Writer"},
+        ]
+    }
+    left = plugin.BackupRun.hyperv_components_excluded(ds, plan)
+    assert [c["component"] for c in left] == ["\\\\" + hv.WEB01_ID.upper()]

@@ -69,6 +69,9 @@ def test_script_for_a_copy_backup():
         f"SET METADATA {JOB_DIR}\\metadata.cab",
         "SET VERBOSE ON",
         f"WRITER VERIFY {HYPERV_WRITER}",
+        # app01 and Test01 are not backed up but have files on D: (in the snapshot): the writer leaves them alone
+        f"WRITER EXCLUDE {HYPERV_WRITER}:\\A0A0A0A0-0000-4000-8000-0000000000A0",
+        f"WRITER EXCLUDE {HYPERV_WRITER}:\\7E570000-0000-4000-8000-000000000001",
         "ADD VOLUME D: ALIAS VAWVOL1",
         f"ADD VOLUME \\\\?\\Volume{GUID_DATA}\\ ALIAS VAWVOL2",
         "CREATE",
@@ -93,8 +96,10 @@ def test_full_backup_brackets_the_shadow_and_copy_with_begin_and_end_backup():
 
 def test_writer_verify_only_when_vms_are_planned_and_required():
     assert f"WRITER VERIFY {HYPERV_WRITER}" in render_script(plan(include_vms=["web01"]))
-    assert "WRITER" not in render_script(plan(include_vms=["web01"], require_hyperv_writer=False))
-    assert "WRITER" not in render_script(plan(include_vms=[], extra_paths=["D:\\Scripts"]))
+    assert "WRITER VERIFY" not in render_script(plan(include_vms=["web01"], require_hyperv_writer=False))
+    assert "WRITER VERIFY" not in render_script(plan(include_vms=[], extra_paths=["D:\\Scripts"]))
+    # the VMs on the snapshotted D: are still left out of the writer when only extra paths are copied
+    assert "WRITER EXCLUDE" in render_script(plan(include_vms=[], extra_paths=["D:\\Scripts"]))
 
 
 @pytest.mark.parametrize("p", _plans())
@@ -723,3 +728,34 @@ def test_parse_source_sizes_of_a_cut_off_file_and_of_nothing():
     assert second["size"] is None and "stopped" in second["error"]
     (odd,) = parse_source_sizes("vaware-file C:\\m\\c.vhdx\r\nvaware-size 1.5\r\n")
     assert odd["size"] is None and "1.5" in odd["error"]
+
+
+def test_excluded_vms_are_left_out_of_the_writer_only_when_they_have_files_on_a_snapshotted_volume():
+    p = plan(include_vms=["sql01"])  # only the GUID-only Data volume is snapshotted
+    # app01 has a disk there; web01 and Test01 live on D: alone, which the writer leaves out by itself
+    assert p["writer_excluded_components"] == [
+        {
+            "vm": "app01",
+            "id": "A0A0A0A0-0000-4000-8000-0000000000A0",
+            "component": "\\A0A0A0A0-0000-4000-8000-0000000000A0",
+        }
+    ]
+    excludes = [c for c in _commands(render_script(p)) if c.startswith("WRITER EXCLUDE")]
+    assert excludes == [f"WRITER EXCLUDE {HYPERV_WRITER}:\\A0A0A0A0-0000-4000-8000-0000000000A0"]
+    commands = _commands(render_script(p))
+    assert commands.index(excludes[0]) < _index(commands, "ADD VOLUME")
+    assert not [c for c in _commands(render_script(plan())) if c.startswith("WRITER EXCLUDE")]  # nothing excluded
+
+
+def test_an_excluded_vm_without_an_id_on_a_snapshotted_volume_is_a_warning():
+    odd = vm("odd01", "D:\\Hyper-V\\odd01\\odd01.vhdx", vm_id="not-a-guid")
+    p = plan(vms(odd), include_vms=["web01"])
+    assert "odd01" not in [c["vm"] for c in p["writer_excluded_components"]]
+    assert any("odd01" in w and "cannot be told to leave it out" in w for w in p["warnings"])
+
+
+def test_a_writer_component_that_is_not_a_vm_id_is_refused():
+    p = plan(include_vms=["web01"])
+    p["writer_excluded_components"] = [{"vm": "x", "component": '\\x" & del C:'}]
+    with pytest.raises(ScriptRenderError, match="writer component of excluded VM"):
+        render_script(p)
