@@ -1007,14 +1007,7 @@ class BackupRun:
                 "manifest_text": json.dumps(manifest, indent=1),
                 "delete_generations": [plan["host_path"] + "\\" + g for g in expired],
             }
-            try:
-                self.call(
-                    "win_vss_backup_signal",
-                    {"JobId": job_id, "Name": "verdict.json", "Text": json.dumps(verdict)},
-                    "finalize",
-                )
-            except PayloadError as exc:
-                raise StepFailed("finalize", exc.message, job_id=job_id, manifest_status=manifest["status"]) from None
+            self.signal(job_id, "verdict.json", verdict, "finalize", manifest_status=manifest["status"])
             final = (self.poll(job_id, ("done",), "write the manifest").get("status")) or status
 
         # this job's shadows that still exist (the runner deletes them; anything left is deleted here)
@@ -1125,14 +1118,14 @@ class BackupRun:
                 f" as retention would after this backup (expire_before_copy_when_short); kept the newest complete"
                 f" generation {room['protected']}"
             )
+        self.signal(job_id, "space.json", answer, "make room")
+
+    def signal(self, job_id: str, name: str, body: Mapping[str, Any], step: str, **partial: Any) -> None:
+        """Hand the runner an answer (the signal payload signs it with the job's key on the host)."""
         try:
-            self.call(
-                "win_vss_backup_signal",
-                {"JobId": job_id, "Name": "space.json", "Text": json.dumps(answer)},
-                "make room",
-            )
+            self.call("win_vss_backup_signal", {"JobId": job_id, "Name": name, "Text": json.dumps(body)}, step)
         except PayloadError as exc:
-            raise StepFailed("make room", exc.message, job_id=job_id) from None
+            raise StepFailed(step, exc.message, job_id=job_id, **partial) from None
 
     def select_expired(
         self, plan: Mapping[str, Any], manifest: Mapping[str, Any], collected: Mapping[str, Any]

@@ -523,18 +523,24 @@ def test_a_local_destination_on_no_volume_fails_in_preflight(clock):
     assert_failure_safe(host, result, r"^preflight: destination E:\\Backups is not reachable on the host: neither")
 
 
-def test_destination_too_small_seen_by_the_job_account(clock):
-    """A UNC destination the session cannot read is checked again by the runner as the job account."""
-    fields = {
-        "error": "destination too small: 1073741824 bytes free of 4294967296000 at"
-        " \\\\nas\\backups\\HV01\\20261125T020000Z, 64425558016 bytes to copy",
-        "error_phase": "destination",
+def too_small(generation_path, phase, **more):
+    """The runner's status after its space check failed (1 GiB free): its error and its numbers."""
+    return {
+        "error": f"destination too small: {hv.GIB} bytes free of {4000 * hv.GIB} at {generation_path},"
+        f" {hv.TOTAL_BYTES} bytes to copy",
+        "error_phase": phase,
         "destination_free_bytes": hv.GIB,
         "destination_total_bytes": 4000 * hv.GIB,
         "required_bytes": hv.TOTAL_BYTES,
         "shadows_deleted": [],
         "shadow_set_ids": [],
+        **more,
     }
+
+
+def test_destination_too_small_seen_by_the_job_account(clock):
+    """A UNC destination the session cannot read is checked again by the runner as the job account."""
+    fields = too_small("\\\\nas\\backups\\HV01\\" + hv.GENERATION, "destination")
     scenario = success_scenario(
         win_vss_backup_preflight=[hv.preflight(reachable=False)],
         win_vss_backup_status=[hv.status("done", alive=False, outcome="failed", **fields)],
@@ -1392,17 +1398,7 @@ def test_short_of_space_the_job_expires_what_retention_would_and_keeps_the_newes
 
 
 def test_short_of_space_with_too_little_to_expire_deletes_nothing_and_shows_the_arithmetic(clock):
-    fields = {
-        "error": "destination too small: 1073741824 bytes free of 4294967296000 at E:\\Backups\\HV01\\20261125T020000Z,"
-        " 64425558016 bytes to copy",
-        "error_phase": "making_space",
-        "destination_free_bytes": hv.GIB,
-        "destination_total_bytes": 4000 * hv.GIB,
-        "required_bytes": hv.TOTAL_BYTES,
-        "space_verdict": "refuse",
-        "shadows_deleted": [],
-        "shadow_set_ids": [],
-    }
+    fields = too_small(hv.GENERATION_PATH, "making_space", space_verdict="refuse")
     scenario = space_scenario(
         hv.GIB,
         [],
