@@ -845,21 +845,6 @@ def test_files_mode_with_a_changed_copy_in_the_folder_is_refused_by_hash():
     assert "win_vm_restore_files" not in order(host)
 
 
-def test_documented_options_match_the_argument_spec():
-    import yaml
-
-    from ansible_collections.vaware.hyperv.plugins.modules import win_vm_restore as stub
-
-    documented = yaml.safe_load(stub.DOCUMENTATION)["options"]
-    assert set(documented) == set(win_vm_restore.ARGUMENT_SPEC)
-    for name, spec in win_vm_restore.ARGUMENT_SPEC.items():
-        doc = documented[name]
-        assert doc.get("type", "str") == spec["type"], name
-        assert doc.get("default") == spec.get("default"), name
-        assert doc.get("choices") == spec.get("choices"), name
-        assert bool(doc.get("required")) == bool(spec.get("required")), name
-
-
 def test_payloads_never_build_commands_from_text():
     for name in READ_ONLY | CHANGING:
         text = _payload.load_payload(name)

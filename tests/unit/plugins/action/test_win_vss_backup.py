@@ -1251,24 +1251,6 @@ def test_the_job_task_runs_as_system_by_a_name_that_is_not_localized():
     assert not re.search(r"(?mi)^[^#\n]*NT AUTHORITY", start)  # only in the comment saying why
 
 
-def test_documented_options_match_the_argument_spec():
-    import yaml
-
-    from ansible_collections.vaware.hyperv.plugins.modules import win_vss_backup as stub
-
-    documented = yaml.safe_load(stub.DOCUMENTATION)["options"]
-    assert set(documented) == set(plugin.ARGUMENT_SPEC)
-    for name, spec in plugin.ARGUMENT_SPEC.items():
-        doc = documented[name]
-        assert doc.get("type", "str") == spec["type"], name
-        assert doc.get("default") == spec.get("default"), name
-        assert doc.get("choices") == spec.get("choices"), name
-        assert doc.get("elements") == spec.get("elements"), name
-        if "options" in spec:
-            assert set(doc["suboptions"]) == set(spec["options"]), name
-    assert plugin.ARGUMENT_SPEC["run_as_password"]["no_log"] is True
-
-
 # ---------------------------------------------------------- retention from the job account's list
 
 UNC = "\\\\nas01\\hyperv-backup"
