@@ -12,6 +12,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vaware.hyperv.plugins.filter import backup_report as plugin
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._report import NO_RESULT_MSG
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import merge_proofs, proven_restore
 
 ROOT = pathlib.Path(plugin.__file__).resolve().parents[2]
@@ -121,7 +122,7 @@ def test_a_failed_vm_alone_fails_its_host():
 def test_targeted_host_without_result_is_failed():
     r = report([ok_host("hv01")], hosts=["hv01", "hv02"])
     assert r["failed_hosts"] == ["hv02"]
-    assert r["hosts"][0]["msg"] == plugin.NO_RESULT_MSG and r["hosts"][0]["vms"] == []
+    assert r["hosts"][0]["msg"] == NO_RESULT_MSG and r["hosts"][0]["vms"] == []
 
 
 def test_no_host_at_all_is_a_failed_run():
