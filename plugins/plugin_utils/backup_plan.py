@@ -146,6 +146,23 @@ def quote_value(value: Any) -> str:
     return "'" + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value) + "'"
 
 
+def damaged_path_hint(value: Any) -> str:
+    """A sentence to add to a path error when ``value`` looks like a Windows path whose backslashes were
+    decoded on the way in (``-e key=value`` turns ``\\\\nas01`` into ``\\nas01`` and ``E:\\new`` into a
+    newline); empty otherwise."""
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
+    lost_unc = text.startswith("\\") and not text.startswith("\\\\")
+    if not (lost_unc or any(ord(c) < 32 for c in value)):
+        return ""
+    return (
+        ". Backslashes look decoded: ansible-playbook -e key=value turns \\\\ into \\ and \\n into a newline."
+        ' Give Windows paths as JSON (-e \'{"name": "\\\\\\\\nas01\\\\share"}\'),'
+        " in a vars file (-e @vars.yml) or in the inventory"
+    )
+
+
 # --------------------------------------------------------------------------------------- paths
 
 
@@ -186,7 +203,7 @@ def _check_components(path: str, what: str) -> None:
         if bad:
             raise BackupPlanError(
                 f"{what}: {quote_value(path)} contains {' '.join(quote_value(c) for c in bad)},"
-                " which Windows does not allow in a file or folder name"
+                f" which Windows does not allow in a file or folder name{damaged_path_hint(path)}"
             )
 
 
@@ -195,6 +212,7 @@ def _local_path(path: Any, what: str) -> str:
     if not _DRIVE_PATH_RE.match(norm):
         raise BackupPlanError(
             f"{what}: expected an absolute local path such as D:\\Hyper-V\\web01, got {quote_value(path)}"
+            f"{damaged_path_hint(path)}"
         )
     _check_components(norm, what)
     return norm
@@ -549,11 +567,12 @@ def build_plan(
         now = datetime.datetime.now(datetime.timezone.utc)
     generation = generation_id(now, existing_generations)
 
+    given = destination
     destination = normalize_path(destination, "destination")
     if not (_DRIVE_PATH_RE.match(destination) or _UNC_RE.match(destination)):
         raise BackupPlanError(
             f"destination: expected a local path such as E:\\Backups or a UNC path such as \\\\nas\\backups,"
-            f" got {quote_value(destination)}"
+            f" got {quote_value(given)}{damaged_path_hint(given)}"
         )
     _check_components(destination, "destination")
     host_path = _join(destination, host)

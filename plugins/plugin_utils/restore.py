@@ -29,8 +29,10 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import (
     check_folder_name,
+    damaged_path_hint,
     normalize_path,
     parse_generation_id,
+    quote_value,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.manifest import (
     is_generation_complete,
@@ -67,9 +69,17 @@ class RestoreError(ValueError):
 def _path(value: Any, what: str) -> str:
     path = normalize_path(value, what)
     if not (_DRIVE_RE.match(path) or _UNC_RE.match(path)):
-        raise RestoreError(f"{what}: expected an absolute local path (D:\\Restore) or a UNC path, got {value!r}")
+        raise RestoreError(
+            f"{what}: expected an absolute local path (D:\\Restore) or a UNC path, got {quote_value(value)}"
+            f"{damaged_path_hint(value)}"
+        )
     if any(part in (".", "..") for part in path.split("\\")[1:]):
-        raise RestoreError(f"{what}: {value!r} contains a '.' or '..' component; give a plain absolute path")
+        raise RestoreError(f"{what}: {quote_value(value)} contains a '.' or '..' component; give a plain absolute path")
+    if any(ord(c) < 32 for c in path):
+        raise RestoreError(
+            f"{what}: {quote_value(value)} contains a control character, which Windows does not allow in a path"
+            f"{damaged_path_hint(value)}"
+        )
     return path
 
 

@@ -318,3 +318,56 @@ def test_a_vm_without_integration_services_is_tested_with_its_own_check(tmp_path
     msg = failure_messages(output)["hv01"]
     assert "hyperv_restore_test_check_vms maps a VM name to heartbeat or running" in msg and "ping" in msg
     assert scripted_collection.calls(setup["hosts_dir"], "hv01") == []
+
+
+def test_restore_playbook_takes_the_role_variable_names_like_test_restore(tmp_path):
+    """playbooks/restore.yml reads hyperv_restore_* (the names playbooks/test_restore.yml takes); a short name of an
+    earlier version does not override the hyperv_restore_* one given beside it."""
+    folder = f"{answers.RESTORE}\\web01-restored-{answers.OLD}"
+    scenario = {
+        "win_vm_restore_generations": [answers.generations()],
+        "win_vm_restore_verify": [answers.verified(samples.manifest(samples.at(20)), folder=folder)],
+        "win_vm_restore_import": [answers.imported(f"web01-restored-{answers.OLD}", folder)],
+    }
+    setup, proc, output = run_playbook(
+        tmp_path, {"hv01": scenario}, "vaware.hyperv.restore", "-l", "hv01",
+        "-e", json.dumps({
+            "hyperv_restore_vm": "web01", "vm": "sql01", "hyperv_restore_generation": answers.OLD,
+            "hyperv_restore_connect_network": True, "hyperv_restore_path": answers.RESTORE,
+            "hyperv_restore_destination": samples.DESTINATION,
+        }),
+    )  # fmt: skip
+    assert proc.returncode == 0, json.dumps(output["plays"][-1]["tasks"][-1])[-2000:]
+    (call,) = [
+        c for c in scripted_collection.calls(setup["hosts_dir"], "hv01") if c["payload"] == "win_vm_restore_import"
+    ]
+    assert call["parameters"]["Name"] == f"web01-restored-{answers.OLD}"
+    assert call["parameters"]["ConnectNetwork"] is True
+
+
+@pytest.mark.parametrize("key", ["vm", "hyperv_restore_vm"])
+def test_a_vm_given_as_a_number_is_refused_with_a_clear_message(tmp_path, key):
+    setup, proc, output = run_playbook(
+        tmp_path, {"hv01": {}}, "vaware.hyperv.restore", "-l", "hv01",
+        "-e", json.dumps({key: 42, "hyperv_restore_path": answers.RESTORE,
+                          "hyperv_restore_destination": samples.DESTINATION}),
+    )  # fmt: skip
+    assert proc.returncode == 2
+    text = json.dumps(output)
+    assert "hyperv_restore_vm: expected the name of a VM (a string), got 42 (int)" in text, text[-3000:]
+    assert scripted_collection.calls(setup["hosts_dir"], "hv01") == []
+
+
+def test_a_share_whose_backslashes_were_decoded_is_shown_as_it_arrived(tmp_path):
+    """-e hyperv_restore_destination=\\\\nas01\\backups arrives as \\nas01<backspace>ackups: the error shows that value
+    as it arrived (one backslash, the control character escaped; a Python repr would double the backslash and look
+    right) and says how to pass it."""
+    setup, proc, output = run_playbook(
+        tmp_path, {"hv01": {}}, "vaware.hyperv.restore", "-l", "hv01", "-e", "hyperv_restore_vm=web01",
+        "-e", "hyperv_restore_destination=\\\\nas01\\backups", "-e", json.dumps({"hyperv_restore_path": "E:\\R"}),
+    )  # fmt: skip
+    assert proc.returncode == 2
+    (msg,) = [r["msg"] for t in output["plays"][0]["tasks"] for r in t["hosts"].values() if r.get("failed")]
+    assert "got '\\nas01\\u0008ackups'." in msg, msg
+    assert "Backslashes look decoded" in msg and "-e @vars.yml" in msg
+    assert scripted_collection.calls(setup["hosts_dir"], "hv01") == []
