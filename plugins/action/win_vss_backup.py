@@ -48,7 +48,9 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import (
     JOB_FILE_NAMES,
     BackupPlanError,
     build_plan,
+    damaged_path_hint,
     is_under,
+    quote_value,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts import (
     parse_exit_codes,
@@ -186,7 +188,7 @@ def _validate(args: Mapping[str, Any]) -> None:
         )
     run_as = args.get("run_as")
     if run_as and (any(ord(c) < 32 for c in run_as) or not run_as.strip()):
-        problems.append(f"run_as: expected an account name such as CORP\\svc-backup, got {run_as!r}")
+        problems.append(f"run_as: expected an account name such as CORP\\svc-backup, got {quote_value(run_as)}")
     destination = args.get("destination")
     if args["state"] == "present" and not job_id and not destination:
         problems.append(
@@ -196,7 +198,7 @@ def _validate(args: Mapping[str, Any]) -> None:
     if destination is not None and not _DEST_RE.match(destination.replace("/", "\\")):
         problems.append(
             "destination: expected a local path such as E:\\Backups or a UNC path such as \\\\nas\\backups,"
-            f" got {destination!r}"
+            f" got {quote_value(destination)}{damaged_path_hint(destination)}"
         )
     for name in ("vms", "exclude_vms", "extra_paths"):
         for value in args.get(name) or []:

@@ -265,7 +265,7 @@ def test_check_mode_plans_reports_and_changes_nothing(tmp_path):
     assert "check mode: planned only" in html and "the same data is in backup-report.check.json" in html
 
 
-def test_every_host_refused_by_argument_validation_still_gets_a_failed_report(tmp_path):
+def test_every_host_refused_by_the_role_checks_still_gets_a_failed_report(tmp_path):
     # a typical first run: hyperv_backup_destination is not set anywhere, so the role refuses every host
     scenarios = {"hv01": fleet.successful_host(), "hv02": fleet.successful_host()}
     setup, proc, output, report_dir = run_backup(
@@ -280,11 +280,11 @@ def test_every_host_refused_by_argument_validation_still_gets_a_failed_report(tm
     assert report["status"] == "failed" and report["failed_hosts"] == ["hv01", "hv02"]
     for host in report["hosts"]:
         assert host["status"] == "failed" and host["vms"] == []
-        assert "missing required arguments: hyperv_backup_destination" in host["msg"], host["msg"]
+        assert host["msg"].startswith("hyperv_backup_destination is not set"), host["msg"]
         assert host["errors"] and "hyperv_backup_destination" in host["errors"][0]
-        assert host["failed_task"].startswith("Validating arguments against arg spec 'main'")
+        assert host["failed_task"] == "Check that hyperv_backup_destination is set"
     html = (report_dir / "backup-report.html").read_text(encoding="utf-8")
-    assert "missing required arguments: hyperv_backup_destination" in html
+    assert "hyperv_backup_destination is not set" in html
     assert output["global_custom_stats"]["hyperv_backup"]["failed_hosts"] == ["hv01", "hv02"]
     (fail_task,) = [
         t for t in output["plays"][-1]["tasks"] if t["task"]["name"].endswith(": Fail the hosts whose backup failed")
@@ -292,3 +292,58 @@ def test_every_host_refused_by_argument_validation_still_gets_a_failed_report(tm
     for host in scenarios:
         msg = fail_task["hosts"][host]["msg"]
         assert msg.startswith(f"Backup of {host} FAILED: ") and "hyperv_backup_destination" in msg
+
+
+def refused_messages(tmp_path, host_vars, *extra_args):
+    """Run the backup playbook with one host per set of variables; every host must be refused before any call."""
+    scenarios = {host: fleet.successful_host() for host in host_vars}
+    setup, proc, _output, report_dir = run_backup(tmp_path, scenarios, *extra_args, host_vars=host_vars)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    report = json.loads((report_dir / "backup-report.json").read_text(encoding="utf-8"))
+    for host in scenarios:
+        assert scripted_collection.calls(setup["hosts_dir"], host) == [], host  # refused before any call
+    return {h["name"]: h["msg"] for h in report["hosts"]}
+
+
+def test_a_missing_destination_is_one_clear_line(tmp_path):
+    (msg,) = refused_messages(tmp_path, {"hv01": {"hyperv_backup_destination": None}}).values()
+    assert msg.startswith("hyperv_backup_destination is not set: give the folder that receives the backups"), msg
+    assert "\n" not in msg and len(msg) < 400 and "argument_spec" not in msg, msg
+
+
+def test_role_variables_are_checked_before_any_host_is_contacted_in_their_own_names(tmp_path):
+    msgs = refused_messages(
+        tmp_path,
+        {
+            "hv01": {"hyperv_backup_retention": {"keep_daily": -1}},
+            "hv02": {"hyperv_backup_retention": {"keep_dayly": 7}},
+            "hv03": {"hyperv_backup_copy_threads": 500},
+            "hv04": {"hyperv_backup_destination": "\\nas01\\hyperv-backup"},  # what -e key=value leaves of \\nas01
+            "hv05": {"hyperv_backup_destination": "backups"},
+            "hv06": {"hyperv_backup_retention": {"keep_last": 100001}, "hyperv_backup_copy_threads": 0},
+        },
+    )
+    assert msgs["hv01"] == "hyperv_backup_retention.keep_daily: expected a whole number from 0 to 100000, got -1"
+    assert "keep_dayly" in msgs["hv02"] and "hyperv_backup_retention" in msgs["hv02"], msgs["hv02"]
+    assert msgs["hv03"] == "hyperv_backup_copy_threads: expected a whole number from 1 to 128, got 500"
+    assert msgs["hv04"].startswith(
+        "hyperv_backup_destination: expected a local path such as E:\\Backups or a UNC path such as"
+        " \\\\nas01\\hyperv-backup, got '\\nas01\\hyperv-backup'. Backslashes look decoded"
+    ), msgs["hv04"]
+    assert msgs["hv05"].endswith("got 'backups'"), msgs["hv05"]
+    assert msgs["hv06"] == (
+        "hyperv_backup_retention.keep_last: expected a whole number from 0 to 100000, got 100001; "
+        "hyperv_backup_copy_threads: expected a whole number from 1 to 128, got 0"
+    )
+
+
+def test_the_role_accepts_the_bounds_the_module_accepts(tmp_path):
+    scenarios = {"hv01": fleet.successful_host()}
+    setup, _proc, _output, report_dir = run_backup(
+        tmp_path, scenarios,
+        host_vars={"hv01": {"hyperv_backup_retention": {"keep_last": 100000, "keep_daily": 0},
+                            "hyperv_backup_copy_threads": 128, "hyperv_backup_destination": "\\\\nas01\\hb"}},
+    )  # fmt: skip
+    report = json.loads((report_dir / "backup-report.json").read_text(encoding="utf-8"))
+    assert "hyperv_backup_" not in (report["hosts"][0]["msg"] or ""), report["hosts"][0]["msg"]
+    assert scripted_collection.calls(setup["hosts_dir"], "hv01") != []

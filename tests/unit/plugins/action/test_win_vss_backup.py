@@ -1215,7 +1215,12 @@ def test_run_as_password_goes_only_as_a_sensitive_parameter(clock):
         ({"retention": {"keep_daily": -1}}, r"retention.keep_daily: expected a whole number from 0 to 100000, got -1"),
         ({"job_id": "../../x"}, r"job_id: expected a job id .* got '../../x'"),
         ({"run_as": "CORP\\svc"}, r"run_as and run_as_password: give both"),
-        ({"destination": "backups"}, r"destination: expected a local path .* got 'backups'"),
+        ({"destination": "backups"}, r"destination: expected a local path .* got 'backups'$"),
+        # what -e destination=\\nas01\backups leaves: shown as it arrived, with how to pass it
+        (
+            {"destination": "\\nas01\u0008ackups"},
+            r"got '\\nas01\\u0008ackups'\. Backslashes look decoded: .*\(-e @vars\.yml\)",
+        ),
         ({"destination": None}, r"destination: required"),
         ({"backup_type": "incremental"}, r"backup_type"),
         ({"verify": "crc"}, r"verify"),
