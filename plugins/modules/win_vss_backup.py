@@ -241,6 +241,9 @@ EXAMPLES = r"""
     retention:
       keep_daily: 7
       keep_weekly: 4
+    timeout: 28800
+  register: nightly
+  ignore_errors: true  # a timeout leaves the job running on the host; the task below attaches to it
 
 - name: Back up two VMs to a local disk, verify with SHA-256, run as a service account
   vaware.hyperv.win_vss_backup:
@@ -257,9 +260,10 @@ EXAMPLES = r"""
   check_mode: true
   register: backup_plan
 
-- name: Wait again for a job that is still running after the first task timed out
+- name: Wait again for the nightly job when the first task timed out while it was still running
   vaware.hyperv.win_vss_backup:
-    job_id: "{{ previous.job_id }}"
+    job_id: "{{ nightly.job_id }}"
+  when: nightly is failed and nightly.job_id is defined
 
 - name: Cancel the running backup job
   vaware.hyperv.win_vss_backup:
