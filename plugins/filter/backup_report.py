@@ -22,6 +22,8 @@ def backup_report(
     restore_proofs_source=None,
     restore_proofs_error=None,
     restore_max_age_days=DEFAULT_RESTORE_MAX_AGE_DAYS,
+    previous_report=None,
+    previous_report_source=None,
 ):
     """Jinja2 entry point; see backup_report.yml."""
     try:
@@ -34,6 +36,8 @@ def backup_report(
             restore_proofs_source=restore_proofs_source,
             restore_proofs_error=restore_proofs_error,
             restore_max_age_days=restore_max_age_days,
+            previous_report=previous_report,
+            previous_report_source=previous_report_source,
         )
     except ReportInputError as exc:
         raise AnsibleFilterError(f"vaware.hyperv.backup_report: {exc}") from None

@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import datetime
+import json
 import math
+import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import (
@@ -32,6 +34,31 @@ NO_RESULT_MSG = (
 _OK_WORDS = {"ok", "success", "succeeded", "successful", "copied", "completed", "complete", "done", "verified"}
 _FAILED_WORDS = {"failed", "failure", "error", "errors", "aborted", "cancelled", "canceled"}
 _HOST_STATUS_RANK = {"failed": 0, "warning": 1, "ok": 2}
+
+
+_UNREACHABLE_RE = re.compile(r"^(?P<step>.*?)host unreachable while running payload \S+: (?P<raw>.+)$", re.DOTALL)
+_ENDPOINT_RE = re.compile(r"host='(?P<host>[^']+)', port=(?P<port>\d+)")
+_OBJECT_REPR_RE = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>,?\s*")
+
+
+def unreachable_line(msg: Optional[str]) -> Optional[str]:
+    """A connection error as one clear line: ``read volumes: host unreachable (hv05:5986): Connection to hv05 timed
+    out. (connect timeout=30)`` instead of the client library's nested exception text. Other messages unchanged."""
+    match = _UNREACHABLE_RE.match(msg or "")
+    if not match:
+        return msg
+    raw = _OBJECT_REPR_RE.sub("", match["raw"])
+    endpoint = _ENDPOINT_RE.search(raw)
+    # the innermost reason: the last quoted sentence of a "(Caused by ...)" chain, else what follows the endpoint
+    caused = re.findall(r"'([^']{6,})'", raw.split("(Caused by", 1)[1]) if "(Caused by" in raw else []
+    if caused:
+        reason = caused[-1]
+    else:
+        reason = raw.split(" (Caused by", 1)[0]
+        reason = reason[endpoint.end() :].lstrip("): ") if endpoint else reason
+    reason = " ".join(reason.split()) or "no reason given"
+    where = f" ({endpoint['host']}:{endpoint['port']})" if endpoint else ""
+    return f"{match['step']}host unreachable{where}: {reason}"[:400]
 
 
 class ReportInputError(ValueError):
@@ -232,7 +259,7 @@ def _shape_host(raw: Any, index: int) -> Dict[str, Any]:
     errors: List[str] = []
     msg = _text(raw.get("msg"))
     if recorded == "failed":
-        errors.append(msg or "the backup of this host failed (no message recorded)")
+        errors.append(unreachable_line(msg) or "the backup of this host failed (no message recorded)")
     if backup.get("failed") and _text(backup.get("msg")) and _text(backup.get("msg")) != msg:
         errors.append(_text(backup.get("msg")))
     for vm in vms:
@@ -406,6 +433,58 @@ def _add_restore_proofs(
     return info, warnings
 
 
+def _previous_report(previous: Any, source: Optional[str]) -> tuple:
+    """The last real report (``backup-report.json`` of the run before) as a mapping, or None; and a warning."""
+    if previous is None or previous == "":
+        return None, []
+    where = f"previous report {source}" if source else "previous report"
+    try:
+        document = json.loads(previous) if isinstance(previous, (str, bytes)) else previous
+    except ValueError as err:
+        return None, [f"{where} ignored, so no VM is known from earlier runs: not valid JSON ({err})"]
+    if (
+        not isinstance(document, Mapping)
+        or document.get("format") != REPORT_FORMAT
+        or not isinstance(document.get("hosts"), list)
+    ):
+        return None, [f"{where} ignored, so no VM is known from earlier runs: not a backup report of format 1"]
+    return document, []
+
+
+def _last_good_backup(value: Any) -> Optional[Dict[str, Any]]:
+    if not isinstance(value, Mapping) or not _text(value.get("generation")):
+        return None
+    return {"generation": _text(value.get("generation")), "finished": _text(value.get("finished"))}
+
+
+def _carry_forward(shaped: List[Dict[str, Any]], previous: Optional[Mapping[str, Any]]) -> None:
+    """Each VM's last good backup (this run's generation when its copy is OK, else the one the previous report
+    knew), and per failed host the VMs the previous report knew that this run did not reach (``unprotected_vms``):
+    a host that fails before copying lists no VM of its own, yet all of them went without a backup."""
+    known: Dict[str, Dict[str, Dict[str, Any]]] = {}
+    for host in (previous or {}).get("hosts") or []:
+        if not isinstance(host, Mapping) or not _text(host.get("name")):
+            continue
+        entries = known.setdefault(_text(host["name"]).lower(), {})
+        for vm in list(host.get("vms") or []) + list(host.get("unprotected_vms") or []):
+            if isinstance(vm, Mapping) and _text(vm.get("name")):
+                entries[_text(vm["name"]).lower()] = {
+                    "name": _text(vm["name"]),
+                    "last_good_backup": _last_good_backup(vm.get("last_good_backup")),
+                }
+    for host in shaped:
+        before = known.get(host["name"].lower(), {})
+        for vm in host["vms"]:
+            if vm["status"] == "ok" and not host["check_mode"] and host["generation"]:
+                vm["last_good_backup"] = {"generation": host["generation"], "finished": host["finished"]}
+            else:
+                vm["last_good_backup"] = (before.get(vm["name"].lower()) or {}).get("last_good_backup")
+        seen = {vm["name"].lower() for vm in host["vms"]}
+        host["unprotected_vms"] = (
+            [entry for key, entry in sorted(before.items()) if key not in seen] if host["status"] == "failed" else []
+        )
+
+
 def build_report(
     results: Any,
     hosts: Optional[Sequence[str]] = None,
@@ -415,6 +494,8 @@ def build_report(
     restore_proofs_source: Optional[str] = None,
     restore_proofs_error: Optional[str] = None,
     restore_max_age_days: Any = DEFAULT_RESTORE_MAX_AGE_DAYS,
+    previous_report: Any = None,
+    previous_report_source: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Shape per-host results into the fleet report (see the module docstring and the JSON Schema)."""
     max_age_days = _max_age_days(restore_max_age_days)
@@ -443,6 +524,9 @@ def build_report(
     proofs_info, report_warnings = _add_restore_proofs(
         shaped, restore_proofs, _text(restore_proofs_source), _text(restore_proofs_error), moment, max_age_days
     )
+    previous, previous_warnings = _previous_report(previous_report, _text(previous_report_source))
+    report_warnings = report_warnings + previous_warnings
+    _carry_forward(shaped, previous)
     starts = [h.pop("_started") for h in shaped]
     ends = [h.pop("_finished") for h in shaped]
     starts = [s for s in starts if s]
@@ -469,6 +553,9 @@ def build_report(
         "expired": sum(len(h["expired"]) for h in shaped),
         "vms_restore_proven": sum(1 for vm in all_vms if _proven(vm)),
         "vms_restore_unproven": sum(1 for vm in all_vms if not _proven(vm)),
+        # VMs without a backup from this run: those that failed, and those of failed hosts known from the last report
+        "vms_unprotected": sum(1 for vm in all_vms if vm["status"] == "failed")
+        + sum(len(h["unprotected_vms"]) for h in shaped),
     }
     if totals["hosts_failed"] or not shaped:
         status = "failed"

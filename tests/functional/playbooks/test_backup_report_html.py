@@ -223,6 +223,30 @@ def test_the_report_needs_no_other_collection_when_mail_is_off(tmp_path):
     assert html_path.is_file() and sink.messages == []
 
 
+def test_a_host_failing_before_its_copy_still_counts_the_vms_it_had(tmp_path):
+    """Night one backs hv001 up; night two it is unreachable and records no VM: the report reads night one's
+    backup-report.json and names both VMs as not backed up, with their last good backup, in JSON and HTML."""
+    results = recorded_results.fleet(1)
+    assert results["hv001"]["status"] == "ok"
+    proc, first, _html = write_report(tmp_path, results)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    generation = first["hosts"][0]["generation"]
+    down = {
+        "host": "hv001", "status": "failed", "failed_task": "Read the volumes and where the VMs live",
+        "msg": "read volumes: host unreachable while running payload win_volume_guid_facts: timed out",
+        "check_mode": False, "started": None, "finished": "2026-11-26T02:00:05Z", "volumes": [], "backup": {},
+    }  # fmt: skip
+    proc, second, html_path = write_report(tmp_path, {"hv001": down})
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    (host,) = second["hosts"]
+    assert host["vms"] == [] and [v["name"] for v in host["unprotected_vms"]] == ["vm001-0", "vm001-1"]
+    assert all(v["last_good_backup"]["generation"] == generation for v in host["unprotected_vms"])
+    assert second["totals"]["vms_unprotected"] == 2
+    text = html_path.read_text(encoding="utf-8")
+    assert "2 VM(s) without a backup from this run" in text
+    assert 'class="unprotected" data-count="2"' in text and f"vm001-0 (last good backup {generation})" in text
+
+
 def test_two_hundred_hosts(tmp_path):
     results = recorded_results.fleet(200)
     with SmtpSink() as sink:

@@ -85,7 +85,7 @@ def test_a_successful_host():
         "vms": 2, "vms_ok": 2, "vms_failed": 0, "vms_other": 0,
         "bytes": 2 * GIB, "files": 6, "seconds": 600.0, "elapsed_seconds": 600.0,
         "mb_per_s": round(2 * GIB / 1e6 / 20, 2), "warnings": 0, "errors": 0, "expired": 1,
-        "vms_restore_proven": 0, "vms_restore_unproven": 2,
+        "vms_restore_proven": 0, "vms_restore_unproven": 2, "vms_unprotected": 0,
     }  # fmt: skip
     # no proofs given: nothing proven, and that is no warning
     assert r["warnings"] == [] and all(v["last_proven_restore"] is None for v in host["vms"])
@@ -342,3 +342,82 @@ def test_a_damaged_record_is_ignored_with_a_warning():
 def test_bad_max_age_is_named(bad):
     with pytest.raises(AnsibleFilterError, match=r"restore_max_age_days: expected a whole number of days >= 0"):
         plugin.backup_report([ok_host("hv01")], restore_max_age_days=bad)
+
+
+# ------------------------------------------------------------------------------ the run before
+
+
+def test_a_host_that_fails_before_copying_counts_the_vms_it_had_last_time():
+    """hv02 fails in preflight this run, so it lists no VM of its own; the previous report knew web01 and db01 on it,
+    and both went without a backup tonight: they are its unprotected_vms, with their last good backup."""
+    first = report([ok_host("hv01"), ok_host("hv02")])
+    assert all(v["last_good_backup"] == {"generation": "20261125T020000Z", "finished": "2026-11-25T02:10:00Z"}
+               for h in first["hosts"] for v in h["vms"])  # fmt: skip
+    second = report(
+        [ok_host("hv01"), failed_host("hv02", "preflight: destination too small")],
+        previous_report=json.dumps(first),
+        previous_report_source="reports/backup-report.json",
+    )
+    hv02 = next(h for h in second["hosts"] if h["name"] == "hv02")
+    assert hv02["vms"] == []
+    assert [v["name"] for v in hv02["unprotected_vms"]] == ["db01", "web01"]
+    assert hv02["unprotected_vms"][0]["last_good_backup"]["generation"] == "20261125T020000Z"
+    assert second["totals"]["vms_failed"] == 0 and second["totals"]["vms_unprotected"] == 2
+    # a host that worked has none, and a third run that fails again still knows them (carried from the second)
+    assert next(h for h in second["hosts"] if h["name"] == "hv01")["unprotected_vms"] == []
+    third = report([failed_host("hv02", "unreachable")], previous_report=second)
+    (hv02,) = third["hosts"]
+    assert [v["name"] for v in hv02["unprotected_vms"]] == ["db01", "web01"]
+    assert hv02["unprotected_vms"][1]["last_good_backup"]["generation"] == "20261125T020000Z"
+
+
+def test_a_failed_vm_keeps_the_last_good_backup_the_previous_report_knew():
+    first = report([ok_host("hv01")])
+    partial = ok_host(
+        "hv01", vms=[vm("web01"), vm("db01", status="failed", errors=["robocopy exit code 8"])], failed=True,
+        msg="copy: VM db01: robocopy exit code 8",
+    )  # fmt: skip
+    partial["backup"]["generation"] = "20261126T020000Z"
+    second = report([partial], previous_report=first)
+    vms = {v["name"]: v for v in second["hosts"][0]["vms"]}
+    assert vms["db01"]["last_good_backup"]["generation"] == "20261125T020000Z"
+    assert vms["web01"]["last_good_backup"]["generation"] == "20261126T020000Z"
+    assert second["hosts"][0]["unprotected_vms"] == [] and second["totals"]["vms_unprotected"] == 1
+
+
+def test_a_previous_report_that_is_not_one_is_a_warning():
+    r = report([ok_host("hv01")], previous_report="{not json", previous_report_source="r/backup-report.json")
+    (warning,) = r["warnings"]
+    assert warning.startswith("previous report r/backup-report.json ignored, so no VM is known from earlier runs")
+    assert r["status"] == "warning"
+    r = report([failed_host("hv01", "x")], previous_report={"format": 9, "hosts": []})
+    assert "not a backup report of format 1" in r["warnings"][0] and r["hosts"][0]["unprotected_vms"] == []
+
+
+# ------------------------------------------------------------------------------ unreachable hosts
+
+
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        (
+            "read volumes: host unreachable while running payload win_volume_guid_facts: ssl:"
+            " HTTPSConnectionPool(host='hv05', port=5986): Max retries exceeded with url: /wsman (Caused by"
+            " ConnectTimeoutError(<urllib3.connection.HTTPSConnection object at 0x7f3c2b1d9e50>,"
+            " 'Connection to hv05 timed out. (connect timeout=30)'))",
+            "read volumes: host unreachable (hv05:5986): Connection to hv05 timed out. (connect timeout=30)",
+        ),
+        (
+            "read volumes: host unreachable while running payload win_volume_guid_facts: ssl:"
+            " HTTPSConnectionPool(host='hv05', port=5986): Read timed out.",
+            "read volumes: host unreachable (hv05:5986): Read timed out.",
+        ),
+        ("preflight: destination too small", "preflight: destination too small"),
+    ],
+)
+def test_an_unreachable_host_is_one_clear_line(raw, line):
+    r = report([failed_host("hv05", raw)])
+    (host,) = r["hosts"]
+    assert host["errors"][0] == line
+    assert host["msg"] == raw  # the full text stays in the JSON for diagnosis
+    assert "\n" not in line and "object at 0x" not in line
