@@ -567,6 +567,8 @@ def build_report(
         "format": REPORT_FORMAT,
         "title": _text(title) or DEFAULT_TITLE,
         "generated_at": _iso(moment),
+        # the same moment in the controller's time zone, for readers who do not think in UTC
+        "generated_at_local": moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)"),
         "status": status,
         "check_mode": any(h["check_mode"] for h in shaped),
         "failed_hosts": [h["name"] for h in shaped if h["status"] == "failed"],

@@ -247,6 +247,23 @@ def test_a_host_failing_before_its_copy_still_counts_the_vms_it_had(tmp_path):
     assert 'class="unprotected" data-count="2"' in text and f"vm001-0 (last good backup {generation})" in text
 
 
+def test_no_chart_of_a_single_bar(tmp_path):
+    """A host with one VM gets no VM chart, and a fleet of one host no fleet chart: one bar only repeats the
+    table row above it. Hosts with two VMs or more keep theirs."""
+    results = recorded_results.fleet(6)
+    _proc, report, html_path = write_report(tmp_path, results)
+    text = html_path.read_text(encoding="utf-8")
+    sections = {
+        re.search(r'data-host="([^"]+)"', part).group(1): part for part in text.split('<section class="host"')[1:]
+    }
+    for host in report["hosts"]:
+        assert ('class="chart-vms"' in sections[host["name"]]) == (len(host["vms"]) > 1), host["name"]
+    assert any(len(h["vms"]) == 1 for h in report["hosts"]) and any(len(h["vms"]) > 1 for h in report["hosts"])
+    assert 'class="chart-hosts"' in text
+    _proc, _report, html_path = write_report(tmp_path / "one", {"hv001": results["hv001"]})
+    assert 'class="chart-hosts"' not in html_path.read_text(encoding="utf-8")
+
+
 def test_two_hundred_hosts(tmp_path):
     results = recorded_results.fleet(200)
     with SmtpSink() as sink:

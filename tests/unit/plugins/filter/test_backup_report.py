@@ -6,6 +6,7 @@ import copy
 import datetime
 import json
 import pathlib
+import time
 
 import jsonschema
 import pytest
@@ -421,3 +422,17 @@ def test_an_unreachable_host_is_one_clear_line(raw, line):
     assert host["errors"][0] == line
     assert host["msg"] == raw  # the full text stays in the JSON for diagnosis
     assert "\n" not in line and "object at 0x" not in line
+
+
+def test_the_report_time_is_also_given_in_the_controllers_time_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        r = report([ok_host("hv01")], generated_at="2026-11-25T02:30:00Z")
+        assert r["generated_at"] == "2026-11-25T02:30:00Z"
+        assert r["generated_at_local"] == "2026-11-25 03:30:00 CET (UTC+0100)"
+        r = report([ok_host("hv01")], generated_at="2026-07-01T02:30:00Z")
+        assert r["generated_at_local"] == "2026-07-01 04:30:00 CEST (UTC+0200)"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
