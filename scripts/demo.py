@@ -124,8 +124,8 @@ def main() -> int:
                     ansible_python_interpreter: {sys.executable}
                     hyperv_iso_library_servers: [{FILE_SERVER.lower()}]
                     hyperv_live_migration_delegation: true
-                    delegation_ldap_server: {samba_dc.DC_FQDN}
-                    delegation_ldap_username: {samba_dc.ADMIN_USER}
+                    hyperv_delegation_ldap_server: {samba_dc.DC_FQDN}
+                    hyperv_delegation_ldap_username: {samba_dc.ADMIN_USER}
                 localhost:
                   hosts:
                     localhost:

@@ -11,7 +11,8 @@ options:
       - Domain controller to connect to (DNS name; with O(auth=kerberos) it must be the name in the DC's
         C(ldap/<name>) SPN, not an IP address).
       - When not set, the DC is found from the DNS SRV record C(_ldap._tcp.dc._msdcs.<realm>) of the Kerberos
-        default realm (the realm of O(username) when it is written C(user@REALM)).
+        default realm (the realm of O(username) when it is written C(user@REALM)). The default realm is read by
+        libkrb5 itself, so E(KRB5_CONFIG) and C(include)/C(includedir) in C(krb5.conf) count as they do for kinit.
       - Environment variable E(VAWARE_LDAP_SERVER).
     type: str
   port:
@@ -83,6 +84,7 @@ options:
 requirements:
   - python-ldap >= 3.4 (with SASL GSSAPI support, Cyrus SASL GSSAPI plugin installed)
   - gssapi (python-gssapi) for O(username)/O(password) or O(keytab) with O(auth=kerberos)
+  - dnspython and krb5 (pykrb5), only when O(server) is not given (DC discovery through DNS)
 notes:
   - The connection options can be set once for every AD module of a play with
     a C(module_defaults) entry for C(group/vaware.hyperv.ad), or injected as E(VAWARE_LDAP_*) environment

@@ -1,5 +1,6 @@
 # Copyright: (c) vaware.hyperv contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This is a private module for vaware.hyperv's internal use only; its API may change at any time.
 """Kerberos delegation logic without any directory access.
 
 * service principal names: parsing and validation (``cifs/fs01``, ``MSSQLSvc/sql01.corp.test:1433``,

@@ -250,13 +250,6 @@ import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 
-from ansible_collections.vaware.hyperv.plugins.module_utils import _ldap_client  # noqa: E402
-from ansible_collections.vaware.hyperv.plugins.module_utils._ad_accounts import (  # noqa: E402
-    resolve_account,
-    resolve_host,
-    spn_holders,
-    writable_attributes,
-)
 from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import (  # noqa: E402
     TRUSTED_FOR_DELEGATION,
     TRUSTED_TO_AUTH_FOR_DELEGATION,
@@ -269,13 +262,28 @@ from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import (
     uac_flag_names,
     with_flag,
 )
-from ansible_collections.vaware.hyperv.plugins.module_utils._ldap_client import LdapClientError  # noqa: E402
+from ansible_collections.vaware.hyperv.plugins.module_utils._ldap import client  # noqa: E402
+from ansible_collections.vaware.hyperv.plugins.module_utils._ldap.accounts import (  # noqa: E402
+    resolve_account,
+    resolve_host,
+    spn_holders,
+    writable_attributes,
+)
+from ansible_collections.vaware.hyperv.plugins.module_utils._ldap.errors import LdapClientError  # noqa: E402
+
+try:
+    import ldap
+except ImportError:  # reported by client.missing_libraries before anything else
+    ldap = None
 
 A2D = "msDS-AllowedToDelegateTo"
 RBCD = "msDS-AllowedToActOnBehalfOfOtherIdentity"
 UAC_ATTR = "userAccountControl"
-MAX_ATTEMPTS = 6
 PAIR_KEYS = {"service", "host", "port", "forms"}
+DENIED_HINT = (
+    ". Setting delegation needs write access to the attribute and, for classic delegation, "
+    "the SeEnableDelegationPrivilege user right on the domain controllers (Domain Admins have both)"
+)
 
 
 class DelegationError(Exception):
@@ -406,46 +414,16 @@ class Delegation:
                 "(Domain Admins have both)"
             )
 
-    def _modify(self, dn, modlist, what, unchanged):
-        """Send the modify; False when it lost a race (read again and retry).
-
-        ``unchanged()`` tells whether the entry still holds what the plan was made from: a refused
-        value-level delete/add on an entry that did not change is a real error, not a race.
-        """
-        import ldap
-
-        try:
-            self.conn.modify(dn, modlist)
-        except (ldap.NO_SUCH_ATTRIBUTE, ldap.TYPE_OR_VALUE_EXISTS, ldap.CONSTRAINT_VIOLATION) as err:
-            if unchanged():
-                raise DelegationError(
-                    f"the domain controller refused to change {what} on {dn}: {_ldap_client.describe(err)}"
-                ) from None
-            return False  # someone changed it in between: read again and retry
-        except ldap.INSUFFICIENT_ACCESS as err:
-            raise DelegationError(
-                f"{self.conn.credential_source} may not change {what} on {dn}: {_ldap_client.describe(err)}. "
-                "Setting delegation needs write access to the attribute and, for classic delegation, "
-                "the SeEnableDelegationPrivilege user right on the domain controllers (Domain Admins have both)"
-            ) from None
-        except ldap.UNWILLING_TO_PERFORM as err:
-            raise DelegationError(
-                f"the domain controller refused to change {what} on {dn}: {_ldap_client.describe(err)}"
-            ) from None
-        except ldap.LDAPError as err:
-            raise DelegationError(f"changing {what} on {dn} failed: {_ldap_client.describe(err)}") from None
-        return True
-
     def run_classic(self, computer, requested, state, exclusive, protocol_transition):
-        account = computer
-        for _attempt in range(MAX_ATTEMPTS):
+        def plan(account):
             current = account.texts(A2D)
             uac = account.user_account_control
             after, added, removed = plan_values(current, requested, state, exclusive)
-            pt = protocol_transition
-            new_uac = uac if pt is None else with_flag(uac, TRUSTED_TO_AUTH_FOR_DELEGATION, pt)
-            before_state = self.classic_state(current, uac)
-            after_state = self.classic_state(after, new_uac)
+            new_uac = (
+                uac
+                if protocol_transition is None
+                else with_flag(uac, TRUSTED_TO_AUTH_FOR_DELEGATION, protocol_transition)
+            )
             result = {
                 "dn": account.dn,
                 "sam_account_name": account.sam_account_name,
@@ -455,18 +433,9 @@ class Delegation:
                 "added": added,
                 "removed": removed,
                 "changed": bool(added or removed or new_uac != uac),
-                "diff": {"before": before_state, "after": after_state},
+                "diff": {"before": self.classic_state(current, uac), "after": self.classic_state(after, new_uac)},
             }
-            if not result["changed"]:
-                return result
-            self.require_write_access(
-                account.dn, ([A2D] if added or removed else []) + ([UAC_ATTR] if new_uac != uac else [])
-            )
-            if self.module.check_mode:
-                return result
             modlist = []
-            import ldap
-
             if removed:
                 modlist.append((ldap.MOD_DELETE, A2D, [v.encode("utf-8") for v in removed]))
             if added:
@@ -475,17 +444,25 @@ class Delegation:
                 # Delete exactly the value read, add the new one: fails if anyone changed it since.
                 modlist.append((ldap.MOD_DELETE, UAC_ATTR, [account.uac_raw]))
                 modlist.append((ldap.MOD_ADD, UAC_ATTR, [str(to_signed32(new_uac)).encode()]))
-            seen = (current, account.uac_raw)
+            return modlist, result
 
-            def unchanged(dn=account.dn, seen=seen):
-                fresh = resolve_account(self.conn, dn)
-                return (fresh.texts(A2D), fresh.uac_raw) == seen
+        def rights(result):
+            changes_list = bool(result["added"] or result["removed"])
+            changes_flag = result["diff"]["before"]["protocol_transition"] != result["protocol_transition"]
+            self.require_write_access(
+                result["dn"], ([A2D] if changes_list else []) + ([UAC_ATTR] if changes_flag else [])
+            )
 
-            if self._modify(account.dn, modlist, f"{A2D}/{UAC_ATTR}", unchanged):
-                return result
-            account = resolve_account(self.conn, account.dn)
-        raise DelegationError(
-            f"{account.dn} kept changing while it was being updated ({MAX_ATTEMPTS} attempts); nothing more was written"
+        return self.conn.compare_and_swap(
+            computer.dn,
+            lambda: resolve_account(self.conn, computer.dn),
+            plan,
+            f"{A2D}/{UAC_ATTR}",
+            key=lambda account: (account.texts(A2D), account.uac_raw),
+            snapshot=computer,
+            before_write=rights,
+            check_mode=self.module.check_mode,
+            denied_hint=DENIED_HINT,
         )
 
     @staticmethod
@@ -507,8 +484,6 @@ class Delegation:
             raise DelegationError(f"{RBCD} on {dn} cannot be decoded: {err}; not touching it") from None
 
     def run_resource_based(self, computer, targets):
-        import ldap
-
         sid = computer.sid
         state, exclusive = self.p["state"], self.p["exclusive"]
         by_dn = {}
@@ -532,42 +507,40 @@ class Delegation:
         for key, value in holders.items():
             work.setdefault(key, value)
         before_list, after_list, added, removed = [], [], [], []
-        changed = False
         for key, (dn, label) in sorted(work.items()):
             wanted_here = key in by_dn
-            for _attempt in range(MAX_ATTEMPTS):
-                raw, sd = self._read_sd(dn)
+
+            def plan(snapshot, wanted_here=wanted_here):
+                raw, sd = snapshot
                 allowed = sd.allowed_sids() if sd else []
                 has = sid in allowed
                 want = wanted_here or (not exclusive and has) if state == "present" else has and not wanted_here
-                if has:
-                    before_list.append(label)
-                if want:
-                    after_list.append(label)
-                if want == has:
-                    break
-                (added if want else removed).append(label)
-                changed = True
-                self.require_write_access(dn, [RBCD])
-                if self.module.check_mode:
-                    break
-                new_sids = [*allowed, sid] if want else [s for s in allowed if s != sid]
                 modlist = []
-                if raw is not None:
-                    modlist.append((ldap.MOD_DELETE, RBCD, [raw]))
-                if new_sids:
-                    base = sd or SecurityDescriptor()
-                    modlist.append((ldap.MOD_ADD, RBCD, [base.with_allowed_sids(new_sids).to_bytes()]))
-                if self._modify(dn, modlist, RBCD, lambda dn=dn, raw=raw: self._read_sd(dn)[0] == raw):
-                    break
-                # lost a race: forget this attempt's bookkeeping and read again
-                (added if want else removed).pop()
-                if has:
-                    before_list.pop()
-                if want:
-                    after_list.pop()
-            else:
-                raise DelegationError(f"{RBCD} on {dn} kept changing while it was being updated")
+                if want != has:
+                    new_sids = [*allowed, sid] if want else [s for s in allowed if s != sid]
+                    if raw is not None:
+                        modlist.append((ldap.MOD_DELETE, RBCD, [raw]))
+                    if new_sids:
+                        base = sd or SecurityDescriptor()
+                        modlist.append((ldap.MOD_ADD, RBCD, [base.with_allowed_sids(new_sids).to_bytes()]))
+                return modlist, (has, want)
+
+            has, want = self.conn.compare_and_swap(
+                dn,
+                lambda dn=dn: self._read_sd(dn),
+                plan,
+                RBCD,
+                key=lambda snapshot: snapshot[0],
+                before_write=lambda _outcome, dn=dn: self.require_write_access(dn, [RBCD]),
+                check_mode=self.module.check_mode,
+                denied_hint=DENIED_HINT,
+            )
+            if has:
+                before_list.append(label)
+            if want:
+                after_list.append(label)
+            if want != has:
+                (added if want else removed).append(label)
         return {
             "dn": computer.dn,
             "sam_account_name": computer.sam_account_name,
@@ -577,7 +550,7 @@ class Delegation:
             "resource_based_targets": sorted(after_list, key=str.lower),
             "added": added,
             "removed": removed,
-            "changed": changed,
+            "changed": bool(added or removed),
             "diff": {
                 "before": {"resource_based_targets": sorted(before_list, key=str.lower)},
                 "after": {"resource_based_targets": sorted(after_list, key=str.lower)},
@@ -610,11 +583,11 @@ def main():
         "allow_unconstrained": {"type": "bool", "default": False},
         "mode": {"type": "str", "choices": ["classic", "resource_based"], "default": "classic"},
     }
-    argument_spec.update(_ldap_client.LDAP_CONNECTION_ARGUMENT_SPEC)
+    argument_spec.update(client.LDAP_CONNECTION_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
 
-    for name, error in _ldap_client.missing_libraries(p):
+    for name, error in client.missing_libraries(p):
         module.fail_json(msg=missing_required_lib(name), exception=error)
 
     # Everything that can be checked without the directory is checked before connecting.
@@ -622,13 +595,13 @@ def main():
         if p["exclusive"] and p["state"] == "absent":
             raise DelegationError("exclusive: true only goes with state: present (it makes the list exactly services)")
         parsed = parse_services(p["services"])
-        _ldap_client.check_connection_params(p)
+        client.check_connection_params(p)
     except (DelegationError, LdapClientError) as err:
         module.fail_json(msg=str(err))
 
     conn = None
     try:
-        conn = _ldap_client.connect(p)
+        conn = client.connect(p)
         work = Delegation(module, conn)
         computer = resolve_account(conn, p["computer"])
         requested, targets = work.resolve_services(parsed)

@@ -111,9 +111,9 @@ def main() -> None:
         _record_searches(os.environ["VAWARE_LDAP_SEARCH_LOG"])
     if os.environ.get("VAWARE_TEST_LDAP_PAGE_SIZE"):
         # a small page size makes a test domain of a few dozen accounts need several pages
-        from ansible_collections.vaware.hyperv.plugins.module_utils import _ldap_client
+        from ansible_collections.vaware.hyperv.plugins.module_utils._ldap import client
 
-        _ldap_client.AdConnection.page_size = int(os.environ["VAWARE_TEST_LDAP_PAGE_SIZE"])
+        client.AdConnection.page_size = int(os.environ["VAWARE_TEST_LDAP_PAGE_SIZE"])
     from ansible.module_utils import basic
 
     basic._ANSIBLE_ARGS = args

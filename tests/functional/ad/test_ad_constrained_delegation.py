@@ -645,18 +645,21 @@ def test_password_never_in_playbook_output_even_at_vvvv(ad, tmp_path):
 
 # ---------------------------------------------------------------------- DC discovery through DNS
 DNS_RESPONDER = r"""
-import socket, struct, sys
+import socket, sys
+import dns.message, dns.rcode, dns.rrset
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.bind(("127.0.0.1", 53))
 print("ready", flush=True)
-target = b"".join(bytes([len(p)]) + p.encode() for p in sys.argv[1].split(".")) + b"\x00"
 while True:
     data, addr = sock.recvfrom(4096)
-    ident = struct.unpack_from("!H", data)[0]
-    end = data.index(b"\x00", 12) + 5
-    rdata = struct.pack("!HHH", 0, 100, 389) + target
-    answer = b"\xc0\x0c" + struct.pack("!HHIH", 33, 1, 60, len(rdata)) + rdata
-    sock.sendto(struct.pack("!HHHHHH", ident, 0x8180, 1, 1, 0, 0) + data[12:end] + answer, addr)
+    query = dns.message.from_wire(data)
+    response = dns.message.make_response(query)
+    name = query.question[0].name
+    if name.to_text().lower() == "_ldap._tcp.dc._msdcs.corp.example.test.":
+        response.answer.append(dns.rrset.from_text(name, 60, "IN", "SRV", "0 100 389 " + sys.argv[1] + "."))
+    else:
+        response.set_rcode(dns.rcode.NXDOMAIN)
+    sock.sendto(response.to_wire(), addr)
 """
 
 
@@ -702,8 +705,8 @@ def test_delegation_playbook_library_and_live_migration(ad, tmp_path):
                 ansible_python_interpreter: {PYTHON}
                 hyperv_iso_library_servers: [fs01]
                 hyperv_live_migration_delegation: true
-                delegation_ldap_server: {samba_dc.DC_FQDN}
-                delegation_ldap_username: Administrator
+                hyperv_delegation_ldap_server: {samba_dc.DC_FQDN}
+                hyperv_delegation_ldap_username: Administrator
             """
         )
     )

@@ -1,14 +1,14 @@
-"""Connection checks, Kerberos realm and DNS SRV discovery of _ldap_client (no directory needed)."""
+"""Connection checks, TLS diagnostics and principal names of the _ldap package (no directory needed)."""
 
 from __future__ import annotations
 
 import socket
-import struct
 import threading
 
 import pytest
 
-from ansible_collections.vaware.hyperv.plugins.module_utils import _ldap_client as lc
+from ansible_collections.vaware.hyperv.plugins.module_utils._ldap import client as lc
+from ansible_collections.vaware.hyperv.plugins.module_utils._ldap import kerberos, tls
 
 
 @pytest.mark.parametrize(
@@ -42,81 +42,14 @@ def test_every_connection_option_has_an_environment_fallback():
     assert lc.LDAP_CONNECTION_ARGUMENT_SPEC["password"]["no_log"] is True
 
 
-def test_default_realm_from_krb5_conf(tmp_path):
-    conf = tmp_path / "krb5.conf"
-    conf.write_text(
-        "[realms]\n default_realm = WRONG\n[libdefaults]\n  # comment\n    default_realm = CORP.EXAMPLE.COM\n"
+def test_filters_escape_with_python_ldap():
+    """Account filters use python-ldap's RFC 4515 escaping: a name with filter characters matches only itself."""
+    from ansible_collections.vaware.hyperv.plugins.module_utils._ldap import accounts
+
+    assert accounts.escape_filter_chars("a*b(c)\\d\x00") == "a\\2ab\\28c\\29\\5cd\\00"
+    assert accounts.account_filter("HV*") == (
+        "(|(sAMAccountName=HV\\2a$)(sAMAccountName=HV\\2a)(&(objectClass=organizationalUnit)(ou=HV\\2a)))"
     )
-    assert lc.default_realm([str(tmp_path / "missing"), str(conf)]) == "CORP.EXAMPLE.COM"
-    assert lc.default_realm([str(tmp_path / "missing")]) is None
-
-
-def _srv_answer(query: bytes, records):
-    ident = struct.unpack_from("!H", query)[0]
-    question = query[12:]
-    answer = b""
-    for priority, weight, port, target in records:
-        rdata = (
-            struct.pack("!HHH", priority, weight, port)
-            + b"".join(bytes([len(label)]) + label.encode() for label in target.split("."))
-            + b"\x00"
-        )
-        answer += b"\xc0\x0c" + struct.pack("!HHIH", 33, 1, 60, len(rdata)) + rdata
-    return struct.pack("!HHHHHH", ident, 0x8180, 1, len(records), 0, 0) + question + answer
-
-
-@pytest.fixture
-def dns_server():
-    """A one-shot DNS responder on 127.0.0.1 that answers SRV queries with fixed records."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    seen = []
-    records = [
-        (10, 50, 389, "dc2.corp.example.com"),
-        (0, 100, 389, "dc1.corp.example.com"),
-        (0, 10, 389, "dc3.corp.example.com"),
-    ]
-
-    def serve():
-        data, addr = sock.recvfrom(4096)
-        seen.append(data)
-        sock.sendto(_srv_answer(data, records), addr)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"127.0.0.1#{sock.getsockname()[1]}", seen
-    thread.join(timeout=5)
-    sock.close()
-
-
-def test_srv_lookup_and_discovery_order(dns_server):
-    server, seen = dns_server
-    assert lc.discover_server("CORP.EXAMPLE.COM", nameservers=[server]) == "dc1.corp.example.com"
-    # the query asked for the DC locator record of the realm, type SRV
-    assert b"\x05_ldap\x04_tcp\x02dc\x06_msdcs\x04corp\x07example\x03com\x00\x00\x21\x00\x01" in seen[0]
-
-
-def test_parse_srv_response_sorted():
-    query = lc.build_srv_query("_ldap._tcp.dc._msdcs.x.test", 7)
-    data = _srv_answer(query, [(5, 0, 636, "b.x.test"), (1, 0, 389, "a.x.test")])
-    assert lc.parse_srv_response(data, 7) == [(5, 0, 636, "b.x.test"), (1, 0, 389, "a.x.test")]
-    with pytest.raises(ValueError):
-        lc.parse_srv_response(data, 8)
-
-
-def test_discovery_without_records_says_what_to_set():
-    with pytest.raises(lc.LdapClientError, match="set server"):
-        lc.discover_server("CORP.EXAMPLE.COM", nameservers=[])
-
-
-def test_discovery_without_realm_says_what_to_set(monkeypatch, tmp_path):
-    monkeypatch.setenv("KRB5_CONFIG", str(tmp_path / "none.conf"))
-    with pytest.raises(lc.LdapClientError, match="no Kerberos default_realm"):
-        lc.discover_server(None, nameservers=[])
-
-
-def test_filter_escaping():
-    assert lc.escape_filter("a*b(c)\\d\x00") == "a\\2ab\\28c\\29\\5cd\\00"
 
 
 # ---------------------------------------------------------------------- StartTLS failures: blame the right thing
@@ -176,10 +109,10 @@ def test_starttls_request_and_result_code_parsing():
     server = _LoopbackLdap(lambda data: seen.append(data) or _extended_response(2))
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=3) as sock:
-            assert lc.starttls_result_code(sock, 3) == 2
+            assert tls.starttls_result_code(sock, 3) == 2
     finally:
         server.close()
-    assert seen[0].startswith(b"\x30\x1d\x02\x01\x01\x77\x18\x80\x16") and seen[0].endswith(lc.STARTTLS_OID)
+    assert seen[0].startswith(b"\x30\x1d\x02\x01\x01\x77\x18\x80\x16") and seen[0].endswith(tls.STARTTLS_OID)
 
 
 def test_starttls_to_a_port_that_hangs_up_does_not_blame_the_certificate():
@@ -217,4 +150,4 @@ def test_starttls_refused_by_the_server_says_so():
     ],
 )
 def test_same_principal(wanted, cached, same):
-    assert lc.same_principal(wanted, cached) is same
+    assert kerberos.same_principal(wanted, cached) is same

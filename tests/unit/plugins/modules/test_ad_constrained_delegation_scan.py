@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.vaware.hyperv.plugins.module_utils._ad_accounts import Account
 from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import SecurityDescriptor, sid_to_bytes
+from ansible_collections.vaware.hyperv.plugins.module_utils._ldap.accounts import Account
 from ansible_collections.vaware.hyperv.plugins.modules import ad_constrained_delegation as mod
 
 HVSCAN = "S-1-5-21-1-2-3-1200"

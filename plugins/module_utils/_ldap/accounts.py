@@ -1,13 +1,19 @@
 # Copyright: (c) vaware.hyperv contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This is a private module for vaware.hyperv's internal use only; its API may change at any time.
 """Finding Active Directory accounts by the names administrators use.
 
 Shared by the vaware.hyperv AD modules; works on an
-:class:`~ansible_collections.vaware.hyperv.plugins.module_utils._ldap_client.AdConnection`.
+:class:`~ansible_collections.vaware.hyperv.plugins.module_utils._ldap.client.AdConnection`.
 """
 
 from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import Spn, sid_from_bytes
-from ansible_collections.vaware.hyperv.plugins.module_utils._ldap_client import LdapClientError, escape_filter
+from ansible_collections.vaware.hyperv.plugins.module_utils._ldap.errors import LdapClientError
+
+try:
+    from ldap.filter import escape_filter_chars
+except ImportError:  # pragma: no cover - the modules report the missing python-ldap before any search
+    escape_filter_chars = None
 
 ACCOUNT_ATTRIBUTES = [
     "objectClass",
@@ -102,6 +108,32 @@ def looks_like_dn(name):
     return "=" in name and ("," in name or name.split("=", 1)[0].strip().upper() in ("CN", "OU", "DC"))
 
 
+def account_filter(name):
+    """The search filter that finds the account an administrator means by ``name`` (not a DN)."""
+    value = escape_filter_chars(name)
+    if name.endswith("$"):
+        return f"(sAMAccountName={value})"
+    if "." in name:
+        # the DNS host name, or an account without dNSHostName whose name is the first label
+        short = escape_filter_chars(name.split(".", 1)[0])
+        return (
+            f"(|(dNSHostName={value})(servicePrincipalName=HOST/{value})(&(sAMAccountName={short}$)(!(dNSHostName=*))))"
+        )
+    return f"(|(sAMAccountName={value}$)(sAMAccountName={value})(&(objectClass=organizationalUnit)(ou={value})))"
+
+
+def pick_account(conn, name, entries, what="computer"):
+    """The one account among ``entries`` (what :func:`account_filter` found for ``name``), or a clear error."""
+    if not entries:
+        raise LdapClientError(f"{what} {name!r} was not found below {conn.base_dn} (looked for {account_filter(name)})")
+    if len(entries) > 1:
+        raise LdapClientError(
+            f"{what} {name!r} is ambiguous, it matches {len(entries)} objects: "
+            f"{'; '.join(e.dn for e in entries)}; give the sAMAccountName with $ or the DN"
+        )
+    return _require_account(entries[0], name)
+
+
 def resolve_account(conn, name, attrs=None, what="computer"):
     """Exactly one account for ``HYPERV01``, ``HYPERV01$``, ``hyperv01.corp.example.com`` or a DN."""
     attrs = list(attrs or ACCOUNT_ATTRIBUTES)
@@ -113,28 +145,7 @@ def resolve_account(conn, name, attrs=None, what="computer"):
         if not found:
             raise LdapClientError(f"{what} {name!r}: no object with this DN exists")
         return _require_account(Account(*found), name)
-    value = escape_filter(name)
-    if name.endswith("$"):
-        filterstr = f"(sAMAccountName={value})"
-    elif "." in name:
-        # the DNS host name, or an account without dNSHostName whose name is the first label
-        short = escape_filter(name.split(".", 1)[0])
-        filterstr = (
-            f"(|(dNSHostName={value})(servicePrincipalName=HOST/{value})(&(sAMAccountName={short}$)(!(dNSHostName=*))))"
-        )
-    else:
-        filterstr = (
-            f"(|(sAMAccountName={value}$)(sAMAccountName={value})(&(objectClass=organizationalUnit)(ou={value})))"
-        )
-    entries = [Account(*e) for e in conn.search(filterstr, attrs)]
-    if not entries:
-        raise LdapClientError(f"{what} {name!r} was not found below {conn.base_dn} (looked for {filterstr})")
-    if len(entries) > 1:
-        raise LdapClientError(
-            f"{what} {name!r} is ambiguous, it matches {len(entries)} objects: "
-            f"{'; '.join(e.dn for e in entries)}; give the sAMAccountName with $ or the DN"
-        )
-    return _require_account(entries[0], name)
+    return pick_account(conn, name, [Account(*e) for e in conn.search(account_filter(name), attrs)], what)
 
 
 def resolve_host(conn, host, what="host"):
@@ -145,9 +156,9 @@ def resolve_host(conn, host, what="host"):
 def spn_holders(conn, spn):
     """Accounts holding ``spn`` itself, or ``HOST/host[:port]`` which AD maps most services to."""
     parsed = spn if isinstance(spn, Spn) else Spn.parse(spn)
-    exact = escape_filter(str(parsed))
+    exact = escape_filter_chars(str(parsed))
     host_form = f"HOST/{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
-    filterstr = f"(|(servicePrincipalName={exact})(servicePrincipalName={escape_filter(host_form)}))"
+    filterstr = f"(|(servicePrincipalName={exact})(servicePrincipalName={escape_filter_chars(host_form)}))"
     return [Account(*e) for e in conn.search(filterstr, ["sAMAccountName", "objectSid", "objectClass"])]
 
 
