@@ -57,6 +57,8 @@ COMPUTERS = [
             "HVPT",
             "HVROLE1",
             "HVROLE2",
+            "HVROLE3",
+            "HVROLE4",
             "HVNOVAL",
             "HVPRIV",
             "HVPAGE",

@@ -739,3 +739,73 @@ def test_delegation_playbook_library_and_live_migration(ad, tmp_path):
     assert second.returncode == 0 and "changed=0" in second.stdout and "changed=1" not in second.stdout
     for proc in (first, second):
         assert samba_dc.ADMIN_PASSWORD not in proc.stdout + proc.stderr
+
+
+def _role_inventory(tmp_path, extra_vars: str) -> list:
+    """argv of playbooks/delegation.yml over HVROLE3 and HVROLE4, ``extra_vars`` added to the inventory."""
+    (tmp_path / "inventory.yml").write_text(
+        textwrap.dedent(
+            f"""\
+            hyperv_hosts:
+              hosts:
+                hvrole3:
+                hvrole4:
+              vars:
+                ansible_connection: local
+                ansible_python_interpreter: {PYTHON}
+                hyperv_delegation_ldap_server: {samba_dc.DC_FQDN}
+                hyperv_delegation_ldap_username: Administrator
+            """
+        )
+        + textwrap.indent(textwrap.dedent(extra_vars), " " * 4)
+    )
+    playbook = str(pathlib.Path(PYTHON).parent / "ansible-playbook")
+    return [playbook, "-i", str(tmp_path / "inventory.yml"), str(REPO / "playbooks" / "delegation.yml")]
+
+
+def _role_env(tmp_path) -> dict:
+    return {
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".tmp" / "collections"),
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "VAWARE_LDAP_PASSWORD": samba_dc.ADMIN_PASSWORD,
+    }
+
+
+def test_delegation_playbook_without_services_changes_nothing(ad, tmp_path):
+    """No ISO library server and no live migration: nothing to delegate to, so not even protocol transition is set."""
+    before = {host: (ad.usn_changed(f"{host}$"), ad.show(host)) for host in ("HVROLE3", "HVROLE4")}
+    assert all(shown["protocol_transition"] is False for _usn, shown in before.values())
+    run = ad.dc.run(_role_inventory(tmp_path, ""), env=_role_env(tmp_path), check=False, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "changed=0" in run.stdout and "changed=1" not in run.stdout, run.stdout[-3000:]
+    assert "Nothing to do for hvrole3" in run.stdout
+    for host, (usn, shown) in before.items():
+        assert ad.usn_changed(f"{host}$") == usn, f"{host} was written to"
+        assert ad.show(host) == shown
+
+
+LIST_OF_NAMES = "hyperv_iso_library_servers must be a list of file server names, for example [fs01] or [fs01, fs02]"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # a string passes the role's argument spec (which splits it at commas) and is refused by the role
+        ('"fs01"', [LIST_OF_NAMES, 'got "fs01" (str)', "Nothing was changed in AD"]),
+        ('"fs01,fs02"', [LIST_OF_NAMES, 'got "fs01,fs02" (str)']),
+        ("[fs01, [fs02]]", [LIST_OF_NAMES, 'got ["fs01", ["fs02"]]']),
+        # a mapping is refused by the argument spec itself, naming the variable
+        ("{fs01: true}", ["argument 'hyperv_iso_library_servers' is of type dict"]),
+    ],
+)
+def test_delegation_playbook_refuses_a_library_server_value_that_is_not_a_list_of_names(ad, tmp_path, value, expected):
+    usn = ad.usn_changed("HVROLE3$")
+    argv = _role_inventory(tmp_path, f"hyperv_iso_library_servers: {value}\n")
+    run = ad.dc.run(argv, env=_role_env(tmp_path), check=False, timeout=300)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-3000:]
+    for text in expected:
+        assert text in out, (text, out[-3000:])
+    assert "Set the constrained delegation of the host's computer account" not in out  # refused before the module
+    assert ad.usn_changed("HVROLE3$") == usn
