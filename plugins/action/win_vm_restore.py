@@ -16,7 +16,6 @@ original VM of ``replace`` is touched only after the restored copy is registered
 
 from __future__ import annotations
 
-import datetime
 import time
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -27,7 +26,8 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
     payload_error_result,
     run_payload,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._proofs import proven_restore
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import (
     DEFAULT_BOOT_TIMEOUT,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_STABLE_SECONDS,
@@ -35,25 +35,29 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import (
     TEST_CHECKS,
     VERIFY_MODES,
     RestoreError,
+    existing_vms,
+    marker,
+    parse_marker,
+    restored_name,
+    validate_options,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.select import (
+    generation_entries,
+    inventory_problem,
+    plan_steps,
+    select_generation,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.verify import (
     backup_files,
     config_file,
     disk_map,
     evaluate_boot,
-    existing_vms,
-    generation_entries,
     import_blocker,
-    inventory_problem,
     listing_index,
-    marker,
-    parse_marker,
-    plan_steps,
-    proven_restore,
-    restored_name,
-    select_generation,
-    validate_options,
     verify_listing,
     verify_restored_disks,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import join, utc_now, utc_text
 
 ARGUMENT_SPEC = {
     "vm": {"type": "str", "required": True},
@@ -76,18 +80,6 @@ ARGUMENT_SPEC = {
 # Clock and sleep of the boot test; tests replace them to run without waiting.
 clock = time.monotonic
 sleep = time.sleep
-
-
-def _utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def _iso(value: datetime.datetime) -> str:
-    return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _join(*parts: str) -> str:
-    return "\\".join([parts[0].rstrip("\\")] + [p.strip("\\") for p in parts[1:]])
 
 
 def _stopped_original(answer: Mapping[str, Any]) -> str:
@@ -165,7 +157,7 @@ class ActionModule(ActionBase):
             "read generations",
         )
         host = str(inventory.get("backup_host") or opts["backup_host"] or "")
-        host_path = str(inventory.get("host_path") or _join(opts["destination"], host))
+        host_path = str(inventory.get("host_path") or join(opts["destination"], host))
         out.update(backup_host=host)
         problem = inventory_problem(inventory, opts["destination"], host, host_path)
         if problem:
@@ -184,20 +176,20 @@ class ActionModule(ActionBase):
         vm_entry = selected["vm"]
         vm_name = str(vm_entry["name"])  # the case the backup used
         generation = selected["id"]
-        generation_path = _join(host_path, generation)
-        files = backup_files(_join(generation_path, vm_name), vm_entry)
+        generation_path = join(host_path, generation)
+        files = backup_files(join(generation_path, vm_name), vm_entry)
         out.update(
             vm=vm_name,
             generation=generation,
             generation_path=generation_path,
-            generation_started_at=_iso(selected["started_at"]),
-            generation_finished_at=_iso(selected["finished_at"]),
+            generation_started_at=utc_text(selected["started_at"]),
+            generation_finished_at=utc_text(selected["finished_at"]),
             selected_by="id" if opts["generation"] != "latest" else ("before" if opts["before"] else "latest"),
             backup_vm_id=str(vm_entry.get("id") or ""),
         )
         mode = opts["mode"]
         name = restored_name(vm_name, generation, mode, opts["name"])
-        folder = _join(opts["restore_path"], name)
+        folder = join(opts["restore_path"], name)
         out.update(name=vm_name if mode == "replace" else name, path=folder)
         self._marker = marker(host, generation, vm_name)
         vms = inventory.get("vms") or []
@@ -223,7 +215,7 @@ class ActionModule(ActionBase):
             return
 
         # Check the backup against its manifest (and look at the target) before anything changes.
-        targets = [_join(folder, f["relative_path"]) for f in files] if mode == "files" else []
+        targets = [join(folder, f["relative_path"]) for f in files] if mode == "files" else []
         want_hash = opts["verify"] == "hash" and any(f.get("sha256") for f in files)
         listing = self._payload(
             "win_vm_restore_verify",
@@ -527,7 +519,7 @@ class ActionModule(ActionBase):
             vm_name,
             generation,
             outcome,
-            _utc_now(),
+            utc_now(),
             backup_host=host,
         )
         leftover = None

@@ -18,14 +18,16 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
     payload_error_result,
     run_payload,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import check_folder_name
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import (
     RestoreError,
     check_path,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.select import (
     generation_entries,
     inventory_problem,
     restorable_vms,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.plan import check_folder_name
 
 PAYLOAD = "win_vm_restore_generations"
 STEP = "read generations"

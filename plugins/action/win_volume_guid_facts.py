@@ -14,7 +14,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
     payload_error_result,
     run_payload,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.volumes import normalize_volumes, place_vm_files
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import normalize_volumes, place_vm_files
 
 PAYLOAD = "win_volume_guid_facts"
 

@@ -6,7 +6,7 @@ The controller decides everything; the host only executes. One run of the task i
 
 1. **preflight** (payload ``win_vss_backup_preflight``, read-only, one call): tools, rights, VMs,
    volumes, writer states, destination, our lock, our job folders, every shadow copy.
-2. **plan** (``backup_plan.build_plan``) and checks: writer state, free space, stale leftovers.
+2. **plan** (``plan.build_plan``) and checks: writer state, free space, stale leftovers.
    Check mode stops here and returns the plan.
 3. **sweep** (``win_vss_backup_cleanup``, only when there is something to clear): the lock of a dead
    job, and with ``cleanup_stale`` the shadows (by id) and mount folders of crashed earlier jobs.
@@ -43,37 +43,44 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
     load_payload,
     run_payload,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import (
     HYPERV_WRITER_ID,
-    JOB_FILE_NAMES,
+    HYPERV_WRITER_NAME,
     BackupPlanError,
-    build_plan,
-    damaged_path_hint,
-    is_under,
-    quote_value,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.diskshadow import normalize_guid, parse_output
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.generations import (
+    expiry_for_room,
+    listed_generations,
+    shortage_message,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.generations import human_bytes as _human
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.manifest import (
+    build_manifest,
+    manifest_path,
+    retention_entry,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.plan import (
+    JOB_FILE_NAMES,
+    build_plan,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.robocopy import outcome as robocopy_outcome
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.robocopy import parse_summary
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.scripts import (
     parse_exit_codes,
     parse_source_sizes,
     render_copy_wrapper,
     render_script,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.destination_space import (
-    expiry_for_room,
-    listed_generations,
-    shortage_message,
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import normalize_volumes
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.writers import parse_writers
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import (
+    damaged_path_hint,
+    is_absolute,
+    is_under,
+    parse_time,
+    quote_value,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.destination_space import human_bytes as _human
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.diskshadow import normalize_guid, parse_output
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.manifest import (
-    build_manifest,
-    manifest_path,
-    retention_entry,
-)
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.robocopy import outcome as robocopy_outcome
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.robocopy import parse_summary
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.volumes import normalize_volumes
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.vss_writers import parse_writers
 
 display = Display()
 
@@ -102,9 +109,7 @@ def exposed_under(shadow: Mapping[str, Any], folders: List[str]) -> bool:
 
 
 JOB_ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
-_DEST_RE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\/?.][^\\/]*\\[^\\/]+)")
 RUNNER_PAYLOAD = "win_vss_backup_runner"
-HYPERV_WRITER_NAME = "Microsoft Hyper-V VSS Writer"
 # Phases of the runner (status.json): the copy is over once it waits for the verdict or is done.
 COPY_OVER_PHASES = ("awaiting_verdict", "done")
 # Short of space with expire_before_copy_when_short: the runner waits for the controller to name what to expire.
@@ -195,7 +200,7 @@ def _validate(args: Mapping[str, Any]) -> None:
             "destination: required to start a backup (a local path such as E:\\Backups"
             " or a UNC path such as \\\\nas\\backups)"
         )
-    if destination is not None and not _DEST_RE.match(destination.replace("/", "\\")):
+    if destination is not None and not is_absolute(destination.replace("/", "\\")):
         problems.append(
             "destination: expected a local path such as E:\\Backups or a UNC path such as \\\\nas\\backups,"
             f" got {quote_value(destination)}{damaged_path_hint(destination)}"
@@ -316,9 +321,9 @@ class BackupRun:
         lock = pre.get("lock")
         if not isinstance(lock, Mapping):
             return None
-        now, taken = _parse_time(pre.get("now")), _parse_time(pre.get("lock_written_at"))
+        now, taken = parse_time(pre.get("now")), parse_time(pre.get("lock_written_at"))
         if now is None or taken is None:
-            now, taken = utcnow(), _parse_time(lock.get("started_at"))
+            now, taken = utcnow(), parse_time(lock.get("started_at"))
         if taken is None:
             return None
         return (now - taken).total_seconds()
@@ -922,8 +927,8 @@ class BackupRun:
 
         started = status.get("started_at") or plan.get("created_at")
         finished = status.get("finished_at") or status.get("updated_at")
-        started_at = _parse_time(started) or utcnow()
-        finished_at = max(_parse_time(finished) or utcnow(), started_at)
+        started_at = parse_time(started) or utcnow()
+        finished_at = max(parse_time(finished) or utcnow(), started_at)
         manifest = build_manifest(
             plan,
             started_at=started_at,
@@ -1088,7 +1093,7 @@ class BackupRun:
         return {k: v for k, v in (self.args.get("retention") or {}).items() if v}
 
     def room_for(self, plan: Mapping[str, Any], listed: Any, free_bytes: int, required: int) -> Dict[str, Any]:
-        """What expire_before_copy_when_short would delete (see destination_space.expiry_for_room)."""
+        """What expire_before_copy_when_short would delete (see _vss.generations.expiry_for_room)."""
         try:
             entries = listed_generations(listed, plan["generation"])
         except ValueError as exc:
@@ -1136,7 +1141,7 @@ class BackupRun:
         policy = self.retention_policy()
         if not policy:
             return []
-        from ansible_collections.vaware.hyperv.plugins.plugin_utils.retention import select_expired
+        from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.retention import select_expired
 
         listing = collected.get("generations")
         account = (collected.get("status") or {}).get("account") or self.args.get("run_as") or "the job account"
@@ -1439,23 +1444,6 @@ def polled_task_result(poll: Mapping[str, Any]) -> Optional[int]:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return value
-
-
-def _parse_time(text: Any) -> Optional[datetime.datetime]:
-    if not text:
-        return None
-    value = str(text).strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    # .NET round-trip format carries 7 fractional digits; Python reads at most 6
-    value = re.sub(r"(\.\d{6})\d+", r"\1", value)
-    try:
-        parsed = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-    return parsed
 
 
 class ActionModule(ActionBase):

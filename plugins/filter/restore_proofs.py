@@ -67,7 +67,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import RestoreError, merge_proofs  # noqa: E402
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._proofs import merge_proofs  # noqa: E402
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import RestoreError  # noqa: E402
 
 
 def restore_proofs_filter(existing, updates, host=None):

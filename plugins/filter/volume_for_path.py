@@ -60,7 +60,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.volumes import (  # noqa: E402
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import (  # noqa: E402
     VolumeNotFoundError,
     volume_for_path,
 )

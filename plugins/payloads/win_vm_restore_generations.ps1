@@ -3,7 +3,7 @@
 #
 # win_vm_restore, step "read generations": list the generation folders of one host under the backup
 # destination with the text of each manifest.json, and the VMs registered on this host. Read-only;
-# choosing the generation and every check happen on the controller (plugins/plugin_utils/restore.py).
+# choosing the generation and every check happen on the controller (plugins/plugin_utils/_restore/options.py).
 [CmdletBinding(SupportsShouldProcess)]
 param(
     [Parameter(Mandatory)][string]$Destination,

@@ -1,6 +1,6 @@
 # Reads every volume and mount point from CIM and, with -VmPlacement, the paths of the Hyper-V
 # virtual machines' files. Returns the raw objects as JSON; all shaping happens on the controller
-# (plugins/plugin_utils/volumes.py). Read-only: SupportsShouldProcess lets win_powershell run it in
+# (plugins/plugin_utils/_vss/volumes.py). Read-only: SupportsShouldProcess lets win_powershell run it in
 # check mode. Works on Windows PowerShell 5.1 and PowerShell 7.
 [CmdletBinding(SupportsShouldProcess)]
 param (

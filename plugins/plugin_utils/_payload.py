@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, vaware.hyperv maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This is a private module for vaware.hyperv's internal use only; its API may change at any time.
 """Run a PowerShell payload from ``plugins/payloads/`` on a Windows host and decode its result.
 
 Every Windows action plugin of this collection talks to the host through :func:`run_payload`.

@@ -17,12 +17,12 @@ import math
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import (
-    RestoreError,
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._proofs import (
     last_proven_restore,
     load_proofs,
     restore_proof_entry,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import RestoreError
 
 REPORT_FORMAT = 1
 DEFAULT_TITLE = "Hyper-V backup report"

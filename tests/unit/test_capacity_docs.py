@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.retention import select_expired
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.retention import select_expired
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 _ROW = re.compile(r"^\| `(\{[^`]*\})` \| (\d+) \| (\d+) \|$", re.MULTILINE)

@@ -31,7 +31,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options impo
     check_tag,
     vm_filter_tag,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.retention import validate_policy
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.retention import validate_policy
 
 __all__ = [
     "FORGET_FLAGS",

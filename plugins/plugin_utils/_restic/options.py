@@ -31,6 +31,8 @@ import re
 from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import quote, unquote
 
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import is_absolute
+
 __all__ = [
     "COMPRESSION_MODES",
     "DEFAULT_RESTIC_PATH",
@@ -66,8 +68,6 @@ REPOSITORY_KEYS = (
 )
 
 _BACKENDS = ("sftp", "s3", "rest", "b2", "azure", "gs", "swift", "rclone")
-_DRIVE_RE = re.compile(r"^[A-Za-z]:\\")
-_UNC_RE = re.compile(r"^\\\\[^\\?.][^\\]*\\[^\\]+")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # Backend credentials restic reads from its environment (restic's manual, "Preparing a new repository").
 _ENV_PREFIXES = ("AWS_", "B2_", "AZURE_", "GOOGLE_", "OS_", "ST_", "RCLONE_", "RESTIC_REST_")
@@ -106,7 +106,7 @@ def _location(value: Any) -> str:
         if not location[len(scheme) + 1 :]:
             raise ResticOptionError(f"repository.location {location!r} names the {scheme} backend but no place in it")
         return location
-    if _DRIVE_RE.match(location) or _UNC_RE.match(location) or re.match(r"^[A-Za-z]:/", location):
+    if is_absolute(location) or re.match(r"^[A-Za-z]:/", location):
         if "/" in location:
             raise ResticOptionError(f"repository.location {location!r}: use backslashes in a Windows path")
         return location.rstrip("\\") if len(location) > 3 else location
@@ -234,7 +234,7 @@ def validate_repository(value: Any) -> Dict[str, Any]:
         raise ResticOptionError(f"repository.tags must be a list of tags; got {tags!r}")
     restic_path = value.get("restic_path") or DEFAULT_RESTIC_PATH
     _text(restic_path, "repository.restic_path")
-    if not (_DRIVE_RE.match(restic_path) or _UNC_RE.match(restic_path)) or not restic_path.lower().endswith(".exe"):
+    if not is_absolute(restic_path) or not restic_path.lower().endswith(".exe"):
         raise ResticOptionError(
             f"repository.restic_path must be the absolute path of restic's .exe; got {restic_path!r}"
         )

@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime
 from typing import Any, Dict, List, Optional
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import merge_proofs, proven_restore
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._proofs import (
+    merge_proofs,
+    proven_restore,
+)
 
 GIB = 1024**3
 AWKWARD_NAMES = ["<script>alert(1)</script>", "x'; Remove-Item C:\\ -Recurse; '", "Büro-Server ünd Co", 'a & b "q"']

@@ -14,7 +14,7 @@ import restic_tools
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import command, messages
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import vm_tags
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.version import check_version
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.retention import select_expired
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.retention import select_expired
 
 VM_A = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 VM_B = "9c1d7a52-1b3e-4c8f-a0d2-6e5f4b3a2c10"

@@ -9,7 +9,10 @@ import pathlib
 import subprocess
 import sys
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import merge_proofs, proven_restore
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._proofs import (
+    merge_proofs,
+    proven_restore,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 UTC = datetime.timezone.utc

@@ -8,7 +8,7 @@ import pathlib
 import subprocess
 import sys
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.volumes import normalize_volumes
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import normalize_volumes
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "unit" / "fixtures" / "win_volume_guid_facts"

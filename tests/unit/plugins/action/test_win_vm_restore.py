@@ -8,7 +8,7 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.vaware.hyperv.plugins.action import win_vm_restore
 from ansible_collections.vaware.hyperv.plugins.action.win_vm_restore import ActionModule
 from ansible_collections.vaware.hyperv.plugins.plugin_utils import _payload
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import marker
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import marker
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action.restore_answers import (
     GEN,
     NEW_ID,

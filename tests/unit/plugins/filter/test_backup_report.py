@@ -13,8 +13,11 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vaware.hyperv.plugins.filter import backup_report as plugin
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._proofs import (
+    merge_proofs,
+    proven_restore,
+)
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._report import NO_RESULT_MSG
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.restore import merge_proofs, proven_restore
 
 ROOT = pathlib.Path(plugin.__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "backup-report.schema.json").read_text(encoding="utf-8"))

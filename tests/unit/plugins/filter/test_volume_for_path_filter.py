@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - older ansible-core
 
 
 from ansible_collections.vaware.hyperv.plugins.filter.volume_for_path import FilterModule
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.volumes import normalize_volumes
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import normalize_volumes
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "win_volume_guid_facts"
 

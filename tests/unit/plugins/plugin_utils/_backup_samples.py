@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import datetime
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils import backup_plan
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss import plan as backup_plan
 
 GUID_C = "{0c0c0c0c-1111-2222-3333-444444444444}"
 GUID_D = "{6cd5140b-0000-0000-0000-602200000000}"

@@ -6,7 +6,7 @@ import datetime
 import hashlib
 import json
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.manifest import build_manifest
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.manifest import build_manifest
 from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _backup_samples as samples
 
 DESTINATION = "\\\\nas01\\backups"

@@ -9,8 +9,9 @@ from _backup_samples import GUID_D, GUID_DATA, JOB_DIR, NOW, VOLUMES, plan, vm, 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils import backup_plan
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import BackupPlanError
+from ansible_collections.vaware.hyperv.plugins.plugin_utils import _winpath
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss import plan as backup_plan
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import BackupPlanError
 
 GEN = "\\\\nas01\\backups\\HV01\\20261125T020000Z"
 
@@ -333,7 +334,7 @@ def test_parse_generation_id_accepts_only_our_ids():
 
 
 def test_volumes_from_the_volume_facts_module_are_accepted():
-    from ansible_collections.vaware.hyperv.plugins.plugin_utils.volumes import volume_for_path
+    from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import volume_for_path
 
     assert volume_for_path(VOLUMES, "D:\\Hyper-V")["guid"] == GUID_D
     p = plan(include_vms=["web01"])
@@ -341,9 +342,9 @@ def test_volumes_from_the_volume_facts_module_are_accepted():
 
 
 def test_error_messages_show_windows_paths_as_written():
-    assert backup_plan.quote_value("D:\\VMs\\a b.vhdx") == "'D:\\VMs\\a b.vhdx'"
-    assert backup_plan.quote_value("x\u2028y\tz") == "'x\\u2028y\\u0009z'"
-    assert backup_plan.quote_value(None) == "None"
+    assert _winpath.quote_value("D:\\VMs\\a b.vhdx") == "'D:\\VMs\\a b.vhdx'"
+    assert _winpath.quote_value("x\u2028y\tz") == "'x\\u2028y\\u0009z'"
+    assert _winpath.quote_value(None) == "None"
 
 
 _ROOTS = ["D:\\", "E:\\", "C:\\ClusterStorage\\Data\\", "C:\\"]

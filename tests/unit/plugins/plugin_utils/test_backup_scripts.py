@@ -10,8 +10,8 @@ from _backup_samples import GUID_DATA, JOB_DIR, plan, vm, vms
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import BackupPlanError
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import BackupPlanError
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.scripts import (
     ScriptRenderError,
     parse_exit_codes,
     parse_source_hashes,

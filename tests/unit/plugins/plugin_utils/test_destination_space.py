@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.destination_space import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.generations import (
     expiry_for_room,
     generation_bytes,
     listed_generations,

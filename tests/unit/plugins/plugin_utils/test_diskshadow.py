@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.diskshadow import normalize_guid, parse_output
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.diskshadow import normalize_guid, parse_output
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "diskshadow"
 JOB = r"C:\ProgramData\vaware\jobs\20240115T020000Z"

@@ -11,8 +11,8 @@ from _backup_samples import GUID_D, GUID_DATA, NOW, plan
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils import diskshadow, manifest, robocopy
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.manifest import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss import diskshadow, manifest, robocopy
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.manifest import (
     ManifestError,
     build_manifest,
     is_generation_complete,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.retention import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.retention import (
     POLICY_KEYS,
     select_expired,
     validate_policy,

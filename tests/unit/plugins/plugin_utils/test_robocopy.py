@@ -7,7 +7,7 @@ import tracemalloc
 
 import pytest
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.robocopy import COLUMNS, outcome, parse_summary
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.robocopy import COLUMNS, outcome, parse_summary
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "robocopy"
 MNT = "C:\\ProgramData\\vaware\\jobs\\20240115T020000Z\\mnt\\G1\\Hyper-V\\VM02\\"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.volumes import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import (
     VolumeNotFoundError,
     normalize_volumes,
     place_vm_files,

@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.vss_writers import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.writers import (
     WRITER_STATES,
     parse_writers,
     state_name,

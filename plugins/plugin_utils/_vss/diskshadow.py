@@ -1,5 +1,7 @@
 # Copyright (c) vaware.hyperv contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This is a private module for vaware.hyperv's internal use only; its API may change at any time.
 """Parse the transcript of a ``diskshadow /s`` run.
 
 The one public function is :func:`parse_output`. It is a pure function of the transcript text

@@ -1,5 +1,7 @@
 # Copyright (c) vaware.hyperv contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This is a private module for vaware.hyperv's internal use only; its API may change at any time.
 """Is there room at the backup destination, and what may make room when there is not.
 
 :func:`listed_generations` turns a generation listing (as the job account read it on the host) into
@@ -17,12 +19,12 @@ from __future__ import annotations
 import datetime
 from typing import Any, Dict, List, Mapping, Optional
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import parse_generation_id
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.manifest import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.manifest import (
     is_generation_complete,
     retention_entry,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.retention import select_expired
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.plan import parse_generation_id
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.retention import select_expired
 
 __all__ = ["expiry_for_room", "generation_bytes", "human_bytes", "listed_generations", "shortage_message"]
 

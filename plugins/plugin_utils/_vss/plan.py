@@ -1,13 +1,15 @@
 # Copyright: (c) 2026, vaware.hyperv maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This is a private module for vaware.hyperv's internal use only; its API may change at any time.
 """Plan a VSS backup of a Hyper-V host: what to snapshot, where to expose it, what to copy where.
 
 :func:`build_plan` is pure: it reads the host's VM inventory, its normalized volume facts and the
 task options and returns a plan, a JSON-serializable ``dict`` that the renderers in
-``backup_scripts.py`` turn into a diskshadow script and a robocopy wrapper, that the job runner
+``scripts.py`` turn into a diskshadow script and a robocopy wrapper, that the job runner
 payload receives as a parameter, and that ``manifest.py`` records. Every problem is raised as
 :class:`BackupPlanError` (a ``ValueError``) naming the bad value and what was expected, before
-anything runs on the host. The plan is also checked to be renderable (see ``backup_scripts.py``),
+anything runs on the host. The plan is also checked to be renderable (see ``scripts.py``),
 so characters diskshadow or ``cmd.exe`` cannot carry are reported here already.
 
 VM inventory (input, one ``dict`` per VM, as the host inventory payload returns it)::
@@ -100,8 +102,23 @@ import fnmatch
 import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import (
+    BackupPlanError,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.scripts import check_renderable
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import volume_for_path
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import (
+    damaged_path_hint,
+    is_absolute,
+    is_drive_path,
+    is_unc_path,
+    is_under,
+    join,
+    parent,
+    quote_value,
+)
+
 PLAN_FORMAT = 1
-HYPERV_WRITER_ID = "66841cd4-6ded-4f4b-8f17-fd23f8ddc3de"
 EXTRA_FOLDER = "_extra_paths"
 MANIFEST_NAME = "manifest.json"
 ALIAS_PREFIX = "VAWVOL"
@@ -126,41 +143,10 @@ JOB_FILE_NAMES = {
 # with the same second already exists. Plain string order is time order.
 GENERATION_RE = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d{2}))?\Z")
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
-_DRIVE_PATH_RE = re.compile(r"^[A-Za-z]:\\")
-_UNC_RE = re.compile(r"^\\\\[^\\?.][^\\]*\\[^\\]+")
 _VOLUME_KEY_RE = re.compile(r"(Volume\{[0-9A-Fa-f-]+\})")
 _VM_ID_RE = re.compile(r"^\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}?\Z")
 _RESERVED_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)}
 _FOLDER_FORBIDDEN = set('<>:"/\\|?*')
-
-
-class BackupPlanError(ValueError):
-    """The inventory, the volume facts or the options cannot make a safe backup plan."""
-
-
-def quote_value(value: Any) -> str:
-    """A value for an error message: strings in single quotes with backslashes as they are (Windows
-    paths stay readable) and unprintable characters escaped; anything else as ``repr``."""
-    if not isinstance(value, str):
-        return repr(value)
-    return "'" + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value) + "'"
-
-
-def damaged_path_hint(value: Any) -> str:
-    """A sentence to add to a path error when ``value`` looks like a Windows path whose backslashes were
-    decoded on the way in (``-e key=value`` turns ``\\\\nas01`` into ``\\nas01`` and ``E:\\new`` into a
-    newline); empty otherwise."""
-    if not isinstance(value, str):
-        return ""
-    text = value.strip()
-    lost_unc = text.startswith("\\") and not text.startswith("\\\\")
-    if not (lost_unc or any(ord(c) < 32 for c in value)):
-        return ""
-    return (
-        ". Backslashes look decoded: ansible-playbook -e key=value turns \\\\ into \\ and \\n into a newline."
-        ' Give Windows paths as JSON (-e \'{"name": "\\\\\\\\nas01\\\\share"}\'),'
-        " in a vars file (-e @vars.yml) or in the inventory"
-    )
 
 
 # --------------------------------------------------------------------------------------- paths
@@ -187,12 +173,6 @@ def _parts(path: str) -> List[str]:
     return [p for p in path.split("\\") if p]
 
 
-def is_under(path: str, folder: str) -> bool:
-    """True when ``path`` is ``folder`` or inside it (Windows paths, case-insensitive)."""
-    p, f = path.casefold().rstrip("\\"), folder.casefold().rstrip("\\")
-    return p == f or p.startswith(f + "\\")
-
-
 def _check_components(path: str, what: str) -> None:
     for part in _parts(path)[1:]:
         if part in (".", ".."):
@@ -209,7 +189,7 @@ def _check_components(path: str, what: str) -> None:
 
 def _local_path(path: Any, what: str) -> str:
     norm = normalize_path(path, what)
-    if not _DRIVE_PATH_RE.match(norm):
+    if not is_drive_path(norm):
         raise BackupPlanError(
             f"{what}: expected an absolute local path such as D:\\Hyper-V\\web01, got {quote_value(path)}"
             f"{damaged_path_hint(path)}"
@@ -278,7 +258,6 @@ def parse_generation_id(text: str) -> Optional[datetime.datetime]:
 
 
 def _volume_for_path(volumes: Sequence[Mapping[str, Any]], path: str, what: str) -> Mapping[str, Any]:
-    from ansible_collections.vaware.hyperv.plugins.plugin_utils.volumes import volume_for_path
 
     try:
         return volume_for_path(volumes, path)
@@ -364,7 +343,7 @@ def _file_entries(vm_name: str, vm: Mapping[str, Any], warnings: List[str]) -> L
                         f"VM {quote_value(vm_name)}: size of {quote_value(entry)} must be a byte count,"
                         f" got {quote_value(size)}"
                     )
-            if key == "vhd_paths" and isinstance(entry, str) and _UNC_RE.match(entry):
+            if key == "vhd_paths" and isinstance(entry, str) and is_unc_path(entry):
                 warnings.append(
                     f"VM {quote_value(vm_name)}: disk {quote_value(entry)} is on an SMB share and is not backed up"
                     " (no shadow copy of this host holds it; back it up on the file server)"
@@ -406,7 +385,7 @@ def _writer_exclusions(
         for key in ("config_paths", "checkpoint_paths", "vhd_paths"):
             for entry in vm.get(key) or []:
                 path = entry.get("path") if isinstance(entry, Mapping) else entry
-                if not isinstance(path, str) or not _DRIVE_PATH_RE.match(path):
+                if not isinstance(path, str) or not is_drive_path(path):
                     continue
                 try:
                     volume = _volume_for_path(volumes, path, "excluded VM")
@@ -489,15 +468,6 @@ def _common_dir(dirs: Sequence[str]) -> str:
     return "\\".join(common)
 
 
-def _parent(path: str) -> str:
-    return path.rsplit("\\", 1)[0]
-
-
-def _join(*parts: str) -> str:
-    joined = "\\".join(p.strip("\\") if i else p.rstrip("\\") for i, p in enumerate(parts) if p.strip("\\"))
-    return joined + "\\" if re.fullmatch(r"[A-Za-z]:", joined) else joined
-
-
 def _live_root(planned_file: Mapping[str, Any]) -> str:
     """The volume root as the inventory spelled it for this file (``D:\\`` or a folder mount point)."""
     original, below = planned_file["original_path"], planned_file["_rel_volume"]
@@ -569,15 +539,15 @@ def build_plan(
 
     given = destination
     destination = normalize_path(destination, "destination")
-    if not (_DRIVE_PATH_RE.match(destination) or _UNC_RE.match(destination)):
+    if not (is_absolute(destination)):
         raise BackupPlanError(
             f"destination: expected a local path such as E:\\Backups or a UNC path such as \\\\nas\\backups,"
             f" got {quote_value(given)}{damaged_path_hint(given)}"
         )
     _check_components(destination, "destination")
-    host_path = _join(destination, host)
-    generation_path = _join(host_path, generation)
-    jobs_root = _parent(job_dir) if len(_parts(job_dir)) > 1 else job_dir
+    host_path = join(destination, host)
+    generation_path = join(host_path, generation)
+    jobs_root = parent(job_dir) if len(_parts(job_dir)) > 1 else job_dir
     if is_under(destination, jobs_root) or is_under(job_dir, generation_path):
         raise BackupPlanError(
             f"destination: {quote_value(destination)} and the job folders ({quote_value(jobs_root)})"
@@ -625,7 +595,7 @@ def build_plan(
                 "drive_letter": letter,
                 "add_as": letter or vpath,
                 "key": letter[0] if letter else _VOLUME_KEY_RE.search(vpath).group(1),
-                "mount_folder": _join(job_dir, "mnt", alias),
+                "mount_folder": join(job_dir, "mnt", alias),
                 "used_by": [],
                 "_facts": volume,
             }
@@ -653,47 +623,47 @@ def build_plan(
             f["alias"] = entry["alias"]
             f["_rel_volume"] = _relative_to_volume(entry["_facts"], f["original_path"], f"VM {quote_value(name)} file")
             by_volume.setdefault(entry["alias"], []).append(f)
-        vm_dest = _join(generation_path, name)
+        vm_dest = join(generation_path, name)
         aliases = list(by_volume)
         step_ids: List[str] = []
         for alias in aliases:
             entry = next(e for e in volume_entries.values() if e["alias"] == alias)
             group = by_volume[alias]
-            root_rel = _common_dir([_parent("\\" + f["_rel_volume"]) for f in group])
+            root_rel = _common_dir([parent("\\" + f["_rel_volume"]) for f in group])
             if root_rel:
-                live = _join(_live_root(group[0]), root_rel)
+                live = join(_live_root(group[0]), root_rel)
                 guard_dirs.append((entry["volume_path"], root_rel, f"the folder of VM {quote_value(name)} ({live})"))
             else:  # the VM's files share only the volume root: guard each folder holding them
                 guard_dirs.extend(
                     (
                         entry["volume_path"],
-                        _parent("\\" + f["_rel_volume"]).strip("\\"),
-                        f"a folder of VM {quote_value(name)} ({_parent(f['original_path'])})",
+                        parent("\\" + f["_rel_volume"]).strip("\\"),
+                        f"a folder of VM {quote_value(name)} ({parent(f['original_path'])})",
                     )
                     for f in group
                 )
-            base_dest = _join(vm_dest, entry["key"]) if len(aliases) > 1 else vm_dest
+            base_dest = join(vm_dest, entry["key"]) if len(aliases) > 1 else vm_dest
             by_dir: Dict[str, List[Dict[str, Any]]] = {}
             for f in group:
-                by_dir.setdefault(_parent("\\" + f["_rel_volume"]).strip("\\").casefold(), []).append(f)
+                by_dir.setdefault(parent("\\" + f["_rel_volume"]).strip("\\").casefold(), []).append(f)
             for group_files in by_dir.values():
                 # one spelling per folder (the first file's), so paths agree with where robocopy writes
-                rel_dir = _parent("\\" + group_files[0]["_rel_volume"]).strip("\\")
+                rel_dir = parent("\\" + group_files[0]["_rel_volume"]).strip("\\")
                 dest_rel = rel_dir[len(root_rel) :].strip("\\")
                 for f in group_files:
                     base = f["original_path"].rsplit("\\", 1)[1]
                     f["relative_path"] = (
-                        _join(entry["key"], dest_rel, base) if len(aliases) > 1 else _join(dest_rel, base)
+                        join(entry["key"], dest_rel, base) if len(aliases) > 1 else join(dest_rel, base)
                     )
-                    f["shadow_path"] = _join(entry["mount_folder"], rel_dir, base)
+                    f["shadow_path"] = join(entry["mount_folder"], rel_dir, base)
                 step_ids.append(
                     add_step(
                         kind="vm",
                         vm=name,
                         alias=alias,
-                        original_dir=_join(_parent(group_files[0]["original_path"])),
-                        source_dir=_join(entry["mount_folder"], rel_dir),
-                        destination_dir=_join(base_dest, dest_rel),
+                        original_dir=join(parent(group_files[0]["original_path"])),
+                        source_dir=join(entry["mount_folder"], rel_dir),
+                        destination_dir=join(base_dest, dest_rel),
                         files=[f["original_path"].rsplit("\\", 1)[1] for f in group_files],
                         recurse=False,
                     )
@@ -728,14 +698,14 @@ def build_plan(
     for path in normalized_extras:
         entry = volume_entry(path, "extra_paths", f"extra:{path}")
         rel = _relative_to_volume(entry["_facts"], path, "extra_paths")
-        dest = _join(generation_path, EXTRA_FOLDER, entry["key"], rel)
+        dest = join(generation_path, EXTRA_FOLDER, entry["key"], rel)
         guard_dirs.append((entry["volume_path"], rel, f"extra path {quote_value(path)}"))
         step_id = add_step(
             kind="extra",
             vm=None,
             alias=entry["alias"],
             original_dir=path,
-            source_dir=_join(entry["mount_folder"], rel),
+            source_dir=join(entry["mount_folder"], rel),
             destination_dir=dest,
             files=None,
             recurse=True,
@@ -746,7 +716,7 @@ def build_plan(
         raise BackupPlanError(f"host {host}: nothing to back up (no VM selected by vms/exclude_vms and no extra_paths)")
 
     # The destination must not land in what is being copied, nor in the job's own folders.
-    if _DRIVE_PATH_RE.match(destination):
+    if is_drive_path(destination):
         dest_volume = _volume_for_path(volumes, destination, "destination")
         dest_key = _volume_path(dest_volume).casefold()
         dest_rel = _relative_to_volume(dest_volume, generation_path, "destination")
@@ -775,8 +745,8 @@ def build_plan(
         "destination": destination,
         "host_path": host_path,
         "generation_path": generation_path,
-        "job_files": {key: _join(job_dir, name) for key, name in JOB_FILE_NAMES.items()},
-        "mount_root": _join(job_dir, "mnt"),
+        "job_files": {key: join(job_dir, name) for key, name in JOB_FILE_NAMES.items()},
+        "mount_root": join(job_dir, "mnt"),
         "volumes": [{k: v for k, v in e.items() if not k.startswith("_")} for e in volume_entries.values()],
         "vms": plan_vms,
         "extra_paths": plan_extras,
@@ -787,7 +757,5 @@ def build_plan(
         "total_bytes": None if not sizes or None in sizes or plan_extras else sum(sizes),
         "warnings": warnings,
     }
-    from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts import check_renderable
-
     check_renderable(plan)
     return plan

@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, vaware.hyperv maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This is a private module for vaware.hyperv's internal use only; its API may change at any time.
 """Shape the raw CIM volume data of a Windows host into volume facts, and find the volume holding a path.
 
 Input is what ``ConvertTo-Json`` emits for ``Win32_Volume``/``Win32_MountPoint`` (and, for VM placement,
@@ -22,6 +24,8 @@ from __future__ import annotations
 import ntpath
 import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import is_drive_path
 
 DRIVE_TYPES = {
     0: "unknown",
@@ -51,7 +55,6 @@ _VOLUME_PATH_RE = re.compile(
     r"^\\\\[?.]\\volume(\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\})(\\.*)?$",
     re.IGNORECASE,
 )
-_DRIVE_PATH_RE = re.compile(r"^[a-z]:\\", re.IGNORECASE)
 _WMI_KEY_RE = re.compile(r'^\w+\.\w+="(.*)"$', re.DOTALL)
 
 
@@ -375,11 +378,11 @@ def volume_for_path(volumes: Any, path: Any) -> Dict[str, Any]:
             f"{', '.join(str(v.get('guid')) for v in items) or 'none'}"
         )
 
-    if text.startswith(("\\\\?\\", "\\\\.\\")) and _DRIVE_PATH_RE.match(text[4:]):
+    if text.startswith(("\\\\?\\", "\\\\.\\")) and is_drive_path(text[4:]):
         text = text[4:]
     if re.match(r"^[a-z]:$", text, re.IGNORECASE):  # a bare drive means its root
         text += "\\"
-    if not _DRIVE_PATH_RE.match(text):
+    if not is_drive_path(text):
         raise VolumeNotFoundError(
             f"{path!r} is not a local Windows path: expected a drive path like 'D:\\VMs' or a volume GUID "
             "path like '\\\\?\\Volume{GUID}\\' (network shares and relative paths have no local volume)"

@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, vaware.hyperv maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This is a private module for vaware.hyperv's internal use only; its API may change at any time.
 """The ``manifest.json`` of a backup generation: build it, check it, decide whether a generation is complete.
 
 The manifest is written last, at ``<generation_path>\\manifest.json``; a generation is complete only
@@ -52,22 +54,21 @@ import datetime
 import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import HYPERV_WRITER_ID, HYPERV_WRITER_NAME
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.plan import (
     GENERATION_RE,
-    HYPERV_WRITER_ID,
     MANIFEST_NAME,
     parse_generation_id,
-    quote_value,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_scripts import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.scripts import (
     parse_exit_codes,
     parse_source_hashes,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import quote_value
 
 MANIFEST_FORMAT = 1
 STATUSES = ("complete", "partial", "failed")
 VERIFY_MODES = ("size", "hash", "none")
-HYPERV_WRITER_NAME = "Microsoft Hyper-V VSS Writer"
 MAX_RECORDED_ERRORS = 100
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
 _UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z\Z")
@@ -211,7 +212,7 @@ def _summary(summary: Any) -> Optional[Dict[str, Any]]:
 
 
 def _source_hash_index(source_hashes: Any) -> Dict[str, Mapping[str, Any]]:
-    """Path in the shadow copy (case-insensitive) -> record of ``backup_scripts.parse_source_hashes``."""
+    """Path in the shadow copy (case-insensitive) -> record of ``scripts.parse_source_hashes``."""
     if source_hashes is None or isinstance(source_hashes, str):
         records = parse_source_hashes(source_hashes or "")
     elif isinstance(source_hashes, (list, tuple)) and all(
@@ -261,7 +262,7 @@ def build_manifest(
     "sha256"?, "source_size"?, "source_size_error"?}`` (``relative_path`` below the VM folder, as in the
     plan; ``source_size`` is the size in the shadow copy when the host reported it, ``source_size_error`` why
     the host could not: with ``verify`` size or hash that fails the VM). ``exit_codes``: the text
-    of the wrapper's exit code file or :func:`backup_scripts.parse_exit_codes` output (None: nothing
+    of the wrapper's exit code file or :func:`scripts.parse_exit_codes` output (None: nothing
     ran). ``shadows``/``shadow_set_id``: from ``diskshadow.parse_output``. ``writer``: ``{"included",
     "state", "state_name", "last_error", "excluded_components"}`` for the Hyper-V writer, where
     ``excluded_components`` lists the names of the Hyper-V writer's components diskshadow excluded (a
@@ -269,7 +270,7 @@ def build_manifest(
     warning). ``robocopy_summary``: from
     ``robocopy.parse_summary``. ``extra_totals``: extra path -> ``{"files", "bytes"}``.
     ``source_hashes``: with ``verify: hash``, the wrapper's source hash file (text) or
-    ``backup_scripts.parse_source_hashes`` output, matched to the plan's files by their ``shadow_path``.
+    ``scripts.parse_source_hashes`` output, matched to the plan's files by their ``shadow_path``.
     ``error``: what stopped the job, if anything. Status rules: see the module docstring.
     """
     if verify not in VERIFY_MODES:

@@ -1,6 +1,8 @@
 # Copyright: (c) 2026, vaware.hyperv maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Render the files a backup job runs on the host from a plan made by ``backup_plan.build_plan``.
+
+# This is a private module for vaware.hyperv's internal use only; its API may change at any time.
+"""Render the files a backup job runs on the host from a plan made by ``plan.build_plan``.
 
 :func:`render_script` returns the diskshadow script (``job_files.script``), :func:`render_copy_wrapper`
 the ``.cmd`` that diskshadow ``EXEC``\\ s (``job_files.wrapper``). Both return ``str`` with CRLF line
@@ -76,11 +78,11 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Mapping, Optional
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.backup_plan import (
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import (
     HYPERV_WRITER_ID,
     BackupPlanError,
-    quote_value,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import quote_value
 
 CRLF = "\r\n"
 # What a diskshadow script line may carry for a path: no spaces, quotes, % or anything non-ASCII.
