@@ -16,8 +16,9 @@ original VM of ``replace`` is touched only after the restored copy is registered
 
 from __future__ import annotations
 
+import math
 import time
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping
 
 from ansible.plugins.action import ActionBase
 
@@ -57,6 +58,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.verify impo
     verify_listing,
     verify_restored_disks,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import StepFailed, poll_until
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import join, utc_now, utc_text
 
 ARGUMENT_SPEC = {
@@ -96,14 +98,6 @@ def _stopped_original(answer: Mapping[str, Any]) -> str:
     return f"it was stopped (it was {before}) and is now {now}"
 
 
-class _Failed(Exception):
-    """Stop the restore with ``message``; the result gathered so far is still returned."""
-
-    def __init__(self, message: str, step: Optional[str] = None) -> None:
-        super().__init__(message)
-        self.step = step
-
-
 class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
@@ -128,10 +122,8 @@ class ActionModule(ActionBase):
             self._restore()
         except PayloadError as err:
             self._out.update(payload_error_result(err, changed=self._out["changed"]))
-        except _Failed as err:
-            self._out.update(failed=True, msg=str(err))
-            if err.step:
-                self._out["step"] = err.step
+        except StepFailed as err:
+            self._out.update(failed=True, msg=err.message, step=err.step)
         except RestoreError as err:
             self._out.update(failed=True, msg=str(err), step="select")
         self._out["seconds"] = round(clock() - self._started, 1)
@@ -145,7 +137,7 @@ class ActionModule(ActionBase):
     def _payload(self, name: str, parameters: Mapping[str, Any], step: str) -> Any:
         answer = run_payload(self, name, parameters, self._task_vars, step=step)
         if not isinstance(answer, Mapping):
-            raise _Failed(f"{step}: payload {name} returned {str(answer)[:200]!r}, expected an object", step)
+            raise StepFailed(step, f"{step}: payload {name} returned {str(answer)[:200]!r}, expected an object")
         return answer
 
     def _restore(self) -> None:
@@ -161,13 +153,13 @@ class ActionModule(ActionBase):
         out.update(backup_host=host)
         problem = inventory_problem(inventory, opts["destination"], host, host_path)
         if problem:
-            raise _Failed(problem, "read generations")
+            raise StepFailed("read generations", problem)
         if opts["mode"] != "files" and not inventory.get("hyperv"):
-            raise _Failed(
+            raise StepFailed(
+                "read generations",
                 f"mode {opts['mode']} needs Hyper-V on the host "
                 f"({inventory.get('hyperv_error') or 'the Hyper-V PowerShell module was not found'}); "
                 "mode files only copies the files",
-                "read generations",
             )
 
         selected = select_generation(
@@ -198,7 +190,7 @@ class ActionModule(ActionBase):
         if mode != "files":
             blocker = import_blocker(files)
             if blocker:
-                raise _Failed(f"cannot restore {vm_name} with mode {mode}: {blocker}; nothing was changed", "plan")
+                raise StepFailed("plan", f"cannot restore {vm_name} with mode {mode}: {blocker}; nothing was changed")
             config = config_file(files, vm_entry.get("id"))
         original = None
         if mode == "replace":
@@ -206,10 +198,10 @@ class ActionModule(ActionBase):
             if original is True:
                 return
             if existing_vms(vms, name):
-                raise _Failed(
+                raise StepFailed(
+                    "plan",
                     f"a VM named {name!r} already exists on this host (left by an earlier replace that did not "
                     "finish?); nothing was changed. Rename or remove it first.",
-                    "plan",
                 )
         elif mode in ("copy", "test") and self._existing_copy(vms, name, host, generation, vm_name):
             return
@@ -226,19 +218,19 @@ class ActionModule(ActionBase):
         out["verification"] = {"backup": verification}
         self._warnings.extend(verification["warnings"])
         if not verification["ok"]:
-            raise _Failed(
+            raise StepFailed(
+                "verify backup",
                 f"generation {generation} of VM {vm_name} does not match its manifest, nothing was changed: "
                 + "; ".join(verification["problems"][:10]),
-                "verify backup",
             )
         folder_state = next(iter(listing.get("folders") or []), None) or {}
         if mode == "files" and self._files_already_there(files, targets, listing.get("files")):
             return
         if folder_state.get("exists") and folder_state.get("entries", 0) != 0:
-            raise _Failed(
+            raise StepFailed(
+                "plan",
                 f"the restore folder {folder} already exists and is not empty; nothing was changed. "
                 "Remove it, or set name (or restore_path) to restore elsewhere.",
-                "plan",
             )
 
         context = {
@@ -281,10 +273,10 @@ class ActionModule(ActionBase):
         ours = mark is not None and mark == {"host": host, "generation": generation, "vm": vm_name}
         if not ours:
             ids = ", ".join(str(v.get("id")) for v in found)
-            raise _Failed(
+            raise StepFailed(
+                "plan",
                 f"a VM named {name!r} already exists on this host (id {ids}) and is not a restore of "
                 f"{vm_name} from generation {generation}; nothing was changed. Set name to restore under another name.",
-                "plan",
             )
         if self._options["mode"] == "copy":
             self._out.update(
@@ -298,11 +290,11 @@ class ActionModule(ActionBase):
         leftover_id = str(found[0].get("id"))
         where = str(found[0].get("path") or "").rstrip("\\")
         if where.rsplit("\\", 1)[-1].casefold() != name.casefold():
-            raise _Failed(
+            raise StepFailed(
+                "remove leftover test copy",
                 f"the test copy {name} (id {leftover_id}) left by an interrupted run lives in "
                 f"{where or 'an unknown folder'}, not in a folder of its own named {name}; nothing was changed. "
                 "Remove it by hand.",
-                "remove leftover test copy",
             )
         if not self._play_context.check_mode:
             self._remove(leftover_id, where, "remove leftover test copy")
@@ -316,8 +308,8 @@ class ActionModule(ActionBase):
         found = existing_vms(vms, vm_name)
         if len(found) > 1:
             ids = ", ".join(str(v.get("id")) for v in found)
-            raise _Failed(
-                f"{len(found)} VMs are named {vm_name!r} on this host (ids {ids}); nothing was changed", "plan"
+            raise StepFailed(
+                "plan", f"{len(found)} VMs are named {vm_name!r} on this host (ids {ids}); nothing was changed"
             )
         if not found:
             self._warnings.append(f"no VM named {vm_name} is registered on this host: the restore only adds it")
@@ -334,20 +326,20 @@ class ActionModule(ActionBase):
         backup_id = str(vm_entry.get("id") or "").strip("{}").casefold()
         vm_id = str(vm.get("id") or "").strip("{}").casefold()
         if mark is None and backup_id and vm_id != backup_id:
-            raise _Failed(
+            raise StepFailed(
+                "plan",
                 f"the VM named {vm_name!r} on this host has id {vm_id}, the backup's VM has id {backup_id}: "
                 "it is a different VM, so it is not replaced; nothing was changed. Restore with mode copy instead.",
-                "plan",
             )
         state = str(vm.get("state") or "")
         if state.casefold().startswith(("saved", "paused")):
             # Replacing turns the original off: its saved memory state would be lost, and a replace that then
             # failed could not leave the original as it was.
-            raise _Failed(
+            raise StepFailed(
+                "plan",
                 f"the VM {vm_name!r} on this host is {state}: replacing it would turn it off and discard its saved "
                 "state; nothing was changed. Resume it and shut it down (or turn it off yourself if that state may "
                 "be lost), then run again.",
-                "plan",
             )
         original = {"id": vm_id, "state": vm.get("state"), "path": vm.get("path")}
         self._out["original"] = dict(original, removed=False)
@@ -400,10 +392,10 @@ class ActionModule(ActionBase):
         if not check["ok"]:
             removal = self._remove(vm_id, folder, "remove unverified copy")
             gone = "it was removed again" if removal.get("vm_removed") else "it could NOT be removed: remove it by hand"
-            raise _Failed(
+            raise StepFailed(
+                "verify restored",
                 f"the imported VM {name} (id {vm_id}) does not match the backup ({'; '.join(check['problems'])}); "
                 f"{gone}. The original VM was not touched.",
-                "verify restored",
             )
         return imported
 
@@ -463,7 +455,7 @@ class ActionModule(ActionBase):
                     if original
                     else f"no original VM was touched; {copy}"
                 )
-            raise _Failed(f"replace failed at step {answer.get('step')}: {answer['error']}; {where}", "replace")
+            raise StepFailed("replace", f"replace failed at step {answer.get('step')}: {answer['error']}; {where}")
         out["name"] = vm_name
         out["msg"] = f"replaced {vm_name} with its backup from generation {out['generation']}"
         if original:
@@ -481,29 +473,47 @@ class ActionModule(ActionBase):
         try:
             status = self._payload("win_vm_restore_boot", {"Action": "Start", "VmId": vm_id}, "test boot")
             booted = clock()
-            while True:
+            verdict: Dict[str, Any] = {}
+
+            def decided(reading: Mapping[str, Any]) -> bool:
+                nonlocal status
+                status = reading
                 elapsed = clock() - booted
-                outcome = evaluate_boot(status, elapsed, opts)
-                if outcome["outcome"] != "waiting":
-                    if outcome["outcome"] == "passed":
-                        outcome["seconds_to_heartbeat"] = round(elapsed, 1)
-                    if outcome.get("warning"):
-                        self._warnings.append(f"test restore of {vm_name}: {outcome.pop('warning')}")
-                    break
-                sleep(opts["poll_interval"])
-                try:
-                    status = self._payload("win_vm_restore_boot", {"Action": "Status", "VmId": vm_id}, "test boot")
-                except PayloadError as err:
-                    if not err.unreachable or clock() - booted >= opts["boot_timeout"]:
-                        raise
-                    self._warnings.append(f"status poll failed, retrying: {err}")
-        except (PayloadError, _Failed) as err:
+                verdict.update(evaluate_boot(reading, elapsed, opts), elapsed=elapsed)
+                return verdict["outcome"] != "waiting"
+
+            def retry(err: Exception, _failures: int) -> bool:
+                # a lost connection is retried until the boot timeout; a failing status script is not
+                if not getattr(err, "unreachable", False) or clock() - booted >= opts["boot_timeout"]:
+                    return False
+                self._warnings.append(f"status poll failed, retrying: {err}")
+                return True
+
+            # evaluate_boot fails the test once boot_timeout has passed, so the poll needs no deadline of its own
+            poll_until(
+                lambda: self._payload("win_vm_restore_boot", {"Action": "Status", "VmId": vm_id}, "test boot"),
+                decided,
+                interval=opts["poll_interval"],
+                deadline=math.inf,
+                retry=retry,
+                retryable=(PayloadError,),
+                first=status,
+                clock=clock,
+                sleep=lambda seconds: sleep(seconds),
+            )
+            elapsed = verdict.pop("elapsed")
+            outcome = verdict
+            if outcome["outcome"] == "passed":
+                outcome["seconds_to_heartbeat"] = round(elapsed, 1)
+            if outcome.get("warning"):
+                self._warnings.append(f"test restore of {vm_name}: {outcome.pop('warning')}")
+        except (PayloadError, StepFailed) as err:
             boot_error = err
             outcome = {"outcome": "failed", "check": opts["test_check"], "reason": f"test boot failed: {err}"}
         finally:
             try:
                 removal = self._remove(vm_id, folder, "remove test copy")
-            except (PayloadError, _Failed) as err:
+            except (PayloadError, StepFailed) as err:
                 removal = {"vm_removed": False, "folder_removed": False, "error": str(err)}
         outcome.setdefault("seconds_to_heartbeat", None)
         test = dict(
@@ -538,9 +548,11 @@ class ActionModule(ActionBase):
                 message += f"; {leftover}"
             else:
                 message += "; the test copy was removed"
-            raise _Failed(message, "test boot" if boot_error is None else getattr(boot_error, "step", "test boot"))
+            raise StepFailed("test boot" if boot_error is None else getattr(boot_error, "step", "test boot"), message)
         if leftover:
-            raise _Failed(f"test restore of {vm_name} passed ({outcome['reason']}), but {leftover}", "remove test copy")
+            raise StepFailed(
+                "remove test copy", f"test restore of {vm_name} passed ({outcome['reason']}), but {leftover}"
+            )
         self._out["msg"] = f"test restore of {vm_name} from generation {generation} passed: {outcome['reason']}"
 
     def _files(self, files, targets, folder) -> None:
@@ -551,7 +563,7 @@ class ActionModule(ActionBase):
         )
         self._out["changed"] = bool(answer.get("copied"))
         if answer.get("error"):
-            raise _Failed(f"copying the files to {folder} failed: {answer['error']}", "copy files")
+            raise StepFailed("copy files", f"copying the files to {folder} failed: {answer['error']}")
         want_hash = self._options["verify"] == "hash" and any(f.get("sha256") for f in files)
         listing = self._payload(
             "win_vm_restore_verify", {"Paths": targets, "Hash": want_hash, "Folders": []}, "verify restored"
@@ -561,9 +573,9 @@ class ActionModule(ActionBase):
         self._out.setdefault("verification", {})["restored"] = check
         self._out.update(files=[{"path": t, "size": f["size"]} for f, t in zip(files, targets)], bytes=check["bytes"])
         if not check["ok"]:
-            raise _Failed(
-                f"the copies in {folder} do not match the manifest: {'; '.join(check['problems'][:10])}",
+            raise StepFailed(
                 "verify restored",
+                f"the copies in {folder} do not match the manifest: {'; '.join(check['problems'][:10])}",
             )
         self._out["msg"] = (
             f"copied {len(files)} files of {self._out['vm']} from generation {self._out['generation']} to {folder}"

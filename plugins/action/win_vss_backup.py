@@ -43,6 +43,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
     load_payload,
     run_payload,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import PollTimeout, StepFailed, poll_until
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import (
     HYPERV_WRITER_ID,
     HYPERV_WRITER_NAME,
@@ -153,15 +154,6 @@ ARGUMENT_SPEC = {
     "job_id": {"type": "str"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
 }
-
-
-class StepFailed(Exception):
-    """A step of the backup failed; ``message`` names the step, the VM and the tool output line."""
-
-    def __init__(self, step: str, message: str, **partial: Any) -> None:
-        super().__init__(f"{step}: {message}")
-        self.step = step
-        self.partial = partial
 
 
 def _validate(args: Mapping[str, Any]) -> None:
@@ -678,50 +670,57 @@ class BackupRun:
 
     def poll(self, job_id: str, until: Tuple[str, ...], what: str) -> Dict[str, Any]:
         """Poll the job until its phase is in ``until`` or its runner is gone; retry lost connections."""
-        failures = 0
-        last: Dict[str, Any] = {}
         first = monotonic()
-        shown = None
-        while True:
-            try:
-                answer = self.call("win_vss_backup_status", {"JobId": job_id}, "poll")
-                failures = 0
-                last = dict(answer or {})
-                self.last_poll = last
-            except PayloadError as exc:
-                failures += 1
-                script_error = bool(exc.details.get("error")) and not exc.unreachable
-                if script_error and failures >= MAX_SCRIPT_ERRORS:
-                    # the status script itself fails (not the connection): retrying will not help
-                    raise StepFailed(
-                        "poll",
-                        f"{exc.message} ({failures} times in a row); job {job_id} may still be running",
-                        job_id=job_id,
-                    ) from None
-                remaining = self.deadline - monotonic()
-                if remaining <= 0:
-                    raise self.timeout_error(job_id, last, what, exc) from None
-                delay = min(self.args["poll_interval"] * (2 ** (failures - 1)), MAX_BACKOFF_SECONDS, remaining)
-                display.vv(f"{self.host}: poll of job {job_id} failed ({exc.message}); retrying in {delay:.0f}s")
-                self._reset_connection()
-                sleep(max(delay, 0))
-                continue
+        shown = [None]
+
+        def read() -> Dict[str, Any]:
+            answer = dict(self.call("win_vss_backup_status", {"JobId": job_id}, "poll") or {})
+            self.last_poll = answer
+            return answer
+
+        def finished(last: Dict[str, Any]) -> bool:
             status = last.get("status") or {}
-            phase = status.get("phase")
             line = self.progress_line(job_id, status)
-            if line != shown:
+            if line != shown[0]:
                 display.v(line)
-                shown = line
-            if phase in until:
-                return last
+                shown[0] = line
+            if status.get("phase") in until:
+                return True
             runner_gone = not last.get("runner_alive") and last.get("task_state") not in ("Running", "Queued")
             if runner_gone and (status or monotonic() - first > START_GRACE_SECONDS):
                 last["runner_dead"] = True
-                return last
-            remaining = self.deadline - monotonic()
-            if remaining <= 0:
-                raise self.timeout_error(job_id, last, what, None)
-            sleep(min(self.args["poll_interval"], remaining))
+                return True
+            return False
+
+        def retry(exc: Exception, failures: int) -> bool:
+            if not isinstance(exc, PayloadError):
+                return False
+            if exc.details.get("error") and not exc.unreachable and failures >= MAX_SCRIPT_ERRORS:
+                # the status script itself fails (not the connection): retrying will not help
+                raise StepFailed(
+                    "poll",
+                    f"{exc.message} ({failures} times in a row); job {job_id} may still be running",
+                    job_id=job_id,
+                ) from None
+            display.vv(f"{self.host}: poll of job {job_id} failed ({exc.message}); retrying")
+            self._reset_connection()
+            return True
+
+        try:
+            return poll_until(
+                read,
+                finished,
+                interval=self.args["poll_interval"],
+                deadline=self.deadline,
+                retry=retry,
+                retryable=(PayloadError,),
+                backoff=2.0,
+                max_delay=MAX_BACKOFF_SECONDS,
+                clock=lambda: monotonic(),
+                sleep=lambda seconds: sleep(seconds),
+            )
+        except PollTimeout as exc:
+            raise self.timeout_error(job_id, exc.last or {}, what, exc.error) from None
 
     def progress_line(self, job_id: str, status: Mapping[str, Any]) -> str:
         vm_bytes = status.get("vm_bytes") or {}

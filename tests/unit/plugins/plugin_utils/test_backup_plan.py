@@ -9,7 +9,6 @@ from _backup_samples import GUID_D, GUID_DATA, JOB_DIR, NOW, VOLUMES, plan, vm, 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils import _winpath
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss import plan as backup_plan
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import BackupPlanError
 
@@ -339,12 +338,6 @@ def test_volumes_from_the_volume_facts_module_are_accepted():
     assert volume_for_path(VOLUMES, "D:\\Hyper-V")["guid"] == GUID_D
     p = plan(include_vms=["web01"])
     assert p["volumes"][0]["guid"] == GUID_D
-
-
-def test_error_messages_show_windows_paths_as_written():
-    assert _winpath.quote_value("D:\\VMs\\a b.vhdx") == "'D:\\VMs\\a b.vhdx'"
-    assert _winpath.quote_value("x\u2028y\tz") == "'x\\u2028y\\u0009z'"
-    assert _winpath.quote_value(None) == "None"
 
 
 _ROOTS = ["D:\\", "E:\\", "C:\\ClusterStorage\\Data\\", "C:\\"]

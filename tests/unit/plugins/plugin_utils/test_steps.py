@@ -1,0 +1,156 @@
+"""poll_until: the one polling loop of the actions, on a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import PollTimeout, StepFailed, poll_until
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class Lost(Exception):
+    pass
+
+
+def reader(answers):
+    answers = list(answers)
+
+    def read():
+        item = answers.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    return read
+
+
+def test_reads_until_finished_and_returns_that_answer():
+    clock = Clock()
+    got = poll_until(
+        reader(["a", "b", "done"]), lambda x: x == "done", interval=5, deadline=100, clock=clock, sleep=clock.sleep
+    )
+    assert got == "done"
+    assert clock.sleeps == [5, 5]
+
+
+def test_a_first_answer_that_is_finished_reads_nothing():
+    clock = Clock()
+    got = poll_until(reader([]), lambda x: x == "done", interval=5, deadline=100, first="done", clock=clock)
+    assert got == "done"
+
+
+def test_a_first_answer_is_followed_by_a_wait_before_the_first_read():
+    clock = Clock()
+    got = poll_until(
+        reader(["done"]), lambda x: x == "done", interval=7, deadline=100, first="x", clock=clock, sleep=clock.sleep
+    )
+    assert got == "done"
+    assert clock.sleeps == [7]
+
+
+def test_the_deadline_raises_with_the_last_answer():
+    clock = Clock()
+    with pytest.raises(PollTimeout) as info:
+        poll_until(reader(["a"] * 10), lambda x: False, interval=10, deadline=25, clock=clock, sleep=clock.sleep)
+    assert info.value.last == "a"
+    assert info.value.error is None
+    # no wait goes past the deadline
+    assert clock.now == 25
+
+
+def test_retried_errors_back_off_and_a_success_resets_the_count():
+    clock = Clock()
+    seen = []
+
+    def retry(error, failures):
+        seen.append(failures)
+        return True
+
+    got = poll_until(
+        reader([Lost(), Lost(), "x", Lost(), "done"]),
+        lambda x: x == "done",
+        interval=2,
+        deadline=1000,
+        retry=retry,
+        retryable=(Lost,),
+        backoff=2.0,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert got == "done"
+    assert seen == [1, 2, 1]
+    assert clock.sleeps == [2, 4, 2, 2]
+
+
+def test_backoff_is_capped():
+    clock = Clock()
+    poll_until(
+        reader([Lost()] * 5 + ["done"]),
+        lambda x: x == "done",
+        interval=10,
+        deadline=10000,
+        retry=lambda e, n: True,
+        retryable=(Lost,),
+        backoff=2.0,
+        max_delay=30,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert clock.sleeps == [10, 20, 30, 30, 30]
+
+
+def test_an_error_not_retried_propagates():
+    clock = Clock()
+    with pytest.raises(Lost):
+        poll_until(reader([Lost()]), lambda x: True, interval=1, deadline=10, retryable=(Lost,), clock=clock)
+
+
+def test_an_error_that_is_not_retryable_propagates_without_asking():
+    asked = []
+    with pytest.raises(KeyError):
+        poll_until(
+            reader([KeyError("x")]),
+            lambda x: True,
+            interval=1,
+            deadline=10,
+            retry=lambda e, n: asked.append(e) or True,
+            retryable=(Lost,),
+            clock=Clock(),
+        )
+    assert asked == []
+
+
+def test_errors_until_the_deadline_raise_with_the_error():
+    clock = Clock()
+    with pytest.raises(PollTimeout) as info:
+        poll_until(
+            reader([Lost("gone")] * 20),
+            lambda x: True,
+            interval=10,
+            deadline=35,
+            retry=lambda e, n: True,
+            retryable=(Lost,),
+            clock=clock,
+            sleep=clock.sleep,
+        )
+    assert str(info.value.error) == "gone"
+    assert info.value.last is None
+
+
+def test_step_failed_names_the_step_and_keeps_the_partial_result():
+    err = StepFailed("copy", "robocopy failed for web01", job_id="j1")
+    assert str(err) == "copy: robocopy failed for web01"
+    assert err.message == "robocopy failed for web01"
+    assert err.partial == {"job_id": "j1"}
