@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 import secrets
 import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -44,6 +43,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
     run_payload,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import PollTimeout, StepFailed, poll_until
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss import jobs, outcome
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import (
     HYPERV_WRITER_ID,
     HYPERV_WRITER_NAME,
@@ -56,8 +56,8 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.generations imp
     shortage_message,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.generations import human_bytes as _human
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.jobs import COPY_OVER_PHASES, SPACE_PHASE
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.manifest import (
-    build_manifest,
     manifest_path,
     retention_entry,
 )
@@ -65,11 +65,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.plan import (
     JOB_FILE_NAMES,
     build_plan,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.robocopy import outcome as robocopy_outcome
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.robocopy import parse_summary
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.scripts import (
-    parse_exit_codes,
-    parse_source_sizes,
     render_copy_wrapper,
     render_script,
 )
@@ -78,8 +74,6 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.writers import 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import (
     damaged_path_hint,
     is_absolute,
-    is_under,
-    parse_time,
     quote_value,
 )
 
@@ -94,32 +88,8 @@ def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def exposed_at(shadow: Mapping[str, Any]) -> List[str]:
-    """Where a shadow copy (as Get-ShadowCopyList lists it) is exposed, if anywhere.
-
-    ``Win32_ShadowCopy.ExposedName`` names the drive letter or mount folder of a locally exposed shadow
-    (which is what our jobs do). The class has no ``ExposedPath`` property (that is VSS_SNAPSHOT_PROP),
-    so nothing else is read. An empty value is left out.
-    """
-    return [str(shadow["exposed_name"])] if shadow.get("exposed_name") else []
-
-
-def exposed_under(shadow: Mapping[str, Any], folders: List[str]) -> bool:
-    """True when the shadow is exposed on one of ``folders`` or inside one of them."""
-    return any(is_under(place, folder) for place in exposed_at(shadow) for folder in folders if folder)
-
-
-JOB_ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
 RUNNER_PAYLOAD = "win_vss_backup_runner"
-# Phases of the runner (status.json): the copy is over once it waits for the verdict or is done.
-COPY_OVER_PHASES = ("awaiting_verdict", "done")
-# Short of space with expire_before_copy_when_short: the runner waits for the controller to name what to expire.
-SPACE_PHASE = "awaiting_space_verdict"
-SPACE_PHASES = ("destination", SPACE_PHASE, "making_space")
 START_GRACE_SECONDS = 120  # a task that was just started may not have written its status yet
-# A lock this young belongs to a start still in progress (the start payload takes the lock before it
-# writes the job folder and registers the task): never taken for a dead job's.
-LOCK_GRACE_SECONDS = 600
 MAX_BACKOFF_SECONDS = 300
 MAX_SCRIPT_ERRORS = 3  # the status script failing this often in a row is not a connection problem
 ROBOCOPY_LOG_TAIL = 4 * 1024 * 1024
@@ -175,7 +145,7 @@ def _validate(args: Mapping[str, Any]) -> None:
         if value is not None and not 0 <= value <= 100000:
             problems.append(f"retention.{key}: expected a whole number from 0 to 100000, got {value}")
     job_id = args.get("job_id")
-    if job_id is not None and not JOB_ID_RE.match(job_id):
+    if job_id is not None and not jobs.JOB_ID_RE.match(job_id):
         problems.append(
             f"job_id: expected a job id such as 20261125T020000Z-1a2b3c4d (as returned by this module), got {job_id!r}"
         )
@@ -203,24 +173,6 @@ def _validate(args: Mapping[str, Any]) -> None:
                 problems.append(f"{name}: expected non-empty names or paths, got {value!r}")
     if problems:
         raise AnsibleActionFail("; ".join(problems))
-
-
-def _first_line(text: Any) -> str:
-    for line in str(text or "").splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
-
-
-def _split_robocopy_jobs(text: str) -> List[str]:
-    """The robocopy log split into one chunk per run (each run starts with its ``ROBOCOPY :: ...`` banner)."""
-    chunks: List[List[str]] = []
-    for line in text.splitlines():
-        if "ROBOCOPY" in line.upper() and "::" in line:
-            chunks.append([])
-        if chunks:
-            chunks[-1].append(line)
-    return ["\n".join(c) for c in chunks]
 
 
 class BackupRun:
@@ -260,10 +212,10 @@ class BackupRun:
         if self.args["state"] == "absent":
             return self.cancel()
         pre = self.preflight()
-        running = self.running_job(pre)
+        running = jobs.running_job(pre)
         wanted = self.args.get("job_id")
         if wanted:
-            job = self.find_job(pre, wanted)
+            job = jobs.find_job(pre, wanted)
             if job is None:
                 raise StepFailed("attach", f"job {wanted} does not exist on this host (no job folder)")
             return self.attach(pre, job)
@@ -288,123 +240,14 @@ class BackupRun:
     def jobs_root(self, pre: Mapping[str, Any]) -> str:
         return str(pre.get("program_data") or "C:\\ProgramData").rstrip("\\") + "\\vaware.hyperv\\jobs"
 
-    @staticmethod
-    def find_job(pre: Mapping[str, Any], job_id: str) -> Optional[Dict[str, Any]]:
-        for job in pre.get("jobs") or []:
-            if str(job.get("job_id")) == job_id:
-                return dict(job)
-        return None
-
-    @staticmethod
-    def job_alive(job: Mapping[str, Any]) -> bool:
-        """A job runs while its runner process lives or its scheduled task is running or queued."""
-        return bool(job.get("runner_alive")) or job.get("task_state") in ("Running", "Queued")
-
-    def running_job(self, pre: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
-        for job in pre.get("jobs") or []:
-            if self.job_alive(job):
-                return dict(job)
-        return None
-
-    @staticmethod
-    def lock_age(pre: Mapping[str, Any]) -> Optional[float]:
-        """Seconds since the lock was taken: the lock file's write time against the host's clock (both
-        from preflight), else the lock's ``started_at`` against this controller's clock; None if unknown."""
-        lock = pre.get("lock")
-        if not isinstance(lock, Mapping):
-            return None
-        now, taken = parse_time(pre.get("now")), parse_time(pre.get("lock_written_at"))
-        if now is None or taken is None:
-            now, taken = utcnow(), parse_time(lock.get("started_at"))
-        if taken is None:
-            return None
-        return (now - taken).total_seconds()
-
-    def young_lock(self, pre: Mapping[str, Any]) -> Optional[Tuple[str, float]]:
-        """(job id, age in seconds) of a lock taken less than LOCK_GRACE_SECONDS ago whose job is not seen
-        running yet: its start may still be writing the job folder or starting the task."""
-        lock = pre.get("lock")
-        if not isinstance(lock, Mapping) or not lock.get("job_id"):
-            return None
-        job = self.find_job(pre, str(lock["job_id"]))
-        if job is not None and self.job_alive(job):
-            return None
-        age = self.lock_age(pre)
-        if age is None or not -LOCK_GRACE_SECONDS < age < LOCK_GRACE_SECONDS:
-            return None
-        return str(lock["job_id"]), age
-
-    def dead_lock(self, pre: Mapping[str, Any]) -> Optional[str]:
-        """The job id named by a lock whose job is not running (crashed runner, reboot) and that is older
-        than LOCK_GRACE_SECONDS (a younger one may belong to a start still in progress)."""
-        lock = pre.get("lock")
-        if not lock:
-            return None
-        if not isinstance(lock, Mapping) or not lock.get("job_id"):
-            return "unknown"
-        job = self.find_job(pre, str(lock["job_id"]))
-        if job is not None and self.job_alive(job):
-            return None
-        if self.young_lock(pre) is not None:
-            return None
-        return str(lock["job_id"])
-
     def refuse_young_lock(self, pre: Mapping[str, Any], step: str, what: str) -> None:
-        young = self.young_lock(pre)
+        young = jobs.young_lock(pre, utcnow())
         if young is not None:
             raise StepFailed(
                 step,
                 f"job {young[0]} took the backup lock {max(int(young[1]), 0)} s ago and is still starting (its job"
                 f" folder or scheduled task is not there yet); run the task again in a few minutes to {what}",
             )
-
-    def stale(self, pre: Mapping[str, Any]) -> Dict[str, Any]:
-        """What jobs of ours that are not running left behind.
-
-        ``shadows``: shadow copies whose set id such a job recorded or printed (status, transcript), or that
-        are exposed on a folder of such a job; ``mount_folders``: their mount folders; ``jobs``: jobs whose
-        scheduled task is still registered (never collected: the controller gave up or died), to remove.
-        """
-        jobs_root = self.jobs_root(pre)
-        set_ids = set()
-        shadow_ids = set()
-        folders = []
-        abandoned = []
-        alive_dirs = []
-        for job in pre.get("jobs") or []:
-            if self.job_alive(job):
-                alive_dirs.append(jobs_root + "\\" + str(job.get("job_id")))
-                continue
-            status = job.get("status") or {}
-            for set_id in status.get("shadow_set_ids") or []:
-                set_ids.add(normalize_guid(str(set_id)))
-            transcript = job.get("transcript")
-            if transcript:
-                parsed = parse_output(str(transcript))
-                if parsed.get("shadow_set_id"):
-                    set_ids.add(parsed["shadow_set_id"])
-                shadow_ids.update(s["id"] for s in parsed.get("shadows") or [])
-            for folder in job.get("mount_folders") or []:
-                folders.append(str(folder.get("path")))
-            if job.get("task_state") and JOB_ID_RE.match(str(job.get("job_id"))):
-                abandoned.append(str(job["job_id"]))
-        stale_shadows = []
-        for shadow in pre.get("shadows") or []:
-            sid = normalize_guid(str(shadow.get("id") or ""))
-            set_id = normalize_guid(str(shadow.get("set_id") or ""))
-            if exposed_under(shadow, alive_dirs):
-                continue
-            if sid in shadow_ids or set_id in set_ids or exposed_under(shadow, [jobs_root]):
-                places = exposed_at(shadow)
-                stale_shadows.append(
-                    {
-                        "id": sid,
-                        "set_id": set_id,
-                        "volume": shadow.get("volume_name"),
-                        "exposed_path": places[0] if places else None,
-                    }
-                )
-        return {"shadows": stale_shadows, "mount_folders": folders, "jobs": abandoned}
 
     # ---------------------------------------------------------------------------------- backup
 
@@ -529,8 +372,8 @@ class BackupRun:
             result_room = None
 
         self.refuse_young_lock(pre, "preflight", "attach to it")
-        dead = self.dead_lock(pre)
-        stale = self.stale(pre)
+        dead = jobs.dead_lock(pre, utcnow())
+        stale = jobs.stale(pre, self.jobs_root(pre))
         if dead == "unknown":
             raise StepFailed(
                 "preflight",
@@ -580,7 +423,7 @@ class BackupRun:
                 remove_jobs = list(stale["jobs"])
             if dead:
                 sweep_params["ReleaseLockOf"] = dead
-                if JOB_ID_RE.match(dead) and dead not in remove_jobs:
+                if jobs.JOB_ID_RE.match(dead) and dead not in remove_jobs:
                     remove_jobs.append(dead)
             if remove_jobs:
                 sweep_params["RemoveJobs"] = remove_jobs
@@ -834,142 +677,6 @@ class BackupRun:
 
     # ------------------------------------------------------------------------------ analyse
 
-    def analyse(self, collected: Mapping[str, Any], writer_before: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
-        """Parse what the job left and verify the copy; returns the manifest and the findings."""
-        plan = collected["plan"]
-        status = collected["status"]
-        ds = parse_output(collected["transcript"])
-        codes = parse_exit_codes(collected["exit_codes"] or "")
-        summary = parse_summary(collected["robocopy_log"]) if collected["robocopy_log"] else None
-        verify = collected.get("verify") or self.args.get("verify") or "size"
-
-        # files at the destination, per VM (relative to the VM folder) and per extra path
-        listing = collected.get("listing") or []
-        gen = plan["generation_path"]
-        per_vm: Dict[str, List[Dict[str, Any]]] = {vm["name"]: [] for vm in plan["vms"]}
-        # each planned file's size in the shadow copy, as the copy wrapper recorded it (not robocopy's counts)
-        sizes_text = collected.get("source_sizes")
-        by_shadow = {str(r["path"]).casefold(): r for r in parse_source_sizes(sizes_text)}
-        source_sizes: Dict[str, Dict[str, Mapping[str, Any]]] = {
-            vm["name"]: {
-                str(f["relative_path"]).casefold(): by_shadow.get(str(f.get("shadow_path") or "").casefold())
-                or {"size": None, "error": "the copy wrapper recorded no size for it"}
-                for f in vm["files"]
-            }
-            for vm in plan["vms"]
-        }
-        if sizes_text is None and plan["vms"] and verify != "none":
-            self.warnings.append(
-                "verify: the job recorded no sizes of the files in the shadow copy (it was started by an earlier"
-                " version of this module); the copies were checked by robocopy's exit codes and presence only"
-            )
-        by_rel: Dict[str, Mapping[str, Any]] = {}
-        for entry in listing:
-            rel = str(entry.get("path") or "").replace("/", "\\")
-            by_rel[rel.casefold()] = entry
-            head, _sep, rest = rel.partition("\\")
-            for name in per_vm:
-                if head.casefold() == name.casefold() and rest:
-                    item = {"relative_path": rest, "size": entry.get("size")}
-                    if entry.get("sha256"):
-                        item["sha256"] = entry["sha256"]
-                    source = source_sizes[name].get(rest.casefold())
-                    if source is not None and sizes_text is not None:
-                        if source.get("size") is not None:
-                            item["source_size"] = int(source["size"])
-                        else:
-                            item["source_size_error"] = source.get("error")
-                    per_vm[name].append(item)
-        extra_totals = {}
-        for extra in plan.get("extra_paths") or []:
-            prefix = extra["destination"][len(gen) :].strip("\\").casefold() + "\\"
-            found = [e for k, e in by_rel.items() if k.startswith(prefix)]
-            extra_totals[extra["path"]] = {"files": len(found), "bytes": sum(int(e.get("size") or 0) for e in found)}
-
-        # robocopy per run: the log holds one block per run, in the order of the exit code file
-        chunks = _split_robocopy_jobs(collected["robocopy_log"]) if collected["robocopy_log"] else []
-        runs = codes["runs"]
-        run_figures: Dict[str, List[Dict[str, Any]]] = {}
-        if runs and chunks and (len(chunks) >= len(runs) or collected.get("robocopy_log_truncated")):
-            aligned = list(zip(runs[-len(chunks) :] if len(chunks) < len(runs) else runs, chunks[-len(runs) :]))
-            for run, chunk in aligned:
-                run_figures.setdefault(run["step"], []).append(parse_summary(chunk))
-        # robocopy's figures give the copy time only: sizes are verified per file against the shadow copy
-        # (build_manifest); robocopy's Total may count the files its /MIN or /MAX pass left out
-        step_seconds: Dict[str, float] = {}
-        for step_id, figures in run_figures.items():
-            seconds = 0.0
-            for fig in figures:
-                copied = (fig.get("bytes") or {}).get("copied")
-                if copied and fig.get("speed_bytes_per_sec"):
-                    seconds += copied / fig["speed_bytes_per_sec"]
-            step_seconds[step_id] = seconds
-        vm_seconds = {vm["name"]: sum(step_seconds.get(s, 0.0) for s in vm["steps"]) or None for vm in plan["vms"]}
-
-        # the Hyper-V writer: excluded (diskshadow said so), included (snapshot made with VMs), unknown
-        excluded = any(HYPERV_WRITER_NAME.casefold() in str(w).casefold() for w in ds.get("excluded_writers") or [])
-        excluded = excluded or bool(self.hyperv_components_excluded(ds, plan))
-        writer: Dict[str, Any] = dict(writer_before or {})
-        if excluded:
-            writer["included"] = False
-        elif ds.get("shadows") and plan.get("vms") and not ds.get("errors"):
-            writer["included"] = True
-        else:
-            writer["included"] = None
-
-        error = None
-        if status.get("error"):
-            error = f"{status.get('error_phase') or 'job'}: {status['error']}"
-        elif ds.get("errors"):
-            first = ds["errors"][0]
-            error = f"diskshadow: {first.get('text')} (HRESULT {first.get('hresult')})"
-
-        started = status.get("started_at") or plan.get("created_at")
-        finished = status.get("finished_at") or status.get("updated_at")
-        started_at = parse_time(started) or utcnow()
-        finished_at = max(parse_time(finished) or utcnow(), started_at)
-        manifest = build_manifest(
-            plan,
-            started_at=started_at,
-            finished_at=finished_at,
-            files=per_vm,
-            exit_codes=codes,
-            shadows=ds.get("shadows"),
-            shadow_set_id=ds.get("shadow_set_id"),
-            writer={k: writer.get(k) for k in ("included", "state", "state_name", "last_error")},
-            robocopy_summary=summary,
-            extra_totals=extra_totals,
-            vm_seconds=vm_seconds,
-            verify=verify,
-            source_hashes=collected.get("source_hashes"),
-            warnings=self.warnings_from_job(ds, plan),
-            error=error,
-        )
-        return {"manifest": manifest, "diskshadow": ds, "codes": codes, "summary": summary, "writer": writer}
-
-    @staticmethod
-    def hyperv_components_excluded(ds: Mapping[str, Any], plan: Mapping[str, Any]) -> List[Mapping[str, Any]]:
-        """Components of the Hyper-V writer (that is, VMs) diskshadow left out, except those of excluded VMs
-        that the script itself left out (WRITER EXCLUDE)."""
-
-        def key(component: Any) -> str:
-            return str(component or "").strip().strip("\\{}").casefold()
-
-        planned = {key(c.get("component")) for c in plan.get("writer_excluded_components") or []}
-        return [
-            item
-            for item in ds.get("excluded_components") or []
-            if HYPERV_WRITER_NAME.casefold() in str(item.get("writer") or "").casefold()
-            and key(item.get("component")) not in planned
-        ]
-
-    def warnings_from_job(self, ds: Mapping[str, Any], plan: Mapping[str, Any]) -> List[str]:
-        """Exclusions that matter to the user: components of the Hyper-V writer (that is, VMs)."""
-        return [
-            f"diskshadow excluded component {item.get('component')} of the {HYPERV_WRITER_NAME}"
-            for item in self.hyperv_components_excluded(ds, plan)
-        ]
-
     # ------------------------------------------------------------------------------ follow
 
     def follow(self, job_id: str, plan: Optional[Mapping[str, Any]], result: Dict[str, Any]) -> Dict[str, Any]:
@@ -991,7 +698,8 @@ class BackupRun:
             manifest_path=manifest_path(plan),
         )
         writer_before = self.writer_state(self.pre) if self.pre else None
-        analysis = self.analyse(collected, writer_before)
+        analysis = outcome.analyse(collected, writer_before, verify=self.args.get("verify"), now=utcnow())
+        self.warnings.extend(analysis.pop("warnings"))
         manifest = analysis["manifest"]
         status = collected["status"]
         ds = analysis["diskshadow"]
@@ -1027,7 +735,7 @@ class BackupRun:
             for s in collected["shadows"]
             if normalize_guid(str(s.get("set_id") or "")) in job_set_ids
             or normalize_guid(str(s.get("id") or "")) in job_shadow_ids
-            or exposed_under(s, mount_folders)
+            or jobs.exposed_under(s, mount_folders)
         ]
         failed = manifest["status"] != "complete" or bool(final.get("error")) or runner_dead
         cleanup_params: Dict[str, Any] = {"RemoveJobs": [job_id]}
@@ -1049,11 +757,11 @@ class BackupRun:
                 f"shadow copy {err.get('id')} of job {job_id} could not be deleted: {err.get('error')}"
             )
 
-        deleted = self.deleted_shadows(ds, collected, final, cleaned)
+        deleted = outcome.deleted_shadows(ds, collected, final, cleaned)
         result.update(
             changed=True,
             generation_status=manifest["status"],
-            vms=self.vm_results(manifest),
+            vms=outcome.vm_results(manifest),
             shadows_created=[s["id"] for s in ds.get("shadows") or []],
             shadows_deleted=deleted,
             expired=[g for g in expired if plan["host_path"] + "\\" + g in (final.get("expired_deleted") or [])],
@@ -1061,7 +769,7 @@ class BackupRun:
                 str(p).rsplit("\\", 1)[-1]
                 for p in (final.get("expired_before_copy") or status.get("expired_before_copy") or [])
             ],
-            writer=self.writer_result(manifest["writer"]),
+            writer=outcome.writer_result(manifest["writer"]),
             manifest_written=bool(final.get("manifest_written")),
             job_kept=bool(failed and self.args["keep_failed_job"]),
             retention_skipped=self.retention_skipped,
@@ -1075,7 +783,18 @@ class BackupRun:
             result["cancelled"] = True
             raise StepFailed("copy", f"job {job_id} was cancelled", **result)
         if failed:
-            raise StepFailed(*self.failure_message(plan, analysis, collected, final, runner_dead), **result)
+            raise StepFailed(
+                *outcome.failure_message(
+                    plan,
+                    analysis,
+                    collected,
+                    runner_dead,
+                    last_poll=self.last_poll,
+                    room_for=lambda listed, free, required: self.room or self.room_for(plan, listed, free, required),
+                    expire_when_short=bool(self.args["expire_before_copy_when_short"]),
+                ),
+                **result,
+            )
         if not final.get("manifest_written"):
             raise StepFailed(
                 "finalize",
@@ -1196,182 +915,21 @@ class BackupRun:
                 " (check with 'vssadmin list shadows' and delete them by id if they are not another product's)"
             )
 
-    @staticmethod
-    def deleted_shadows(
-        ds: Mapping[str, Any], collected: Mapping[str, Any], status: Mapping[str, Any], cleaned: Mapping[str, Any]
-    ) -> List[str]:
-        """Ids of this job's shadows that are gone: deleted by diskshadow's own script (created, no longer
-        listed by the host at collect time), by the runner, or by the cleanup call."""
-        present = {normalize_guid(str(s.get("id") or "")) for s in collected.get("shadows") or []}
-        deleted = {s["id"] for s in ds.get("shadows") or [] if s["id"] not in present}
-        deleted.update(normalize_guid(str(s)) for s in status.get("shadows_deleted") or [])
-        deleted.update(normalize_guid(str(s)) for s in cleaned.get("shadows_deleted") or [])
-        return sorted(deleted)
-
-    @staticmethod
-    def writer_result(writer: Mapping[str, Any]) -> Dict[str, Any]:
-        """The manifest's writer record plus ``outcome``: included, excluded, not_required or unknown."""
-        if writer.get("included") is True:
-            outcome = "included"
-        elif writer.get("included") is False:
-            outcome = "excluded"
-        elif not writer.get("required"):
-            outcome = "not_required"
-        else:
-            outcome = "unknown"
-        return {"outcome": outcome, **writer}
-
-    @staticmethod
-    def vm_results(manifest: Mapping[str, Any]) -> List[Dict[str, Any]]:
-        out = []
-        for vm in manifest.get("vms") or []:
-            seconds = vm.get("seconds")
-            out.append(
-                {
-                    "name": vm["name"],
-                    "status": vm["status"],
-                    "bytes": vm["bytes"],
-                    "files": vm["file_count"],
-                    "seconds": None if seconds is None else round(seconds, 1),
-                    "mb_per_s": round(vm["bytes"] / seconds / 1e6, 1) if seconds else None,
-                    "errors": list(vm.get("problems") or []),
-                }
-            )
-        return out
-
-    def failure_message(
-        self,
-        plan: Mapping[str, Any],
-        analysis: Mapping[str, Any],
-        collected: Mapping[str, Any],
-        final: Mapping[str, Any],
-        runner_dead: bool,
-    ) -> Tuple[str, str]:
-        """(step, message) for a failed job: the step, the VM and the tool output line that explain it."""
-        status = collected["status"]
-        ds = analysis["diskshadow"]
-        manifest = analysis["manifest"]
-        if runner_dead:
-            code = polled_task_result(self.last_poll)
-            return "job", (
-                f"the job runner of job {plan['job_id']} ended without finishing (last phase"
-                f" {status.get('phase') or 'none: it never started'}"
-                + (f", scheduled task result 0x{code & 0xFFFFFFFF:08X}" if code is not None else "")
-                + "); its shadows and mount folders were cleaned up"
-            )
-        if status.get("error") and status.get("error_phase") in SPACE_PHASES:
-            free, required = status.get("destination_free_bytes"), status.get("required_bytes")
-            if str(status["error"]).startswith("destination too small") and free is not None and required:
-                room = self.room
-                if room is None:
-                    listed = (collected.get("generations") or {}).get("generations")
-                    room = self.room_for(plan, listed, int(free), int(required))
-                deleted = [str(p).rsplit("\\", 1)[-1] for p in status.get("expired_before_copy") or []]
-                text = shortage_message(
-                    plan["destination"],
-                    free_bytes=int(free),
-                    total_bytes=status.get("destination_total_bytes"),
-                    required_bytes=int(required),
-                    room=None if deleted else room,
-                    option_on=bool(self.args["expire_before_copy_when_short"]),
-                )
-                if deleted:
-                    text += f" (after expiring {', '.join(deleted)} to make room)"
-                return "destination", f"{text} (checked as {status.get('account')})"
-            return "destination", f"{status['error']} (checked as {status.get('account')})"
-        if analysis["writer"].get("included") is False and manifest["writer"]["required"]:
-            lines = [f"{c.get('component')}" for c in ds.get("excluded_components") or []]
-            return "snapshot", (
-                f"the {HYPERV_WRITER_NAME} was excluded from the snapshot"
-                + (f" (components: {', '.join(lines)})" if lines else "")
-                + (f"; diskshadow: {ds['errors'][0].get('text')}" if ds.get("errors") else "")
-                + "; no application-consistent copy was made"
-            )
-        if ds.get("errors"):
-            first = ds["errors"][0]
-            vm_list = ", ".join(vm["name"] for vm in plan["vms"]) or "extra paths"
-            return "snapshot", (
-                f"diskshadow failed for VMs {vm_list}: {first.get('text')} (HRESULT {first.get('hresult')})"
-            )
-        if not ds.get("shadows") and status.get("diskshadow_started_at"):
-            # diskshadow made no snapshot and printed no VSS error: say what it did print
-            said = _first_line(collected.get("stderr")) or _first_line(collected.get("transcript"))
-            code = status.get("diskshadow_exit_code")
-            return "snapshot", (
-                f"diskshadow created no shadow copy (exit code {code})"
-                + (f": {said}" if said else ", and printed nothing")
-            )
-        bad_vms = [vm for vm in manifest.get("vms") or [] if vm["status"] != "complete"]
-        errors = (analysis.get("summary") or {}).get("errors") or []
-        if bad_vms:
-            step = "verify"  # unless robocopy itself failed: then the copy step is what went wrong
-            parts = []
-            for vm in bad_vms:
-                plan_vm = next((p for p in plan["vms"] if p["name"] == vm["name"]), {})
-                codes = [analysis["codes"]["steps"].get(s) for s in plan_vm.get("steps", [])]
-                worst = max((c for c in codes if c is not None), default=None)
-                text = f"VM {vm['name']}"
-                if worst is not None and worst >= 8:
-                    step = "copy"
-                    meaning = "; ".join(f for f in robocopy_outcome(worst)["flags"] if f)
-                    text += f": robocopy exit code {worst} ({meaning})"
-                    line = self.robocopy_error_for(errors, plan_vm, plan.get("steps") or [])
-                    if line:
-                        text += f": {line}"
-                elif vm.get("problems"):
-                    more = len(vm["problems"]) - 1
-                    text += f": {vm['problems'][0]}" + (f" (and {more} more problem(s))" if more else "")
-                parts.append(text)
-            return step, "; ".join(parts)
-        if status.get("error"):
-            return status.get("error_phase") or "job", str(status["error"])
-        if manifest.get("error"):
-            return "verify", str(manifest["error"])
-        return "verify", f"generation {plan['generation']} is {manifest['status']}"
-
-    @staticmethod
-    def robocopy_error_for(errors: List[Mapping[str, Any]], plan_vm: Mapping[str, Any], steps: List[Any]) -> str:
-        """robocopy's error line for one of this VM's files; a path in the shadow copy is shown as the
-        live path it was copied from (``...\\mnt\\VAWVOL2\\db01\\x.vhdx`` -> ``C:\\Mounts\\Fast\\db01\\x.vhdx``)."""
-        sources = [str(f.get("shadow_path") or "") for f in plan_vm.get("files") or []]
-        originals = [str(f.get("original_path") or "") for f in plan_vm.get("files") or []]
-        dests = [str(plan_vm.get("destination") or "")]
-
-        def shown(path: str) -> str:
-            for step in steps:
-                source = str(step.get("source_dir") or "")
-                if source and is_under(path, source):
-                    return str(step.get("original_dir")) + path[len(source.rstrip("\\")) :] + " (in the shadow copy)"
-            return path
-
-        chosen = None
-        for err in errors:
-            path = str(err.get("path") or "")
-            if any(path and (is_under(path, p) or is_under(p, path)) for p in sources + originals + dests if p):
-                chosen = err
-                break
-        if chosen is None and errors:
-            chosen = errors[0]
-        if chosen is None:
-            return ""
-        where = shown(str(chosen.get("path") or ""))
-        return f"error {chosen.get('code')} on {where}: {chosen.get('reason') or ''}".strip()
-
     # ---------------------------------------------------------------------------------- cancel
 
     def cancel(self) -> Dict[str, Any]:
         pre = self.preflight()
         wanted = self.args.get("job_id")
-        job = self.find_job(pre, wanted) if wanted else self.running_job(pre)
+        job = jobs.find_job(pre, wanted) if wanted else jobs.running_job(pre)
         if job is None and not wanted:
             self.refuse_young_lock(pre, "cancel", "cancel it")
-            dead = self.dead_lock(pre)
+            dead = jobs.dead_lock(pre, utcnow())
             if dead and dead != "unknown":
-                job = self.find_job(pre, dead)
+                job = jobs.find_job(pre, dead)
         if job is None:
             return self.finish({"changed": False, "msg": "no backup job of this collection is running on the host"})
         job_id = str(job["job_id"])
-        alive = self.job_alive(job)
+        alive = jobs.job_alive(job)
         result: Dict[str, Any] = {"changed": True, "job_id": job_id, "cancelled": True}
         if self.check_mode:
             result["msg"] = f"check mode: would cancel job {job_id}"
@@ -1397,7 +955,7 @@ class BackupRun:
         left = [
             normalize_guid(str(s.get("id")))
             for s in collected["shadows"]
-            if normalize_guid(str(s.get("set_id") or "")) in set_ids or exposed_under(s, mount_folders)
+            if normalize_guid(str(s.get("set_id") or "")) in set_ids or jobs.exposed_under(s, mount_folders)
         ]
         params: Dict[str, Any] = {"RemoveJobs": [job_id], "MountFolders": mount_folders}
         if left:
@@ -1410,7 +968,7 @@ class BackupRun:
             cleaned = self.call("win_vss_backup_cleanup", params, "cleanup")
         except PayloadError as exc:
             raise StepFailed("cleanup", exc.message, job_id=job_id) from None
-        deleted = self.deleted_shadows(ds, collected, collected["status"], cleaned)
+        deleted = outcome.deleted_shadows(ds, collected, collected["status"], cleaned)
         self.warn_unattributed(collected["status"], job_id)
         result.update(
             shadows_created=[s["id"] for s in ds.get("shadows") or []],
@@ -1435,14 +993,6 @@ class BackupRun:
         result.setdefault("shadows_deleted", [])
         result.setdefault("expired", [])
         return result
-
-
-def polled_task_result(poll: Mapping[str, Any]) -> Optional[int]:
-    """The scheduled task's last result code from a poll (e.g. 0x1 when powershell.exe failed), or None."""
-    value = poll.get("task_last_result") if poll else None
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value
 
 
 class ActionModule(ActionBase):

@@ -16,6 +16,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.vaware.hyperv.plugins.action import win_vss_backup as plugin
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import load_payload
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss import outcome
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import (
     ScriptedHost,
@@ -1501,5 +1502,5 @@ def test_a_backed_up_vm_left_out_by_the_writer_still_fails_the_writer_check(cloc
             {"component": "\\BCD\\BCD", "writer": "ASR Writer"},
         ]
     }
-    left = plugin.BackupRun.hyperv_components_excluded(ds, plan)
+    left = outcome.hyperv_components_excluded(ds, plan)
     assert [c["component"] for c in left] == ["\\\\" + hv.WEB01_ID.upper()]
