@@ -124,3 +124,16 @@ def test_plugin_utils_has_no_public_modules():
         if not any(part.startswith("_") for part in p.relative_to(ROOT / "plugins" / "plugin_utils").parts)
     ]
     assert public == []
+
+
+def test_tests_share_helpers_through_tests_support_only():
+    # functional tests, support code and benchmarks must not reach into the unit tests for helpers
+    offenders = []
+    for folder in ("tests/functional", "tests/support", "benchmarks", "scripts"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                module = node.module if isinstance(node, ast.ImportFrom) else None
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [module or ""]
+                if any(n.startswith(PREFIX + "tests.unit") for n in names):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

@@ -1,7 +1,7 @@
 """Scenarios of a small Hyper-V fleet for the playbook tests, built with the unit tests' scripted-host helpers.
 
 Every answer is a win_powershell result in the recorded shape (``scripted_host.ok`` & co.) built by
-``tests/unit/plugins/action/vss_backup_host.py`` (host HV01: web01 on D:, db01 on a GUID-only volume,
+``tests/support/vss_backup_host.py`` (host HV01: web01 on D:, db01 on a GUID-only volume,
 destination E:\\Backups), so the playbook runs exercise the same recorded outputs as the action tests.
 """
 
@@ -12,8 +12,8 @@ import pathlib
 from typing import Any, Dict, List
 
 from ansible_collections.vaware.hyperv.tests.functional.playbooks.scripted_windows_host import scripted_collection
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ok, unreachable
+from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import ok, unreachable
 
 FIXTURES = pathlib.Path(hv.__file__).resolve().parents[2] / "fixtures"
 VOLUME_FACTS = FIXTURES / "win_volume_guid_facts" / "hyperv_host.json"

@@ -21,9 +21,9 @@ import subprocess
 import pytest
 
 from ansible_collections.vaware.hyperv.tests.functional.playbooks.scripted_windows_host import scripted_collection
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import restore_answers as answers
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ok
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support import restore_answers as answers
+from ansible_collections.vaware.hyperv.tests.support import restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import ok
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 PLAYBOOK_BIN = ROOT / ".venv" / "bin" / "ansible-playbook"

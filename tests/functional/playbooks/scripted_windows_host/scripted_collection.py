@@ -7,7 +7,7 @@
   ``win_powershell.py`` of this folder. This path goes FIRST in ANSIBLE_COLLECTIONS_PATH; the checkout's
   ``.tmp/collections`` (vaware.hyperv itself) follows.
 * ``hosts/<host>/scenario.json`` per host: the scenario of :class:`ScriptedHost`
-  (``tests/unit/plugins/action/scripted_host.py``) in JSON form, see :func:`scenario_to_json`.
+  (``tests/support/scripted_host.py``) in JSON form, see :func:`scenario_to_json`.
 * ``bin/python-<host>``: the host's "interpreter", which sets ``VAWARE_SCRIPTED_HOST`` and runs the
   controller's Python, so the stand-in knows which host a module call is for (all hosts use
   ``ansible_connection=local``).

@@ -9,7 +9,7 @@ that comes FIRST in ANSIBLE_COLLECTIONS_PATH (the rest of that ansible.windows c
 collection), so the real ``ansible-playbook`` runs the collection's action plugins unchanged while each
 payload call is answered here, on this Linux machine, with ``ansible_connection=local``.
 
-It is the file form of ``tests/unit/plugins/action/scripted_host.py``'s ScriptedHost: a scenario maps a
+It is the file form of ``tests/support/scripted_host.py``'s ScriptedHost: a scenario maps a
 payload name (file stem in ``plugins/payloads``) to the win_powershell results for its calls, in order,
 in the recorded shapes of that module (built with the same helpers). A script is named by comparing it
 with the payloads in ``VAWARE_SCRIPTED_PAYLOAD_DIR``, where ``scripted_collection.py`` writes each

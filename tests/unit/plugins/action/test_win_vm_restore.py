@@ -9,7 +9,9 @@ from ansible_collections.vaware.hyperv.plugins.action import win_vm_restore
 from ansible_collections.vaware.hyperv.plugins.action.win_vm_restore import ActionModule
 from ansible_collections.vaware.hyperv.plugins.plugin_utils import _payload
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import marker
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.restore_answers import (
+from ansible_collections.vaware.hyperv.tests.support import backup_samples as backup
+from ansible_collections.vaware.hyperv.tests.support import restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support.restore_answers import (
     GEN,
     NEW_ID,
     OLD,
@@ -24,15 +26,13 @@ from ansible_collections.vaware.hyperv.tests.unit.plugins.action.restore_answers
     removed,
     verified,
 )
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import (
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import (
     ScriptedHost,
     make_action,
     ok,
     ps_error,
     unreachable,
 )
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _backup_samples as backup
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _restore_samples as samples
 
 READ_ONLY = {"win_vm_restore_generations", "win_vm_restore_verify"}
 CHANGING = {

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from ansible_collections.vaware.hyperv.plugins.action.win_vm_restore_info import ActionModule
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.restore_answers import (
+from ansible_collections.vaware.hyperv.tests.support import backup_samples as backup
+from ansible_collections.vaware.hyperv.tests.support import restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support.restore_answers import (
     GEN,
     OLD,
     generations,
     live_vm,
 )
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ScriptedHost, make_action
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _backup_samples as backup
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import ScriptedHost, make_action
 
 
 def run(scenario, check_mode=False, **args):

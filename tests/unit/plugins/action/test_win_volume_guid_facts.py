@@ -9,7 +9,7 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.vaware.hyperv.plugins.action.win_volume_guid_facts import ActionModule
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import (
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import (
     ScriptedHost,
     check_mode_skipped,
     make_action,

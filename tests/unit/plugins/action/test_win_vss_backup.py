@@ -17,8 +17,8 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.vaware.hyperv.plugins.action import win_vss_backup as plugin
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import load_payload
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss import outcome
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import (
+from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import (
     ScriptedHost,
     _Connection,
     make_action,

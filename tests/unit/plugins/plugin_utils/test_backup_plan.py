@@ -5,12 +5,21 @@ import json
 import re
 
 import pytest
-from _backup_samples import GUID_D, GUID_DATA, JOB_DIR, NOW, VOLUMES, plan, vm, vms
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss import plan as backup_plan
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import BackupPlanError
+from ansible_collections.vaware.hyperv.tests.support.backup_samples import (
+    GUID_D,
+    GUID_DATA,
+    JOB_DIR,
+    NOW,
+    VOLUMES,
+    plan,
+    vm,
+    vms,
+)
 
 GEN = "\\\\nas01\\backups\\HV01\\20261125T020000Z"
 

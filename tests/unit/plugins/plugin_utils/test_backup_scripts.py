@@ -6,7 +6,6 @@ import shlex
 import pytest
 import tree_sitter
 import tree_sitter_batch
-from _backup_samples import GUID_DATA, JOB_DIR, plan, vm, vms
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +19,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.scripts import 
     render_script,
     wrapper_exit_code,
 )
+from ansible_collections.vaware.hyperv.tests.support.backup_samples import GUID_DATA, JOB_DIR, plan, vm, vms
 
 HYPERV_WRITER = "{66841cd4-6ded-4f4b-8f17-fd23f8ddc3de}"
 RC_FILE = JOB_DIR + "\\robocopy-exit-codes.txt"

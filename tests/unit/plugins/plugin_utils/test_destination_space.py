@@ -13,7 +13,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.generations imp
     listed_generations,
     shortage_message,
 )
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.vss_backup_host import GIB, manifest_of
+from ansible_collections.vaware.hyperv.tests.support.vss_backup_host import GIB, manifest_of
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

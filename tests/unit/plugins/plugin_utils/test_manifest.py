@@ -7,7 +7,6 @@ import pathlib
 
 import jsonschema
 import pytest
-from _backup_samples import GUID_D, GUID_DATA, NOW, plan
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.manifest import
     retention_entry,
     validate_manifest,
 )
+from ansible_collections.vaware.hyperv.tests.support.backup_samples import GUID_D, GUID_DATA, NOW, plan
 
 SCHEMA = json.loads((pathlib.Path(__file__).parents[4] / "docs" / "manifest.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())

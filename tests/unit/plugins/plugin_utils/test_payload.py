@@ -15,7 +15,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
     payload_error_result,
     run_payload,
 )
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import (
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import (
     ScriptedHost,
     check_mode_skipped,
     module_failure,

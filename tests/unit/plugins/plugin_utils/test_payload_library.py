@@ -12,7 +12,7 @@ import tree_sitter_pwsh
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils import _payload
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import load_payload
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ScriptedHost, ok
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import ScriptedHost, ok
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 PAYLOADS = pathlib.Path(_payload.PAYLOAD_DIR)

@@ -12,8 +12,8 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore import opti
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore import select as restore_select
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore import verify as restore_verify
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import RestoreError
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _backup_samples as backup
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support import backup_samples as backup
+from ansible_collections.vaware.hyperv.tests.support import restore_samples as samples
 
 UTC = datetime.timezone.utc
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ok
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _backup_samples as backup
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support import backup_samples as backup
+from ansible_collections.vaware.hyperv.tests.support import restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import ok
 
 GEN = "20261121T020000Z"
 OLD = "20261120T020000Z"

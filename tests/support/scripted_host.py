@@ -6,7 +6,7 @@ runner in ``plugins/plugin_utils/_payload.py``, the shaping code) runs for real.
 
 Usage::
 
-    from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import (
+    from ansible_collections.vaware.hyperv.tests.support.scripted_host import (
         ScriptedHost, make_action, ok, ps_error, module_failure, unreachable, check_mode_skipped)
 
     host = ScriptedHost({

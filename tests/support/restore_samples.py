@@ -7,7 +7,7 @@ import hashlib
 import json
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.manifest import build_manifest
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _backup_samples as samples
+from ansible_collections.vaware.hyperv.tests.support import backup_samples as samples
 
 DESTINATION = "\\\\nas01\\backups"
 HOST = "HV01"

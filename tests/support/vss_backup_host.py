@@ -18,9 +18,9 @@ import json
 import pathlib
 from typing import Any, Dict, List, Optional
 
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ok
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import ok
 
-FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "win_vss_backup"
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "unit" / "fixtures" / "win_vss_backup"
 
 NOW = datetime.datetime(2026, 11, 25, 2, 0, 0, tzinfo=datetime.timezone.utc)
 JOB_ID = "20261125T020000Z-0123abcd"
