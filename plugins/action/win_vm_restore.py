@@ -499,7 +499,7 @@ class ActionModule(ActionBase):
                 retryable=(PayloadError,),
                 first=status,
                 clock=clock,
-                sleep=lambda seconds: sleep(seconds),
+                sleep=sleep,
             )
             elapsed = verdict.pop("elapsed")
             outcome = verdict

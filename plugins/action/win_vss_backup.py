@@ -559,8 +559,8 @@ class BackupRun:
                 retryable=(PayloadError,),
                 backoff=2.0,
                 max_delay=MAX_BACKOFF_SECONDS,
-                clock=lambda: monotonic(),
-                sleep=lambda seconds: sleep(seconds),
+                clock=monotonic,
+                sleep=sleep,
             )
         except PollTimeout as exc:
             raise self.timeout_error(job_id, exc.last or {}, what, exc.error) from None

@@ -2,26 +2,34 @@
 
 One place for the test suite, ``scripts/demo.py`` and ``benchmarks/ad_delegation.py``.
 
-The DC runs inside a network namespace created for it (``ip netns add``), so:
+The DC runs inside namespaces made for it (user, network, mount and PID: :class:`Namespaces`), so:
 
 * it listens only on that namespace's own loopback; nothing it does can reach another
   machine (DNS is off as well, and no forwarder points anywhere);
-* ``ip netns exec`` gives every command run in it ``/etc/netns/<ns>/hosts`` as ``/etc/hosts``,
-  which carries the DC's name for Kerberos without touching the machine's ``/etc/hosts``;
-* ``ip netns pids`` lists exactly the processes that belong to it. Samba's workers leave the
-  process group of the first PID, so this is how :meth:`SambaDC.stop` ends all of them.
+* every command run in it sees the harness's own ``hosts`` and ``resolv.conf`` bind-mounted on
+  ``/etc/hosts`` and ``/etc/resolv.conf`` in its mount namespace, which carries the DC's name for
+  Kerberos without touching the machine's files;
+* ending the PID namespace's first process ends every process in it (Samba's workers leave the
+  process group of the first PID), which is how :meth:`SambaDC.stop` ends all of them; when the test
+  process dies, the kernel ends the namespaces too.
 
-Everything runs as root (``ip netns`` needs it). Every client that talks to the DC (kinit,
-kvno, samba-tool, the module) is started through :meth:`SambaDC.run` / :meth:`SambaDC.command`.
+It needs no root: the user namespace maps the caller to root inside, and Samba's domain ids
+(3000000 and up) to the caller's subordinate ids (``/etc/subuid``, ``/etc/subgid``, through
+``newuidmap``/``newgidmap`` from the ``uidmap`` package). Run as root, the map is the identity.
+Extended attributes live in a tdb (``xattr_tdb``), since a user namespace may not write ``security.*``
+attributes. Every client that talks to the DC (kinit, kvno, samba-tool, the module) is started
+through :meth:`SambaDC.run` / :meth:`SambaDC.command`.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import json
 import os
 import pathlib
+import pwd
 import shutil
 import signal
 import subprocess
@@ -41,7 +49,10 @@ DC_FQDN = f"{DC_HOST}.{DNS_DOMAIN}"
 ADMIN_USER = "Administrator"
 ADMIN_PASSWORD = "Passw0rd!Adm1n"  # throwaway domain, lives only inside the namespace
 
-REQUIRED_PROGRAMS = ("samba", "samba-tool", "kinit", "kvno", "klist", "ip", "ldbmodify", "ldbsearch")
+REQUIRED_PROGRAMS = ("samba", "samba-tool", "kinit", "kvno", "klist", "ip", "ldbmodify", "ldbsearch", "unshare")
+REQUIRED_PROGRAMS += ("nsenter",)
+# Samba AD DCs give domain accounts unix ids from here (idmap.ldb lowerBound)
+SAMBA_XID_BASE = 3000000
 
 
 class SambaDCError(RuntimeError):
@@ -61,11 +72,147 @@ def _which(name: str) -> str:
     return found
 
 
+class Namespaces:
+    """User, network, mount and PID namespaces held open by one sleeping process (the PID namespace's first).
+
+    Commands enter all four with ``nsenter`` as root of the user namespace. The holder is started with
+    ``--kill-child`` and a parent-death signal, so the namespaces end with the process that made them.
+    """
+
+    def __init__(self, etc_dir: pathlib.Path) -> None:
+        self.etc_dir = etc_dir
+        self.hosts = etc_dir / "hosts"
+        self.resolv_conf = etc_dir / "resolv.conf"
+        self._holder: Optional[subprocess.Popen] = None
+        self.init_pid: Optional[int] = None
+
+    def create(self, hosts: str) -> None:
+        self.etc_dir.mkdir(parents=True, exist_ok=True)
+        self.hosts.write_text(hosts)
+        # No resolver inside: every name the tests use is in the hosts file.
+        self.resolv_conf.write_text("# no name servers inside the test namespace\n")
+        self._holder = subprocess.Popen(
+            [_which("unshare"), "--user", "--net", "--mount", "--pid", "--fork", "--kill-child", "sleep", "infinity"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent,
+        )
+        holder = self._holder.pid
+        mine = os.readlink("/proc/self/ns/user")
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError):
+                children = pathlib.Path(f"/proc/{holder}/task/{holder}/children").read_text().split()
+                if os.readlink(f"/proc/{holder}/ns/user") != mine and children:
+                    self.init_pid = int(children[0])
+                    break
+            if self._holder.poll() is not None or time.monotonic() > deadline:
+                err = self._holder.stderr.read().decode(errors="replace") if self._holder.poll() is not None else ""
+                self.destroy()
+                raise SambaDCError(f"unshare could not make the namespaces for the DC: {err.strip() or 'timed out'}")
+            time.sleep(0.02)
+        self._map_ids(holder)
+        self.run_inside(
+            [
+                "sh",
+                "-c",
+                'ip link set lo up && mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/resolv.conf',
+                "sh",
+                str(self.hosts),
+                str(self.resolv_conf),
+            ]
+        )
+
+    @staticmethod
+    def _subordinate(path: str) -> Tuple[int, int]:
+        """(first id, count) of the caller's subordinate ids in /etc/subuid or /etc/subgid."""
+        name = pwd.getpwuid(os.getuid()).pw_name
+        with contextlib.suppress(OSError):
+            for line in pathlib.Path(path).read_text().splitlines():
+                parts = line.strip().split(":")
+                if (
+                    len(parts) == 3
+                    and parts[0] in (name, str(os.getuid()))
+                    and parts[1].isdigit()
+                    and parts[2].isdigit()
+                ):
+                    return int(parts[1]), int(parts[2])
+        raise SambaDCError(
+            f"{path} gives {name} no subordinate ids, which the DC's domain accounts need inside its user"
+            f" namespace: add a line such as '{name}:100000:65536' (as root), or run the tests as root"
+        )
+
+    def _map_ids(self, pid: int) -> None:
+        if os.geteuid() == 0:
+            for name in ("uid_map", "gid_map"):
+                pathlib.Path(f"/proc/{pid}/{name}").write_text("0 0 4294967295\n")
+            return
+        for tool, path, own in (("newuidmap", "/etc/subuid", os.getuid()), ("newgidmap", "/etc/subgid", os.getgid())):
+            first, count = self._subordinate(path)
+            # root inside is the caller; Samba's domain ids map onto the subordinate range
+            argv = [_which(tool), str(pid), "0", str(own), "1", str(SAMBA_XID_BASE), str(first), str(count)]
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise SambaDCError(
+                    f"{tool} could not map ids into the DC's user namespace: {done.stderr.strip()}"
+                    " (Debian package uidmap)"
+                )
+
+    def command(self, argv: Sequence[str]) -> List[str]:
+        if self.init_pid is None:
+            raise SambaDCError("the DC's namespaces are not there (not started, or stopped)")
+        return [_which("nsenter"), "--target", str(self.init_pid), "--user", "--net", "--mount", "--pid", *argv]
+
+    def run_inside(self, argv: Sequence[str]) -> None:
+        done = subprocess.run(self.command(argv), capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SambaDCError(f"{argv[0]} failed inside the DC's namespaces: {done.stderr.strip()}")
+
+    def pids(self) -> List[int]:
+        """Processes in the PID namespace, as this (outer) system numbers them."""
+        if self.init_pid is None:
+            return []
+        try:
+            target = os.readlink(f"/proc/{self.init_pid}/ns/pid")
+        except OSError:
+            return []
+        found = []
+        for entry in pathlib.Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if os.readlink(entry / "ns" / "pid") == target:
+                        found.append(int(entry.name))
+        return found
+
+    def destroy(self, remove: Optional[pathlib.Path] = None) -> None:
+        """End every process in the namespaces. ``remove`` (a folder) is deleted from inside first: files the
+        DC's domain accounts made belong to ids that only the namespace's root may delete."""
+        if self.init_pid is not None:
+            if remove is not None and remove.exists():
+                with contextlib.suppress(SambaDCError, OSError):
+                    self.run_inside(["rm", "-rf", str(remove)])
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.init_pid, signal.SIGKILL)  # the kernel ends the rest of the PID namespace
+            self.init_pid = None
+        if self._holder is not None:
+            if self._holder.poll() is None:
+                self._holder.kill()
+            self._holder.wait(timeout=10)
+            if self._holder.stderr:
+                self._holder.stderr.close()
+            self._holder = None
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: be killed when the process that started it dies (Linux prctl)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+
+
 class SambaDC:
     """Provision, start, use and stop one Samba AD DC in its own network namespace."""
 
     def __init__(self, workdir: Optional[str] = None, log=None):
-        self.netns = f"vaware-ad-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._own_workdir = workdir is None
         self.workdir = pathlib.Path(workdir or tempfile.mkdtemp(prefix="vaware-samba-"))
         self.smb_conf = self.workdir / "dc" / "etc" / "smb.conf"
@@ -73,7 +220,8 @@ class SambaDC:
         self.ca_cert = self.workdir / "dc" / "private" / "tls" / "ca.pem"
         self.log_file = self.workdir / "samba.log"
         self._samba: Optional[subprocess.Popen] = None
-        self._netns_created = False
+        self.namespaces = Namespaces(self.workdir / "etc")
+        self.resolv_conf = self.namespaces.resolv_conf
         self._log = log or (lambda msg: None)
         self.server = DC_FQDN
         self.realm = REALM
@@ -88,13 +236,9 @@ class SambaDC:
                 + ", ".join(missing)
                 + " (Debian packages: samba samba-ad-dc krb5-user smbclient ldb-tools iproute2)"
             )
-        if os.geteuid() != 0:
-            raise SambaDCError("the Samba AD DC harness needs root (ip netns add)")
-        for name in self.remove_stale_namespaces():
-            self._log(f"removed the namespace {name} left behind by an earlier run that was killed")
         atexit.register(self.stop)
         try:
-            self._create_netns()
+            self.namespaces.create(f"127.0.0.1 localhost\n127.0.0.1 {DC_FQDN} {DC_HOST}\n::1 localhost\n")
             self._write_krb5_conf()
             self._provision()
             self._start_samba(timeout)
@@ -102,40 +246,6 @@ class SambaDC:
             self.stop()
             raise
         return self
-
-    @staticmethod
-    def remove_stale_namespaces() -> List[str]:
-        """Remove namespaces this harness created in a run that died without stopping (its PID is gone)."""
-        ip = _which("ip")
-        listing = subprocess.run([ip, "netns", "list"], capture_output=True, text=True, check=False).stdout
-        removed = []
-        for line in listing.splitlines():
-            name = line.split()[0] if line.split() else ""
-            parts = name.split("-")
-            if len(parts) != 4 or parts[:2] != ["vaware", "ad"] or not parts[2].isdigit():
-                continue
-            if pathlib.Path(f"/proc/{parts[2]}").exists():
-                continue  # its owner is still running
-            stale = SambaDC.__new__(SambaDC)
-            stale.netns = name
-            for pid in stale.pids():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            subprocess.run([ip, "netns", "del", name], check=False, capture_output=True)
-            shutil.rmtree(pathlib.Path("/etc/netns") / name, ignore_errors=True)
-            removed.append(name)
-        return removed
-
-    def _create_netns(self) -> None:
-        ip = _which("ip")
-        subprocess.run([ip, "netns", "add", self.netns], check=True, capture_output=True)
-        self._netns_created = True
-        subprocess.run([ip, "-n", self.netns, "link", "set", "lo", "up"], check=True, capture_output=True)
-        etc = pathlib.Path("/etc/netns") / self.netns
-        etc.mkdir(parents=True, exist_ok=True)
-        (etc / "hosts").write_text(f"127.0.0.1 localhost\n127.0.0.1 {DC_FQDN} {DC_HOST}\n::1 localhost\n")
-        # No resolver inside: every name the tests use is in the hosts file above.
-        (etc / "resolv.conf").write_text("# no name servers inside the test namespace\n")
 
     def _write_krb5_conf(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -182,6 +292,13 @@ class SambaDC:
                 "--option=disable netbios=yes",
                 "--option=dns forwarder=127.0.0.1",
                 f"--option=pid directory={run_dir}",
+                # directories Samba would otherwise take under /run and /var/lib (not ours to write)
+                f"--option=ncalrpc dir={run_dir / 'ncalrpc'}",
+                f"--option=ntp signd socket directory={run_dir / 'ntp_signd'}",
+                f"--option=winbindd socket directory={run_dir / 'winbindd'}",
+                # a user namespace may not write security.* extended attributes: keep them in a tdb
+                "--option=vfs objects=dfs_samba4 acl_xattr xattr_tdb",
+                f"--option=xattr_tdb:file={self.workdir / 'dc' / 'xattr.tdb'}",
             ],
             timeout=300,
         )
@@ -221,17 +338,7 @@ class SambaDC:
     def _start_samba(self, timeout: float) -> None:
         log = open(self.log_file, "wb")  # noqa: SIM115 - closed with the process
         self._samba = subprocess.Popen(
-            [
-                _which("ip"),
-                "netns",
-                "exec",
-                self.netns,
-                _which("samba"),
-                "-i",
-                "-s",
-                str(self.smb_conf),
-                "--debug-stdout",
-            ],
+            self.command([_which("samba"), "-i", "-s", str(self.smb_conf), "--debug-stdout"]),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -275,36 +382,24 @@ class SambaDC:
             if time.monotonic() > deadline:
                 raise SambaDCError(f"the KDC does not issue tickets: {r.stderr.strip()}")
             time.sleep(0.5)
-        self._log(f"samba listening after {time.monotonic() - started:.1f}s (netns {self.netns})")
+        self._log(f"samba listening after {time.monotonic() - started:.1f}s (in its own namespaces)")
 
     def stop(self) -> None:
         """End every process in the namespace, delete the namespace and the work directory."""
         atexit.unregister(self.stop)
-        if self._netns_created:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                pids = self.pids()
-                if not pids:
-                    break
-                for pid in pids:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, sig)
-                deadline = time.monotonic() + 10
-                while self.pids() and time.monotonic() < deadline:
-                    time.sleep(0.2)
-            if self._samba is not None:
-                try:
-                    self._samba.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self._samba.kill()
-            subprocess.run([_which("ip"), "netns", "del", self.netns], check=False, capture_output=True)
-            shutil.rmtree(pathlib.Path("/etc/netns") / self.netns, ignore_errors=True)
-            self._netns_created = False
+        keep = not self._own_workdir or os.environ.get("VAWARE_KEEP_SAMBA") == "1"
+        self.namespaces.destroy(remove=None if keep else self.workdir / "dc")
+        if self._samba is not None:
+            try:
+                self._samba.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._samba.kill()
+            self._samba = None
         if self._own_workdir and os.environ.get("VAWARE_KEEP_SAMBA") != "1":
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def pids(self) -> List[int]:
-        r = subprocess.run([_which("ip"), "netns", "pids", self.netns], capture_output=True, text=True, check=False)
-        return [int(p) for p in r.stdout.split() if p.strip().isdigit()]
+        return self.namespaces.pids()
 
     def __enter__(self) -> SambaDC:
         return self.start()
@@ -323,8 +418,8 @@ class SambaDC:
         return env
 
     def command(self, argv: Sequence[str]) -> List[str]:
-        """argv wrapped so it runs inside the DC's network namespace."""
-        return [_which("ip"), "netns", "exec", self.netns, *argv]
+        """argv wrapped so it runs inside the DC's namespaces, as root of its user namespace."""
+        return self.namespaces.command(argv)
 
     def run(
         self,

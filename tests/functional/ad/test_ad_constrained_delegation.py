@@ -664,7 +664,7 @@ while True:
 
 
 def test_server_found_through_dns_srv_of_the_default_realm(ad):
-    resolv = pathlib.Path("/etc/netns") / ad.dc.netns / "resolv.conf"
+    resolv = ad.dc.resolv_conf
     no_dns = ad.run(
         {"computer": "HVCC", "services": []},
         connection={"username": "Administrator", "password": samba_dc.ADMIN_PASSWORD},
