@@ -42,6 +42,9 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
     load_payload,
     run_payload,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import job as restic_job
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import COMPRESSION_MODES, ResticOptionError
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.version import ResticVersionError, check_version
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import PollTimeout, StepFailed, poll_until
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss import jobs, outcome
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import (
@@ -123,6 +126,23 @@ ARGUMENT_SPEC = {
     "keep_failed_job": {"type": "bool", "default": False},
     "job_id": {"type": "str"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    # where the VMs go: files (generation folders below destination, the default) or a restic repository
+    "repository": {
+        "type": "dict",
+        "options": {
+            "type": {"type": "str", "choices": ["files", "restic"], "default": "files"},
+            "location": {"type": "str"},
+            "password": {"type": "str", "no_log": True},
+            "environment": {"type": "dict", "no_log": True},
+            "options": {"type": "dict"},
+            "compression": {"type": "str", "choices": list(COMPRESSION_MODES)},
+            "tags": {"type": "list", "elements": "str"},
+            "restic_path": {"type": "str"},
+            "init": {"type": "bool"},
+            "check_read_data_subset": {"type": "str"},
+            "prune_weekdays": {"type": "list", "elements": "str"},
+        },
+    },
 }
 
 
@@ -157,7 +177,10 @@ def _validate(args: Mapping[str, Any]) -> None:
     if run_as and (any(ord(c) < 32 for c in run_as) or not run_as.strip()):
         problems.append(f"run_as: expected an account name such as CORP\\svc-backup, got {quote_value(run_as)}")
     destination = args.get("destination")
-    if args["state"] == "present" and not job_id and not destination:
+    restic = (args.get("repository") or {}).get("type") == "restic"
+    if restic and destination:
+        problems.append("destination: not used with a restic repository (repository.location says where VMs go)")
+    if args["state"] == "present" and not job_id and not destination and not restic:
         problems.append(
             "destination: required to start a backup (a local path such as E:\\Backups"
             " or a UNC path such as \\\\nas\\backups)"
@@ -192,6 +215,8 @@ class BackupRun:
         self.last_poll: Dict[str, Any] = {}
         self.room: Optional[Dict[str, Any]] = None  # what expire_before_copy_when_short found, when asked
         self.retention_skipped = False
+        # the validated restic repository (password included: never put into a result), None for files
+        self.repository: Optional[Dict[str, Any]] = args.get("_restic")
 
     # ------------------------------------------------------------------------------ remote calls
 
@@ -231,6 +256,8 @@ class BackupRun:
 
     def preflight(self) -> Dict[str, Any]:
         parameters = {"Destination": self.args.get("destination") or "", "WantVms": self.args.get("vms") != []}
+        if self.repository:
+            parameters["ResticPath"] = self.repository["restic_path"]
         pre = self.call("win_vss_backup_preflight", parameters, "preflight")
         if not isinstance(pre, Mapping):
             raise StepFailed("preflight", f"unexpected answer from the host: {pre!r}")
@@ -261,6 +288,8 @@ class BackupRun:
         for tool in ("diskshadow.exe", "robocopy.exe"):
             if not tools.get(tool):
                 raise StepFailed("preflight", f"{tool} was not found on the host")
+        if self.repository:
+            self.check_restic(pre)
         hyperv = pre.get("hyperv") or {}
         if want_vms and not hyperv.get("module"):
             raise StepFailed(
@@ -269,6 +298,21 @@ class BackupRun:
                 + (f" ({hyperv.get('error')})" if hyperv.get("error") else "")
                 + "; install it or back up extra_paths only with vms: []",
             )
+
+    def check_restic(self, pre: Mapping[str, Any]) -> None:
+        """restic.exe is where repository.restic_path says and new enough (preflight ran ``restic version``)."""
+        found = pre.get("restic") or {}
+        path = self.repository["restic_path"]
+        if not found.get("exists"):
+            raise StepFailed(
+                "preflight",
+                f"restic was not found on the host at {path} (repository.restic_path); deploy it with the"
+                " hyperv_backup role's hyperv_backup_restic_binary or install it there",
+            )
+        try:
+            check_version(str(found.get("version") or "") or found.get("error") or "")
+        except ResticVersionError as exc:
+            raise StepFailed("preflight", f"{path}: {exc}") from None
 
     def writer_state(self, pre: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
         text = pre.get("writers_text")
@@ -290,11 +334,11 @@ class BackupRun:
         dest = pre.get("destination") or {}
         existing = [str(g.get("name")) for g in dest.get("generations") or []]
         try:
-            return build_plan(
+            plan = build_plan(
                 str(pre.get("computer_name") or self.host),
                 list(pre.get("vms") or []),
                 volumes,
-                destination=self.args["destination"],
+                destination=None if self.repository else self.args["destination"],
                 job_id=job_id,
                 job_dir=self.jobs_root(pre) + "\\" + job_id,
                 now=utcnow(),
@@ -307,7 +351,8 @@ class BackupRun:
                 unbuffered_min_size=self.args["unbuffered_min_size"],
                 existing_generations=existing,
             )
-        except BackupPlanError as exc:
+            return restic_job.add_restic_steps(plan, self.repository) if self.repository else plan
+        except (BackupPlanError, ResticOptionError) as exc:
             raise StepFailed("plan", str(exc)) from None
 
     def backup(self, pre: Mapping[str, Any]) -> Dict[str, Any]:
@@ -336,6 +381,8 @@ class BackupRun:
 
         dest = pre.get("destination") or {}
         required = plan.get("total_bytes")
+        if self.repository:  # restic checks its repository itself; space there is the backend's concern
+            dest, required = {"reachable": True}, None
         if dest.get("reachable") and dest.get("exists") is False:
             self.warnings.append(
                 f"destination {plan['destination']} does not exist yet: the job creates it"
@@ -399,10 +446,12 @@ class BackupRun:
             "stale_shadows": stale["shadows"],
             "dead_lock_job": dead,
         }
+        if self.repository:
+            result.update(destination_path=None, manifest_path=None, repository=dict(plan["repository"]))
         if self.check_mode:
             result["msg"] = (
                 f"check mode: would back up {len(plan['vms'])} VM(s) and {len(plan['extra_paths'])} extra path(s)"
-                f" to {plan['generation_path']}"
+                f" to {plan['generation_path'] or 'restic repository ' + plan['repository']['location']}"
             )
             if result_room:
                 result["expired_before_copy"] = list(result_room["expire"])
@@ -464,6 +513,14 @@ class BackupRun:
             "progress_seconds": max(5, min(self.args["poll_interval"], 60)),
         }
         names = {key: path.rsplit("\\", 1)[1] for key, path in plan["job_files"].items()}
+        if restic_job.is_restic(plan):
+            runner_params.update(restic_job.runner_parameters(plan))
+            return {
+                "runner.ps1": {"text": load_payload(RUNNER_PAYLOAD), "encoding": "utf8bom"},
+                names["script"]: {"text": render_script(plan), "encoding": "ascii"},
+                "params.json": {"text": json.dumps(runner_params, indent=1), "encoding": "utf8"},
+                "plan.json": {"text": json.dumps(plan, indent=1), "encoding": "utf8"},
+            }
         return {
             "runner.ps1": {"text": load_payload(RUNNER_PAYLOAD), "encoding": "utf8bom"},
             names["script"]: {"text": render_script(plan), "encoding": "ascii"},
@@ -489,6 +546,9 @@ class BackupRun:
         if self.args.get("run_as"):
             parameters["RunAs"] = self.args["run_as"]
             sensitive = {"RunAsPassword": self.args["run_as_password"]}
+        if restic_job.is_restic(plan):
+            # the password and restic's environment: written by the start payload for the job account only
+            sensitive = {**(sensitive or {}), **restic_job.secret_parameters(plan, self.repository)}
         try:
             return self.call("win_vss_backup_start", parameters, "start", sensitive_parameters=sensitive)
         except PayloadError as exc:
@@ -576,6 +636,9 @@ class BackupRun:
             text += f", VM {current}"
         if status.get("bytes_copied"):
             text += f", {_human(int(status['bytes_copied']))} copied"
+        restic = status.get("restic_progress") or {}
+        if restic.get("vm") and isinstance(restic.get("percent_done"), (int, float)):
+            text += f", restic VM {restic['vm']} {100 * restic['percent_done']:.0f} %"
         return text
 
     def timeout_error(
@@ -692,6 +755,8 @@ class BackupRun:
             raise
         collected = self.collect(job_id, plan)
         plan = collected["plan"]
+        if restic_job.is_restic(plan):
+            return self.follow_restic(job_id, plan, collected, polled, result)
         result.update(
             generation=plan["generation"],
             destination_path=plan["generation_path"],
@@ -804,6 +869,156 @@ class BackupRun:
             )
         result["msg"] = f"backed up {len(plan['vms'])} VM(s) to {plan['generation_path']}" + (
             f"; expired {len(result['expired'])} old generation(s)" if result["expired"] else ""
+        )
+        return self.finish(result)
+
+    def collect_restic(self, job_id: str, steps: List[Any]) -> Dict[str, Optional[str]]:
+        """The stdout and stderr files of these restic steps, by file name (None: the file is not there)."""
+        entries = restic_job.collect_entries(steps)
+        if not entries:
+            return {}
+        try:
+            answer = self.call("win_vss_backup_collect", {"JobId": job_id, "Files": entries}, "collect")
+        except PayloadError as exc:
+            raise StepFailed("collect", exc.message, job_id=job_id) from None
+        got = answer.get("files") or {}
+        return {e["name"]: (got.get(e["name"]) or {}).get("text") for e in entries}
+
+    def follow_restic(
+        self,
+        job_id: str,
+        plan: Mapping[str, Any],
+        collected: Mapping[str, Any],
+        polled: Mapping[str, Any],
+        result: Dict[str, Any],
+    ) -> Dict[str, Any]:
+        """A restic job after its backups and ``restic check``: read what restic printed, decide, hand the runner
+        the retention (``forget`` per VM, ``prune`` on its weekdays) only when every new snapshot is verified,
+        then clean up as for a files job."""
+        status = collected["status"]
+        location = plan["repository"]["location"]
+        result.update(generation=plan["generation"], destination_path=None, manifest_path=None)
+        result["repository"] = dict(plan["repository"])
+        texts = self.collect_restic(job_id, [plan["restic"].get("init"), *plan["steps"], plan["restic"]["check"]])
+        found = restic_job.analyse(plan, status, texts)
+        ds = parse_output(collected["transcript"])
+        runner_dead = bool(polled.get("runner_dead")) and status.get("phase") not in COPY_OVER_PHASES
+        writer: Dict[str, Any] = dict(self.writer_state(self.pre) if self.pre else {})
+        required = bool(plan.get("vms")) and bool(plan.get("require_hyperv_writer", True))
+        excluded = any(HYPERV_WRITER_NAME.casefold() in str(w).casefold() for w in ds.get("excluded_writers") or [])
+        excluded = excluded or bool(outcome.hyperv_components_excluded(ds, plan))
+        writer["included"] = False if excluded else (True if ds.get("shadows") and plan.get("vms") else None)
+        writer["required"] = required
+
+        failure: Optional[Tuple[str, str]] = None
+        if runner_dead:
+            failure = (
+                "job",
+                f"the job runner of job {job_id} ended without finishing (last phase {status.get('phase')})",
+            )
+        elif excluded and required:
+            failure = (
+                "snapshot",
+                f"the {HYPERV_WRITER_NAME} was excluded from the snapshot; nothing application-"
+                "consistent was backed up, so no snapshot is trusted",
+            )
+        elif ds.get("errors"):
+            first = ds["errors"][0]
+            failure = ("snapshot", f"diskshadow failed: {first.get('text')} (HRESULT {first.get('hresult')})")
+        elif status.get("error"):
+            failure = (status.get("error_phase") or "job", str(status["error"]))
+        else:
+            failure = found["failure"]
+        verified = failure is None
+
+        retention: Dict[str, Any] = {"forget": [], "prune": None}
+        final = status
+        if status.get("phase") == "awaiting_verdict" and not runner_dead:
+            if verified:
+                retention = restic_job.retention_steps(plan, self.retention_policy(), utcnow().date())
+            verdict = {
+                "decision": "complete" if verified else "failed",
+                "delete_generations": [],
+                "restic_forget": retention["forget"],
+                "restic_prune": retention["prune"],
+            }
+            self.signal(job_id, "verdict.json", verdict, "finalize", generation_status=verdict["decision"])
+            final = (self.poll(job_id, ("done",), "expire old snapshots").get("status")) or status
+        forgotten: Dict[str, Any] = {"forget": [], "prune": None, "errors": []}
+        if retention["forget"]:
+            more = self.collect_restic(job_id, [*retention["forget"], retention["prune"]])
+            forgotten = restic_job.forget_results(retention, final, more, location)
+            self.warnings.extend(f"retention: {error}" for error in forgotten["errors"])
+
+        job_set_ids = {normalize_guid(s) for s in (status.get("shadow_set_ids") or [])}
+        if ds.get("shadow_set_id"):
+            job_set_ids.add(ds["shadow_set_id"])
+        job_shadow_ids = {s["id"] for s in ds.get("shadows") or []}
+        mount_folders = [v["mount_folder"] for v in plan.get("volumes") or []]
+        left = [
+            normalize_guid(str(s.get("id")))
+            for s in collected["shadows"]
+            if normalize_guid(str(s.get("set_id") or "")) in job_set_ids
+            or normalize_guid(str(s.get("id") or "")) in job_shadow_ids
+            or jobs.exposed_under(s, mount_folders)
+        ]
+        failed = not verified or bool(final.get("error"))
+        cleanup_params: Dict[str, Any] = {"RemoveJobs": [job_id]}
+        if left:
+            cleanup_params["ShadowIds"] = left
+        if runner_dead or final.get("mount_folders_left") or left:
+            cleanup_params["MountFolders"] = mount_folders
+        if runner_dead:
+            cleanup_params["ReleaseLockOf"] = job_id
+        if failed and self.args["keep_failed_job"]:
+            cleanup_params["KeepJobFolders"] = [job_id]
+        cleaned: Dict[str, Any] = {}
+        try:
+            cleaned = self.call("win_vss_backup_cleanup", cleanup_params, "cleanup")
+        except PayloadError as exc:
+            self.warnings.append(f"cleanup of job {job_id} failed: {exc.message}")
+        for err in cleaned.get("shadow_errors") or []:
+            self.warnings.append(
+                f"shadow copy {err.get('id')} of job {job_id} could not be deleted: {err.get('error')}"
+            )
+
+        removed = [i for entry in forgotten["forget"] for i in entry["removed"]]
+        result.update(
+            changed=True,
+            generation_status="complete" if verified else "failed",
+            vms=found["vms"],
+            shadows_created=[s["id"] for s in ds.get("shadows") or []],
+            shadows_deleted=outcome.deleted_shadows(ds, collected, final, cleaned),
+            expired=removed,
+            writer=outcome.writer_result(writer),
+            manifest_written=False,
+            job_kept=bool(failed and self.args["keep_failed_job"]),
+            retention_skipped=False,
+            restic={
+                "snapshots": {vm["name"]: vm["snapshot_id"] for vm in found["vms"] if vm["snapshot_id"]},
+                "init": found["init"],
+                "check": found["check"],
+                "verified": verified,
+                "forget": forgotten["forget"],
+                "prune": forgotten["prune"],
+                "bytes_added": sum(vm["bytes_added"] or 0 for vm in found["vms"]),
+                "bytes_processed": sum(vm["bytes_processed"] or 0 for vm in found["vms"]),
+            },
+        )
+        self.warn_unattributed(final, job_id)
+        self.warn_rejected_verdicts(final, job_id)
+        if final.get("cancelled") or status.get("cancelled"):
+            result["cancelled"] = True
+            raise StepFailed("copy", f"job {job_id} was cancelled", **result)
+        if failure is not None:
+            raise StepFailed(*failure, **result)
+        if final.get("error"):
+            raise StepFailed(final.get("error_phase") or "finalize", str(final["error"]), **result)
+        added = result["restic"]["bytes_added"]
+        result["msg"] = (
+            f"backed up {len(plan['vms'])} VM(s) to restic repository {location}"
+            f" ({_human(added)} added, verified by restic check)"
+            + (f"; forgot {len(removed)} old snapshot(s)" if removed else "")
         )
         return self.finish(result)
 
@@ -1005,6 +1220,10 @@ class ActionModule(ActionBase):
         del tmp
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         _validate(args)
+        try:
+            args["_restic"] = restic_job.check_repository_option(args.get("repository"))
+        except ResticOptionError as exc:
+            raise AnsibleActionFail(str(exc)) from None
         job = BackupRun(self, task_vars, args)
         try:
             outcome = job.run()

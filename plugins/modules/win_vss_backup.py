@@ -38,8 +38,78 @@ options:
       - The account the job runs as (C(SYSTEM), that is the host's computer account on a share, or O(run_as))
         needs write access. The job checks that it can write there and that enough space is free before it
         snapshots anything.
-      - Required unless O(job_id) is given or O(state=absent).
+      - Required unless O(job_id) is given, O(state=absent) or O(repository.type=restic) (then not allowed).
     type: str
+  repository:
+    description:
+      - Where the VMs go. V(files) (the default) copies them with C(robocopy) into generation folders below
+        O(destination), as described above. V(restic) backs them up from the same application-consistent
+        shadow copies into a restic repository instead, which stores only the chunks it has not seen
+        (deduplicated, compressed, encrypted), so a night costs what changed, not the size of the VMs.
+      - With restic the job makes one snapshot per VM (C(restic backup --json) over the exposed shadow
+        folder, tagged C(vaware.hyperv), C(vm-id:<VM id>), C(vm:<VM name>) and O(repository.tags)), then runs
+        C(restic check). Only when every snapshot was made and the check found no error does it run
+        C(restic forget --json) per VM with O(retention) (keep_last, keep_daily, keep_weekly, keep_monthly
+        mapped 1:1 to C(--keep-*); never C(--prune)), and C(restic prune) on O(repository.prune_weekdays).
+      - The password and O(repository.environment) go to the host only as sensitive parameters; the job
+        writes them into its folder readable only by the job account, restic reads them from there
+        (C(RESTIC_PASSWORD_FILE)), and the job deletes them when it ends. They are never on a command line.
+      - restic needs O(backup_type=copy) and does not take O(extra_paths) yet; O(verify) does not apply
+        (restic checks its own data).
+    type: dict
+    suboptions:
+      type:
+        description: The kind of repository.
+        type: str
+        choices: [files, restic]
+        default: files
+      location:
+        description:
+          - The restic repository, as restic names it (C(RESTIC_REPOSITORY)) - a local or UNC path such as
+            V(\\\\nas\\restic\\hyperv), or V(sftp:user@host:/srv/restic), V(s3:https://...), V(rest:https://...),
+            V(b2:...), V(azure:...), V(gs:...), V(swift:...), V(rclone:...). Required for restic.
+          - Credentials in a URL are left out of results (C(user:***@)).
+        type: str
+      password:
+        description: The repository password. Required for restic; never logged or returned.
+        type: str
+      environment:
+        description:
+          - Backend variables restic reads from its environment, for example C(AWS_ACCESS_KEY_ID) and
+            C(AWS_SECRET_ACCESS_KEY), C(B2_*), C(AZURE_*), C(GOOGLE_*), C(OS_*), C(ST_*), C(RCLONE_*),
+            C(RESTIC_REST_*), C(RESTIC_CACERT), C(RESTIC_TLS_CLIENT_CERT), C(RESTIC_PACK_SIZE). Treated as secret.
+        type: dict
+      options:
+        description: restic C(-o key=value) options, for example C(sftp.command).
+        type: dict
+      compression:
+        description: restic's compression (repository format 2); V(auto) when not given.
+        type: str
+        choices: [auto, "off", max]
+      tags:
+        description: More tags for every snapshot (no commas).
+        type: list
+        elements: str
+      restic_path:
+        description:
+          - Where restic.exe is on the host; C(C:\Program Files\restic\restic.exe) when not given. The
+            preflight fails when it is missing or older than 0.14.0.
+        type: str
+      init:
+        description: Create the repository when there is none (C(restic init)); false when not given.
+        type: bool
+      check_read_data_subset:
+        description:
+          - Also read this part of the stored data in the C(restic check) after the backups
+            (C(--read-data-subset)), for example V(1/7), V(10%) or V(500M). Only the structure is checked when
+            not given.
+        type: str
+      prune_weekdays:
+        description:
+          - Days (UTC day of the job) on which C(restic prune) runs after C(restic forget) removed snapshots;
+            V([sunday]) when not given.
+        type: list
+        elements: str
   vms:
     description:
       - Names or shell globs of the VMs to back up, case-insensitive. Each entry must match at least one VM.
@@ -235,6 +305,19 @@ author:
 """
 
 EXAMPLES = r"""
+- name: Back up every VM into a restic repository on a share, keep 14 days and 8 weeks, check 1/7 of the data
+  vaware.hyperv.win_vss_backup:
+    repository:
+      type: restic
+      location: \\nas01\restic\hyperv
+      password: "{{ vault_restic_password }}"
+      check_read_data_subset: 1/7
+      prune_weekdays: [sunday]
+    retention:
+      keep_daily: 14
+      keep_weekly: 8
+  register: nightly_restic
+
 - name: Nightly backup of every VM to the NAS, keep 7 daily and 4 weekly generations
   vaware.hyperv.win_vss_backup:
     destination: \\nas01\hyperv-backups
@@ -325,9 +408,63 @@ vms:
       description: Throughput in MB/s (10^6 bytes per second), or null.
       type: float
     errors:
-      description: Why the VM failed (missing file, robocopy failure, size mismatch).
+      description: Why the VM failed (missing file, robocopy failure, size mismatch; with restic the named
+        failure, for example a wrong password or a locked repository with the lock's holder).
       type: list
       elements: str
+    snapshot_id:
+      description: restic only. The id of the VM's new snapshot (as restic printed it), or null.
+      type: str
+    bytes_processed:
+      description: restic only. Bytes restic read from the shadow copy (also in C(bytes)).
+      type: int
+    bytes_added:
+      description: restic only. Bytes the snapshot added to the repository (new chunks, before compression).
+      type: int
+    dedup_ratio:
+      description: restic only. C(bytes_processed / bytes_added), or null when nothing was added.
+      type: float
+    failure_kind:
+      description: restic only. V(wrong_password), V(locked), V(no_repository), V(damaged), V(incomplete),
+        V(interrupted) or V(failed) when the VM failed, else null.
+      type: str
+repository:
+  description: With O(repository.type=restic), the repository without secrets (location with any URL
+    credentials left out, tags, options, the names of the environment variables, check and prune settings).
+  returned: when a restic repository was used
+  type: dict
+restic:
+  description: With O(repository.type=restic), what restic did after the snapshot.
+  returned: when a restic job ran
+  type: dict
+  contains:
+    snapshots:
+      description: New snapshot id per VM name.
+      type: dict
+    check:
+      description: The C(restic check) after the backups - C(ok), C(exit_code), C(read_data) (what restic read,
+        for example C(1/7 of data packs)), C(read_data_subset), C(errors), C(failure).
+      type: dict
+    verified:
+      description: True when every VM's snapshot was made and C(restic check) found no error; retention runs
+        only then.
+      type: bool
+    forget:
+      description: Per VM the snapshot ids C(restic forget) kept and removed.
+      type: list
+      elements: dict
+    prune:
+      description: Whether C(restic prune) ran (C(ran), C(exit_code)), or null.
+      type: dict
+    init:
+      description: With O(repository.init), the C(restic init) outcome, else null.
+      type: dict
+    bytes_added:
+      description: Bytes all new snapshots added to the repository.
+      type: int
+    bytes_processed:
+      description: Bytes restic read for all new snapshots.
+      type: int
 shadows_created:
   description: Ids of the shadow copies the job created (lower case, no braces).
   returned: always
@@ -339,7 +476,8 @@ shadows_deleted:
   type: list
   elements: str
 expired:
-  description: Generations deleted by O(retention) in this run.
+  description: Generations deleted by O(retention) in this run (with restic, the ids of the snapshots
+    C(restic forget) removed).
   returned: always
   type: list
   elements: str

@@ -53,6 +53,11 @@ foreach ($jobId in $RemoveJobs) {
             Unregister-ScheduledTask -InputObject $task -Confirm:$false
         }
         $jobDir = $job.job_dir
+        # A kept job folder keeps no secret: a restic job's password and environment files go in any case.
+        foreach ($secret in @('restic.pass', 'restic.env.json')) {
+            $secretPath = Join-Path $jobDir $secret
+            if (Test-Path -LiteralPath $secretPath) { Remove-Item -LiteralPath $secretPath -Force }
+        }
         if (($KeepJobFolders -notcontains $jobId) -and (Test-Path -LiteralPath $jobDir)) {
             # Mount folders live directly in <job>\mnt; never recurse into them (a mounted shadow is a whole volume).
             $mountRoot = Join-Path $jobDir 'mnt'

@@ -7,7 +7,9 @@
 [CmdletBinding(SupportsShouldProcess)]
 param(
     [string]$Destination = '',
-    [bool]$WantVms = $true
+    [bool]$WantVms = $true,
+    # a restic repository job: where restic.exe should be (its `restic version` output is reported)
+    [string]$ResticPath = ''
 )
 #vaware:include vss_common
 
@@ -154,6 +156,20 @@ if ($vssadmin) {
         $result.writers_exit = $tool.exit_code
     } catch {
         $result.writers_error = $_.Exception.Message
+    }
+}
+
+# --- restic, when the job backs up to a restic repository ----------------------------------------------
+if ($ResticPath) {
+    $result.restic = [ordered]@{ path = $ResticPath; exists = $false; version = $null; error = $null }
+    if (Test-Path -LiteralPath $ResticPath -PathType Leaf) {
+        $result.restic.exists = $true
+        try {
+            $tool = Invoke-Tool -FilePath $ResticPath -Arguments @('version')
+            $result.restic.version = $tool.output
+        } catch {
+            $result.restic.error = $_.Exception.Message
+        }
     }
 }
 

@@ -21,6 +21,13 @@
 #   6. release the lock (only if it still names this job)
 #
 # status.json is rewritten atomically at every phase change and every few seconds while copying.
+#
+# A restic job (params.repository_type restic) skips step 1; in step 2 diskshadow only creates and exposes
+# the shadows, then restic runs once per VM over the mount folders (the argument lists of the plan, quoted
+# by the controller; stdout and stderr into the job folder, exit codes into status.json); step 4 is
+# `restic check`, and step 5 runs the verdict's `restic forget` / `restic prune` steps. restic's
+# environment comes from restic.env.json (read once, then deleted); the password file restic.pass is
+# deleted when the job ends. Both were written by the start payload, readable only by the job account.
 param()
 #vaware:include vss_common
 
@@ -70,6 +77,8 @@ $status = [ordered]@{
     manifest_written = $false
     expired_deleted = @()
     expired_errors = @()
+    restic_exit_codes = [ordered]@{}
+    restic_progress = $null
 }
 
 function Write-Status {
@@ -245,40 +254,110 @@ function Test-Cancel {
     return (Test-Path -LiteralPath $cancelPath -PathType Leaf)
 }
 
+function Set-ResticEnvironment {
+    # restic's environment (repository, password file, backend credentials): read once, then the file goes.
+    $path = [string]$params.restic.environment_file
+    $values = [IO.File]::ReadAllText($path) | ConvertFrom-Json
+    Remove-Item -LiteralPath $path -Force
+    foreach ($item in $values.PSObject.Properties) {
+        [Environment]::SetEnvironmentVariable($item.Name, [string]$item.Value, 'Process')
+    }
+}
+
+function Get-ResticProgress {
+    # The last status line of a running `restic backup --json`, read while restic still writes the file.
+    param($Step)
+    $text = ''
+    $stream = [IO.File]::Open([string]$Step.stdout, [IO.FileMode]::Open, [IO.FileAccess]::Read, [IO.FileShare]::ReadWrite)
+    try {
+        $null = $stream.Seek([Math]::Max([long]0, $stream.Length - 65536), [IO.SeekOrigin]::Begin)
+        $text = (New-Object IO.StreamReader($stream)).ReadToEnd()
+    } finally {
+        $stream.Dispose()
+    }
+    $lines = @($text -split "`n")
+    for ($i = $lines.Count - 1; $i -ge 0; $i--) {
+        if ($lines[$i].StartsWith('{"message_type":"status"')) {
+            try { $line = $lines[$i] | ConvertFrom-Json } catch { continue }
+            return [ordered]@{ vm = $Step.vm; step = $Step.id; percent_done = $line.percent_done; bytes_done = $line.bytes_done; total_bytes = $line.total_bytes }
+        }
+    }
+    return $status.restic_progress
+}
+
+function Invoke-Restic {
+    # One restic step of the plan or the verdict: restic.exe with the step's command line (the controller
+    # quoted the argument list for CreateProcess), stdout and stderr to the step's files; the exit code is
+    # recorded in status.json. A failing step does not stop the job: the controller reads what restic printed.
+    param($Step)
+    $proc = Start-Process -FilePath ([string]$params.restic.exe) -ArgumentList ([string]$Step.command_line) `
+        -WorkingDirectory ([string]$Step.working_dir) -RedirectStandardOutput ([string]$Step.stdout) `
+        -RedirectStandardError ([string]$Step.stderr) -NoNewWindow -PassThru
+    $null = $proc.Handle  # keeps ExitCode readable after the process ends
+    $lastProgress = [DateTime]::UtcNow
+    while (-not $proc.HasExited) {
+        if (Test-Cancel) {
+            $status.cancelled = $true
+            Write-Status -Phase 'cancelling'
+            Stop-ProcessTree -ProcessId $proc.Id
+            break
+        }
+        if ($Step.vm -and ([DateTime]::UtcNow - $lastProgress).TotalSeconds -ge [int]$params.progress_seconds) {
+            try { $status.restic_progress = Get-ResticProgress -Step $Step } catch { $null = $_ }
+            Write-Status
+            $lastProgress = [DateTime]::UtcNow
+        }
+        Start-Sleep -Seconds 1
+    }
+    $proc.WaitForExit()
+    $status.restic_exit_codes[[string]$Step.id] = $proc.ExitCode
+    Write-Status
+    if ($status.cancelled) { throw "cancelled while restic $($Step.kind) was running" }
+}
+
 $copyOk = $false
 $before = $null
 try {
-    Write-Status -Phase 'destination'
-    # 1. destination, from the account the job runs as
-    $null = [IO.Directory]::CreateDirectory([string]$params.generation_path)
-    $listing = [ordered]@{ host_path = $params.host_path; account = $status.account; error = $null; generations = @() }
-    try {
-        $listing.generations = Get-GenerationList -HostFolder ([string]$params.host_path)
-        $status.generations_listed = $true
-    } catch {
-        $listing.error = $_.Exception.Message
-        $status.generations_error = $listing.error
-    }
-    [IO.File]::WriteAllText((Join-Path $jobDir 'generations.json'), ($listing | ConvertTo-Json -Depth 12 -Compress), $utf8)
-    if (-not (Test-Space) -and $params.expire_when_short -and $status.generations_listed) {
-        # The controller names what the policy already expires (never the newest verified generation);
-        # nothing is deleted without its signed answer.
-        Write-Status -Phase 'awaiting_space_verdict'
-        $answer = Wait-SignedVerdict -Name 'space.json'
-        if ($null -eq $answer) {
-            if (Test-Cancel) { throw 'cancelled before the snapshot' }
-            throw 'destination too small, and no answer from the controller about expiring generations; nothing deleted'
+    $restic = ($params.repository_type -eq 'restic')
+    if ($restic) {
+        Set-ResticEnvironment
+        if ($params.restic.init) {
+            Write-Status -Phase 'restic_init'
+            Invoke-Restic -Step $params.restic.init
         }
-        $status.space_verdict = [string]$answer.decision
-        Write-Status -Phase 'making_space'
-        if ($answer.decision -eq 'expire') {
-            Remove-Generations -Paths @($answer.delete_generations) -Into 'expired_before_copy'
+    } else {
+        Write-Status -Phase 'destination'
+        # 1. destination, from the account the job runs as
+        $null = [IO.Directory]::CreateDirectory([string]$params.generation_path)
+        $listing = [ordered]@{ host_path = $params.host_path; account = $status.account; error = $null; generations = @() }
+        try {
+            $listing.generations = Get-GenerationList -HostFolder ([string]$params.host_path)
+            $status.generations_listed = $true
+        } catch {
+            $listing.error = $_.Exception.Message
+            $status.generations_error = $listing.error
         }
-        $null = Test-Space
-    }
-    if (-not (Test-Space)) {
-        throw ('destination too small: {0} bytes free of {1} at {2}, {3} bytes to copy' -f
-            $status.destination_free_bytes, $status.destination_total_bytes, $params.generation_path, $params.required_bytes)
+        [IO.File]::WriteAllText((Join-Path $jobDir 'generations.json'), ($listing | ConvertTo-Json -Depth 12 -Compress), $utf8)
+        if (-not (Test-Space) -and $params.expire_when_short -and $status.generations_listed) {
+            # The controller names what the policy already expires (never the newest verified generation);
+            # nothing is deleted without its signed answer.
+            Write-Status -Phase 'awaiting_space_verdict'
+            $answer = Wait-SignedVerdict -Name 'space.json'
+            if ($null -eq $answer) {
+                if (Test-Cancel) { throw 'cancelled before the snapshot' }
+                throw 'destination too small, and no answer from the controller about expiring generations; nothing deleted'
+            }
+            $status.space_verdict = [string]$answer.decision
+            Write-Status -Phase 'making_space'
+            if ($answer.decision -eq 'expire') {
+                Remove-Generations -Paths @($answer.delete_generations) -Into 'expired_before_copy'
+            }
+            $null = Test-Space
+        }
+        if (-not (Test-Space)) {
+            throw ('destination too small: {0} bytes free of {1} at {2}, {3} bytes to copy' -f
+                $status.destination_free_bytes, $status.destination_total_bytes, $params.generation_path, $params.required_bytes)
+        }
     }
     if (Test-Cancel) { throw 'cancelled before the snapshot' }
 
@@ -312,6 +391,19 @@ try {
     $status.diskshadow_exit_code = $proc.ExitCode
     $status.diskshadow_finished_at = [DateTime]::UtcNow.ToString('o')
     if ($status.cancelled) { throw 'cancelled while diskshadow was running' }
+    if ($restic) {
+        # diskshadow has ended; its persistent shadows stay exposed on the mount folders until step 3
+        foreach ($folder in @($params.mount_folders)) {
+            if (-not ([IO.File]::GetAttributes([string]$folder) -band [IO.FileAttributes]::ReparsePoint)) {
+                throw "diskshadow exposed no shadow copy on $folder; restic did not run"
+            }
+        }
+        foreach ($step in @($params.restic.steps)) {
+            if (Test-Cancel) { $status.cancelled = $true; throw 'cancelled between the restic backups' }
+            Write-Status -Phase 'restic_backup'
+            Invoke-Restic -Step $step
+        }
+    }
     $copyOk = $true
 } catch {
     if (Test-Cancel) { $status.cancelled = $true }
@@ -341,12 +433,19 @@ try {
 }
 
 try {
+    if (-not $status.cancelled -and $status.diskshadow_started_at -and $restic) {
+        # 4. restic: the repository checked after the new snapshots, for the controller to verify
+        if ($copyOk) {
+            Write-Status -Phase 'restic_check'
+            Invoke-Restic -Step $params.restic.check
+        }
+    }
     if (-not $status.cancelled -and $status.diskshadow_started_at) {
         # 4. what is at the destination now, for the controller to verify
         Write-Status -Phase 'listing'
         $files = New-Object System.Collections.Generic.List[object]
         $base = ([string]$params.generation_path).TrimEnd('\')
-        if (Test-Path -LiteralPath $base -PathType Container) {
+        if (-not $restic -and (Test-Path -LiteralPath $base -PathType Container)) {
             foreach ($f in @(Get-ChildItem -LiteralPath $base -Recurse -Force -File)) {
                 $entry = [ordered]@{
                     path = $f.FullName.Substring($base.Length + 1)
@@ -379,12 +478,22 @@ try {
                 $status.manifest_written = $true
             }
             Remove-Generations -Paths @($verdict.delete_generations) -Into 'expired_deleted'
+            # restic: the controller names forget (and prune) steps only once the new snapshots are verified
+            foreach ($step in @($verdict.restic_forget)) {
+                if ($null -eq $step -or (Test-Cancel)) { continue }
+                Write-Status -Phase 'restic_forget'
+                Invoke-Restic -Step $step
+            }
+            if ($verdict.restic_prune -and -not (Test-Cancel)) {
+                Write-Status -Phase 'restic_prune'
+                Invoke-Restic -Step $verdict.restic_prune
+            }
         } elseif (Test-Cancel) {
             $status.cancelled = $true
         } else {
             $status.verdict = 'timed_out'
         }
-    } elseif (-not $status.diskshadow_started_at) {
+    } elseif (-not $status.diskshadow_started_at -and -not $restic) {
         # Stopped before the snapshot: leave no empty generation folder behind (only removed if empty).
         try { [IO.Directory]::Delete([string]$params.generation_path, $false) } catch { $null = $_ }
     }
@@ -394,7 +503,16 @@ try {
         $status.error_phase = $status.phase
     }
 } finally {
-    # 6. release the lock, but only our own
+    # 6. the restic secrets go, then the lock is released, but only our own
+    if ($params.repository_type -eq 'restic') {
+        foreach ($secret in @([string]$params.restic.password_file, [string]$params.restic.environment_file)) {
+            try {
+                if (Test-Path -LiteralPath $secret) { Remove-Item -LiteralPath $secret -Force }
+            } catch {
+                if (-not $status.error) { $status.error = "removing ${secret}: " + $_.Exception.Message }
+            }
+        }
+    }
     try {
         $null = Remove-LockOf -LockPath $lockPath -JobId ([string]$params.job_id)
     } catch {

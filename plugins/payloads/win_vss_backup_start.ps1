@@ -6,17 +6,45 @@
 # and start the job runner as a one-shot
 # scheduled task (SYSTEM, or the run_as account). Every file's content comes from the controller.
 # If anything fails after the lock was taken, the lock, the task and the job folder are removed again.
+# A restic job also gets its password (restic.pass) and restic's environment (restic.env.json) from the
+# sensitive parameters, each written into a file only the job account may read (no inherited rule).
 param(
     [Parameter(Mandatory)][string]$JobId,
     [Parameter(Mandatory)][hashtable]$Files,
     [Parameter(Mandatory)][string]$LockText,
     [string]$RunAs = '',
     [securestring]$RunAsPassword,
-    [int]$ExecutionTimeLimitSeconds = 0
+    [int]$ExecutionTimeLimitSeconds = 0,
+    [securestring]$ResticPassword,
+    [securestring]$ResticEnvironment
 )
 #vaware:include vss_common
 
 $ErrorActionPreference = 'Stop'
+
+function Write-SecretFile {
+    # The file is created with its ACL in one call: protected, one rule for the job account (read, delete).
+    param([string]$Path, [securestring]$Secret)
+    if ($RunAs) {
+        $sid = (New-Object Security.Principal.NTAccount($RunAs)).Translate([Security.Principal.SecurityIdentifier])
+    } else {
+        $sid = New-Object Security.Principal.SecurityIdentifier('S-1-5-18')
+    }
+    $security = New-Object Security.AccessControl.FileSecurity
+    $security.SetAccessRuleProtection($true, $false)
+    $rights = [Security.AccessControl.FileSystemRights]'Read, Delete'
+    $security.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule($sid, $rights, 'Allow')))
+    $plain = (New-Object System.Net.NetworkCredential('', $Secret)).Password
+    $stream = [IO.File]::Create($Path, 4096, [IO.FileOptions]::None, $security)
+    try {
+        $bytes = (New-Object Text.UTF8Encoding($false)).GetBytes($plain)
+        $stream.Write($bytes, 0, $bytes.Length)
+    } finally {
+        $stream.Dispose()
+        $plain = $null
+    }
+}
+
 $paths = Get-VawarePaths -JobId $JobId
 $lockPath = $paths.lock_path
 $jobDir = $paths.job_dir
@@ -53,7 +81,7 @@ try {
     try { $rng.GetBytes($key) } finally { $rng.Dispose() }
     [IO.File]::WriteAllBytes((Join-Path $jobDir 'job.key'), $key)
     foreach ($name in $Files.Keys) {
-        if ($name -notmatch '^[A-Za-z0-9_][A-Za-z0-9_.-]*$' -or $name -in @('job.key', 'verdict.json', 'space.json', 'cancel.request', 'generations.json')) {
+        if ($name -notmatch '^[A-Za-z0-9_][A-Za-z0-9_.-]*$' -or $name -in @('job.key', 'verdict.json', 'space.json', 'cancel.request', 'generations.json', 'restic.pass', 'restic.env.json')) {
             throw "invalid job file name '$name'"
         }
         $entry = $Files[$name]
@@ -63,6 +91,10 @@ try {
             default { New-Object Text.UTF8Encoding($false) }
         }
         [IO.File]::WriteAllText((Join-Path $jobDir $name), [string]$entry.text, $encoding)
+    }
+    if ($ResticPassword) {
+        Write-SecretFile -Path (Join-Path $jobDir 'restic.pass') -Secret $ResticPassword
+        Write-SecretFile -Path (Join-Path $jobDir 'restic.env.json') -Secret $ResticEnvironment
     }
     $runner = Join-Path $jobDir 'runner.ps1'
     if (-not (Test-Path -LiteralPath $runner -PathType Leaf)) {

@@ -488,7 +488,7 @@ def build_plan(
     vms: Sequence[Mapping[str, Any]],
     volumes: Sequence[Mapping[str, Any]],
     *,
-    destination: str,
+    destination: Optional[str],
     job_id: str,
     job_dir: str,
     now: Optional[datetime.datetime] = None,
@@ -509,7 +509,9 @@ def build_plan(
     empty list means none (extra paths only). Each entry must match at least one VM. ``exclude_vms``
     removes matching VMs. ``unbuffered_min_size``: files of at least this many bytes are copied with
     unbuffered I/O (``/J``); 0 means every file, None means none. ``existing_generations``: ids already
-    in the host folder, only used to keep the new id unique.
+    in the host folder, only used to keep the new id unique. ``destination`` None plans a job whose VMs go
+    to another repository (restic, see ``_restic/job.py``): no generation folder (``host_path``,
+    ``generation_path`` and the destinations are None) and no copy wrapper.
     """
     warnings: List[str] = []
     host = check_folder_name(host, "host")
@@ -538,17 +540,21 @@ def build_plan(
     generation = generation_id(now, existing_generations)
 
     given = destination
-    destination = normalize_path(destination, "destination")
-    if not (is_absolute(destination)):
-        raise BackupPlanError(
-            f"destination: expected a local path such as E:\\Backups or a UNC path such as \\\\nas\\backups,"
-            f" got {quote_value(given)}{damaged_path_hint(given)}"
-        )
-    _check_components(destination, "destination")
-    host_path = join(destination, host)
-    generation_path = join(host_path, generation)
+    if destination is None:
+        # another repository (restic) stores the VMs: no generation folder, no copy steps
+        host_path = generation_path = None
+    else:
+        destination = normalize_path(destination, "destination")
+        if not (is_absolute(destination)):
+            raise BackupPlanError(
+                f"destination: expected a local path such as E:\\Backups or a UNC path such as \\\\nas\\backups,"
+                f" got {quote_value(given)}{damaged_path_hint(given)}"
+            )
+        _check_components(destination, "destination")
+        host_path = join(destination, host)
+        generation_path = join(host_path, generation)
     jobs_root = parent(job_dir) if len(_parts(job_dir)) > 1 else job_dir
-    if is_under(destination, jobs_root) or is_under(job_dir, generation_path):
+    if destination is not None and (is_under(destination, jobs_root) or is_under(job_dir, generation_path)):
         raise BackupPlanError(
             f"destination: {quote_value(destination)} and the job folders ({quote_value(jobs_root)})"
             " must not contain each other: job cleanup removes what is below the job folders"
@@ -623,7 +629,7 @@ def build_plan(
             f["alias"] = entry["alias"]
             f["_rel_volume"] = _relative_to_volume(entry["_facts"], f["original_path"], f"VM {quote_value(name)} file")
             by_volume.setdefault(entry["alias"], []).append(f)
-        vm_dest = join(generation_path, name)
+        vm_dest = join(generation_path, name) if generation_path else None
         aliases = list(by_volume)
         step_ids: List[str] = []
         for alias in aliases:
@@ -642,7 +648,7 @@ def build_plan(
                     )
                     for f in group
                 )
-            base_dest = join(vm_dest, entry["key"]) if len(aliases) > 1 else vm_dest
+            base_dest = (join(vm_dest, entry["key"]) if len(aliases) > 1 else vm_dest) if vm_dest else None
             by_dir: Dict[str, List[Dict[str, Any]]] = {}
             for f in group:
                 by_dir.setdefault(parent("\\" + f["_rel_volume"]).strip("\\").casefold(), []).append(f)
@@ -663,7 +669,7 @@ def build_plan(
                         alias=alias,
                         original_dir=join(parent(group_files[0]["original_path"])),
                         source_dir=join(entry["mount_folder"], rel_dir),
-                        destination_dir=join(base_dest, dest_rel),
+                        destination_dir=join(base_dest, dest_rel) if base_dest else None,
                         files=[f["original_path"].rsplit("\\", 1)[1] for f in group_files],
                         recurse=False,
                     )
@@ -698,7 +704,7 @@ def build_plan(
     for path in normalized_extras:
         entry = volume_entry(path, "extra_paths", f"extra:{path}")
         rel = _relative_to_volume(entry["_facts"], path, "extra_paths")
-        dest = join(generation_path, EXTRA_FOLDER, entry["key"], rel)
+        dest = join(generation_path, EXTRA_FOLDER, entry["key"], rel) if generation_path else None
         guard_dirs.append((entry["volume_path"], rel, f"extra path {quote_value(path)}"))
         step_id = add_step(
             kind="extra",
@@ -716,7 +722,7 @@ def build_plan(
         raise BackupPlanError(f"host {host}: nothing to back up (no VM selected by vms/exclude_vms and no extra_paths)")
 
     # The destination must not land in what is being copied, nor in the job's own folders.
-    if is_drive_path(destination):
+    if destination is not None and is_drive_path(destination):
         dest_volume = _volume_for_path(volumes, destination, "destination")
         dest_key = _volume_path(dest_volume).casefold()
         dest_rel = _relative_to_volume(dest_volume, generation_path, "destination")
@@ -757,5 +763,8 @@ def build_plan(
         "total_bytes": None if not sizes or None in sizes or plan_extras else sum(sizes),
         "warnings": warnings,
     }
-    check_renderable(plan)
+    if destination is None:
+        check_renderable(plan, copy_wrapper=False)
+    else:
+        check_renderable(plan)
     return plan

@@ -32,6 +32,12 @@ and, for a full backup, ``END BACKUP`` (BackupComplete) is deliberately not sent
 therefore always unexposes and deletes this job's shadow set by id (from the diskshadow output)
 after diskshadow ends, whatever happened.
 
+A plan for a restic repository (``plan["repository"]["type"] == "restic"``, see ``_restic/job.py``) ends
+the script after the ``EXPOSE`` lines: the persistent shadows stay exposed when diskshadow exits, the
+runner runs restic over the mount folders and then deletes this job's shadow set by id, as above. Such a
+plan has no copy wrapper, and ``backup_type: full`` is refused (``END BACKUP`` would have to follow restic
+in the same diskshadow session).
+
 Copy wrapper: one robocopy run per step and pass, in plan order, always with ``/B`` (backup
 privilege, needed on an exposed shadow), ``/COPY:DAT /DCOPY:T``, ``/R:n /W:n``, ``/MT:n``, ``/NP``,
 ``/BYTES``, ``/XJ`` and ``/UNILOG+:<job_dir>\\robocopy.log``; a step that copies from a volume root is
@@ -195,6 +201,13 @@ def render_script(plan: Mapping[str, Any]) -> str:
     for volume in volumes:
         folder = _diskshadow_path(volume["mount_folder"], f"mount folder of {volume['alias']}")
         lines.append(f"EXPOSE %{volume['alias']}% {folder}")
+    if (plan.get("repository") or {}).get("type") == "restic":
+        # restic reads the exposed folders after diskshadow has ended (the runner runs it); the runner then
+        # deletes this job's shadow set by id. A full backup needs END BACKUP in this session: refused.
+        if full:
+            raise ScriptRenderError("backup_type full needs the files repository (restic runs after diskshadow ends)")
+        lines[1] = "# The job runner runs restic over the exposed folders, then deletes this job's shadow set by id."
+        return _lines(lines)
     lines.append(f"EXEC {_diskshadow_path(files['wrapper'], 'copy wrapper')}")
     for volume in reversed(volumes):
         lines.append(f"UNEXPOSE {volume['mount_folder']}")
@@ -348,10 +361,11 @@ def _chunks(names: List[str], fixed: int, what: str) -> List[List[str]]:
     return chunks
 
 
-def check_renderable(plan: Mapping[str, Any]) -> None:
+def check_renderable(plan: Mapping[str, Any], copy_wrapper: bool = True) -> None:
     """Raise :class:`ScriptRenderError` when ``plan`` holds a value either script cannot carry."""
     render_script(plan)
-    render_copy_wrapper(plan, hash_sources=True)  # a superset of the wrapper without hashing
+    if copy_wrapper:
+        render_copy_wrapper(plan, hash_sources=True)  # a superset of the wrapper without hashing
 
 
 _RC_LINE_RE = re.compile(r"^\s*(s\d{3,})\s+(all|large|small)\s+(-?\d+)\s*$")
