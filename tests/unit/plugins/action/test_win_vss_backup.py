@@ -994,8 +994,8 @@ def test_each_job_gets_a_random_key_made_on_the_host_before_any_controller_file(
     written = start.index("[IO.File]::WriteAllBytes((Join-Path $jobDir 'job.key'), $key)")
     assert made < written < start.index("foreach ($name in $Files.Keys)")
     assert (
-        "$name -in @('job.key', 'verdict.json', 'space.json', 'cancel.request', 'generations.json', 'restic.pass', 'restic.env.json')"
-        in start
+        "$name -in @('job.key', 'verdict.json', 'space.json', 'cancel.request', 'generations.json',"
+        " 'restic.pass', 'restic.env.json')" in start
     )
     assert "$key = New-Object byte[] 32" in start
 
