@@ -121,17 +121,15 @@ def display_location(location: str) -> str:
 def windows_command_line(args: Sequence[str]) -> str:
     """``args`` as one command line that CommandLineToArgvW (and Go's os.Args on Windows) splits back into ``args``.
 
-    An argument without spaces, tabs or quotes is taken as it is; any other is quoted, with each double quote
-    escaped and the backslashes before a quote (or before the closing quote) doubled.
+    An argument with a space or tab, or an empty one, is put in double quotes; a double quote inside an
+    argument is escaped as ``\\"``, and the backslashes before it (or before the closing quote) are doubled.
     """
     parts = []
     for arg in args:
         if not isinstance(arg, str):
             raise ResticOptionError(f"restic argument {arg!r} is not a string")
-        if arg and not re.search(r'[\s"]', arg):
-            parts.append(arg)
-            continue
-        out = ['"']
+        quoted = not arg or " " in arg or "\t" in arg
+        out = ['"'] if quoted else []
         slashes = 0
         for char in arg:
             if char == "\\":
@@ -142,7 +140,7 @@ def windows_command_line(args: Sequence[str]) -> str:
             else:
                 out.append("\\" * slashes + char)
             slashes = 0
-        out.append("\\" * (2 * slashes) + '"')
+        out.append("\\" * (2 * slashes if quoted else slashes) + ('"' if quoted else ""))
         parts.append("".join(out))
     return " ".join(parts)
 

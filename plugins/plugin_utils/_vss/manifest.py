@@ -430,8 +430,10 @@ def build_manifest(
     }
 
 
-def manifest_path(plan: Mapping[str, Any]) -> str:
-    """Where the manifest of ``plan``'s generation goes."""
+def manifest_path(plan: Mapping[str, Any]) -> Optional[str]:
+    """Where the manifest of ``plan``'s generation goes; None for a plan without one (a restic job)."""
+    if not plan.get("generation_path"):
+        return None
     return plan["generation_path"] + "\\" + MANIFEST_NAME
 
 

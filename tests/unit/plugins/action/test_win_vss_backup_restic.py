@@ -1,0 +1,249 @@
+"""win_vss_backup with a restic repository against the scripted HV01 (restic's output recorded from the real restic).
+
+What is promised: one snapshot per VM from the shadow copies, restic's summary per VM in the result, failures
+named (wrong password, locked repository, damaged repository), retention (``forget`` per VM, never
+``--prune``) only after every new snapshot is verified by ``restic check``, and after any failure no shadow
+copy is left and nothing is forgotten. The password reaches the host only as a sensitive parameter.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.vaware.hyperv.tests.unit.plugins.action import restic_backup_host as rh
+from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
+from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ScriptedHost, make_action, ok
+from ansible_collections.vaware.hyperv.tests.unit.plugins.action.test_win_vss_backup import (
+    assert_failure_safe,
+    plugin,
+)
+from ansible_collections.vaware.hyperv.tests.unit.plugins.action.test_win_vss_backup import (
+    clock as clock_fixture,  # noqa: F401 - the fake clock fixture, used as "clock"
+)
+
+
+def run(scenario, args=None, check_mode=False):
+    host = ScriptedHost(scenario)
+    task_args = {"repository": dict(rh.REPOSITORY), **(args or {})}
+    action = host.install(make_action(plugin.ActionModule, task_args, check_mode=check_mode))
+    result = action.run(task_vars={"inventory_hostname": "hv01"})
+    host.assert_all_answered()
+    return host, result
+
+
+def verdict_of(host):
+    (call,) = host.calls_to("win_vss_backup_signal")
+    return json.loads(call.parameters["Text"])
+
+
+def everything_sent(host):
+    """Every plain parameter of every call, and the result of each file the job got, as one text."""
+    return json.dumps([c.parameters for c in host.calls])
+
+
+def test_success_one_snapshot_per_vm_verified_then_forget_per_vm(clock):
+    host, result = run(rh.scenario(forget=rh.FORGET), {"retention": {"keep_last": 1}})
+    assert not result.get("failed"), result["msg"]
+    web01, db01 = result["vms"]
+    for vm, case in ((web01, "job_backup_web01"), (db01, "job_backup_db01")):
+        summary = rh.summary(case)
+        assert vm["status"] == "complete" and vm["errors"] == []
+        assert vm["snapshot_id"] == summary["snapshot_id"]
+        assert vm["bytes_added"] == summary["data_added"] < vm["bytes_processed"] == summary["total_bytes_processed"]
+        assert vm["files"] == summary["total_files_processed"]
+        assert vm["seconds"] == round(summary["total_duration"], 1)
+        assert vm["dedup_ratio"] == round(summary["total_bytes_processed"] / summary["data_added"], 2)
+    assert result["restic"]["verified"] is True and result["restic"]["check"]["ok"] is True
+    assert result["restic"]["snapshots"] == {"web01": web01["snapshot_id"], "db01": db01["snapshot_id"]}
+    assert result["generation_status"] == "complete"
+    assert result["destination_path"] is None and result["manifest_path"] is None
+
+    # the plan: diskshadow only creates and exposes; restic runs once per VM from its mount folder
+    start = host.calls_to("win_vss_backup_start")[0]
+    script = start.parameters["Files"]["backup.dsh"]["text"]
+    assert "EXPOSE %VAWVOL1%" in script and "EXEC" not in script and "copy.cmd" not in start.parameters["Files"]
+    params = json.loads(start.parameters["Files"]["params.json"]["text"])
+    web_step, db_step = params["restic"]["steps"]
+    assert web_step["working_dir"] == hv.JOB_DIR + "\\mnt\\VAWVOL1"
+    assert web_step["args"][web_step["args"].index("--") + 1 :] == [
+        f"Hyper-V\\web01\\Virtual Machines\\{hv.WEB01_ID.upper()}.vmcx",
+        f"Hyper-V\\web01\\Virtual Machines\\{hv.WEB01_ID.upper()}.vmgs",
+        "Hyper-V\\web01\\Virtual Hard Disks\\web01.vhdx",
+    ]
+    assert web_step["args"][:4] == ["backup", "--json", "--host", "HV01"]
+    assert f"vm-id:{hv.WEB01_ID}" in web_step["args"] and "vm:web01" in web_step["args"]
+    assert db_step["working_dir"] == hv.JOB_DIR + "\\mnt\\VAWVOL2"
+    assert '"Hyper-V\\web01\\Virtual Hard Disks\\web01.vhdx"' in web_step["command_line"]
+    assert params["restic"]["check"]["args"] == ["check"]
+
+    # the password and the location only as sensitive parameters, nowhere else
+    sensitive = {e["name"]: e["value"] for e in start.sensitive_parameters}
+    assert sensitive["ResticPassword"] == rh.PASSWORD
+    environment = json.loads(sensitive["ResticEnvironment"])
+    assert environment == {
+        "RESTIC_REPOSITORY": rh.LOCATION,
+        "RESTIC_PASSWORD_FILE": hv.JOB_DIR + "\\restic.pass",
+    }
+    assert rh.PASSWORD not in everything_sent(host) and rh.PASSWORD not in json.dumps(result)
+    assert "RESTIC_REPOSITORY" not in everything_sent(host)
+
+    # retention after the check: one forget per VM, its own group, never --prune; no prune on a Wednesday
+    verdict = verdict_of(host)
+    assert verdict["decision"] == "complete" and verdict["delete_generations"] == []
+    assert [s["vm"] for s in verdict["restic_forget"]] == ["web01", "db01"]
+    assert verdict["restic_forget"][0]["args"] == [
+        "forget",
+        "--json",
+        "--host",
+        "HV01",
+        "--tag",
+        f"vm-id:{hv.WEB01_ID}",
+        "--group-by",
+        "host",
+        "--keep-last",
+        "1",
+    ]
+    assert not any("--prune" in s["args"] for s in verdict["restic_forget"])
+    assert verdict["restic_prune"] is None and result["restic"]["prune"] is None
+    removed = [json.loads(rh.recorded(c)[0])[0]["remove"][0]["id"] for c in ("job_forget_web01", "job_forget_db01")]
+    assert result["expired"] == removed
+    assert [f["removed"] for f in result["restic"]["forget"]] == [[removed[0]], [removed[1]]]
+    assert result["shadows_created"] == [hv.SHADOW_D, hv.SHADOW_FAST]
+    assert set(result["shadows_created"]) <= set(result["shadows_deleted"])
+    assert "ShadowIds" not in host.calls_to("win_vss_backup_cleanup")[0].parameters
+    assert [c.payload for c in host.calls].count("win_vss_backup_collect") == 3
+
+
+def test_prune_runs_after_forget_on_a_prune_weekday(clock):
+    # hv.NOW, 2026-11-25, is a Wednesday
+    repository = {**rh.REPOSITORY, "prune_weekdays": ["wednesday"]}
+    scenario = rh.scenario(forget={**rh.FORGET, "prune": "job_check"})
+    host, result = run(scenario, {"repository": repository, "retention": {"keep_last": 1}})
+    assert not result.get("failed"), result["msg"]
+    verdict = verdict_of(host)
+    assert verdict["restic_prune"]["args"] == ["prune"]
+    assert result["restic"]["prune"] == {"ran": True, "exit_code": 0}
+
+
+def test_without_retention_nothing_is_forgotten(clock):
+    host, result = run(rh.scenario())
+    assert not result.get("failed"), result["msg"]
+    assert verdict_of(host)["restic_forget"] == [] and result["expired"] == []
+
+
+@pytest.mark.parametrize(
+    ("case", "kind", "named"),
+    [
+        ("job_backup_wrong_password", "wrong_password", r"wrong password: repository.password does not open"),
+        ("job_backup_locked", "locked", r"repository .* is locked by PID \d+ on vm \(root\).*restic unlock"),
+    ],
+)
+def test_a_failed_backup_is_named_and_forgets_nothing(clock, case, kind, named):
+    night = {**rh.NIGHT, "r001": case}
+    host, result = run(rh.scenario(night=night), {"retention": {"keep_last": 1}})
+    assert result["step"] == "restic backup"
+    assert_failure_safe(host, result, "VM web01: " + named)
+    web01, db01 = result["vms"]
+    assert web01["status"] == "failed" and web01["failure_kind"] == kind and web01["snapshot_id"] is None
+    assert db01["status"] == "complete"
+    verdict = verdict_of(host)
+    assert verdict["decision"] == "failed" and verdict["restic_forget"] == [] and verdict["restic_prune"] is None
+    assert result["restic"]["verified"] is False and result["expired"] == []
+
+
+def test_a_damaged_repository_fails_the_check_and_forgets_nothing(clock):
+    night = {**rh.NIGHT, "check": "check_damaged"}
+    host, result = run(rh.scenario(night=night), {"retention": {"keep_last": 1}})
+    assert result["step"] == "restic check"
+    assert_failure_safe(host, result, "restic check after the backup: repository .* is damaged")
+    assert all(vm["status"] == "complete" for vm in result["vms"])
+    assert verdict_of(host)["restic_forget"] == []
+
+
+def test_a_failure_leaves_no_shadow_copy_behind(clock):
+    """The runner could not delete the shadows (still listed at collect): the cleanup call deletes them by id."""
+    left = [
+        hv.shadow(hv.SHADOW_D, hv.SET_ID, exposed=hv.JOB_DIR + "\\mnt\\VAWVOL1"),
+        hv.shadow(hv.SHADOW_FAST, hv.SET_ID, exposed=hv.JOB_DIR + "\\mnt\\VAWVOL2", volume=hv.GUID_FAST),
+    ]
+    night = {**rh.NIGHT, "r001": "job_backup_locked"}
+    runs = rh.outputs(night)
+    scenario = rh.scenario(night=night)
+    scenario["win_vss_backup_collect"][0] = rh.collect(
+        runs, shadows_deleted=[], shadow_delete_errors=[{"id": hv.SHADOW_D, "error": "busy"}], host_shadows=left
+    )
+    scenario["win_vss_backup_cleanup"] = [hv.cleanup_ok(shadows_deleted=[hv.SHADOW_D, hv.SHADOW_FAST])]
+    host, result = run(scenario, {"retention": {"keep_last": 1}})
+    assert_failure_safe(host, result, "locked")
+    (cleanup,) = host.calls_to("win_vss_backup_cleanup")
+    assert sorted(cleanup.parameters["ShadowIds"]) == sorted([hv.SHADOW_D, hv.SHADOW_FAST])
+    assert cleanup.parameters["MountFolders"] == [hv.JOB_DIR + "\\mnt\\VAWVOL1", hv.JOB_DIR + "\\mnt\\VAWVOL2"]
+
+
+def test_diskshadow_exposed_nothing_restic_did_not_run(clock):
+    runs = rh.outputs({})
+    scenario = rh.scenario(night={})
+    scenario["win_vss_backup_collect"] = [
+        rh.collect(
+            runs,
+            error=f"diskshadow exposed no shadow copy on {hv.JOB_DIR}\\mnt\\VAWVOL1; restic did not run",
+            error_phase="diskshadow",
+        ),
+        rh.restic_files({}),  # the step files the controller asks for are not there
+    ]
+    host, result = run(scenario, {"retention": {"keep_last": 1}})
+    assert result["step"] == "diskshadow"
+    assert_failure_safe(host, result, "exposed no shadow copy")
+    assert all(vm["status"] == "failed" for vm in result["vms"])
+
+
+def test_restic_missing_or_too_old_fails_the_preflight(clock):
+    _host, result = run({"win_vss_backup_preflight": [rh.preflight(exists=False)]})
+    assert result["failed"] and result["step"] == "preflight"
+    assert "restic was not found on the host at C:\\Program Files\\restic\\restic.exe" in result["msg"]
+    old = json.loads(rh.preflight()["result"])
+    old["restic"]["version"] = "restic 0.12.1 compiled with go1.16.5 on windows/amd64"
+    _host, result = run({"win_vss_backup_preflight": [ok(old)]})
+    assert result["failed"] and "restic 0.12.1 is too old" in result["msg"]
+
+
+def test_check_mode_plans_without_touching_the_host(clock):
+    host, result = run({"win_vss_backup_preflight": [rh.preflight()]}, check_mode=True)
+    assert not result.get("failed"), result["msg"]
+    assert "restic repository \\\\nas01\\restic\\hyperv" in result["msg"]
+    assert [s["vm"] for s in result["plan"]["steps"]] == ["web01", "db01"]
+    assert rh.PASSWORD not in json.dumps(result)
+    assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
+
+
+@pytest.mark.parametrize(
+    ("repository", "extra", "message"),
+    [
+        ({"type": "restic", "location": rh.LOCATION}, {}, "repository.password is required"),
+        ({**rh.REPOSITORY, "location": "relative\\repo"}, {}, "is not a restic repository location"),
+        ({**rh.REPOSITORY, "check_read_data_subset": "0/3"}, {}, "check_read_data_subset"),
+        ({"type": "files", "location": rh.LOCATION}, {"destination": hv.DESTINATION}, "apply to type restic"),
+        (rh.REPOSITORY, {"destination": hv.DESTINATION}, "destination: not used with a restic repository"),
+    ],
+)
+def test_bad_repository_options_fail_before_the_host_is_contacted(repository, extra, message):
+    host = ScriptedHost({})
+    action = host.install(make_action(plugin.ActionModule, {"repository": repository, **extra}))
+    with pytest.raises(AnsibleActionFail, match=message):
+        action.run(task_vars={"inventory_hostname": "hv01"})
+    assert host.calls == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"backup_type": "full"}, "backup_type full needs the files repository"),
+        ({"extra_paths": ["D:\\Scripts"]}, "extra_paths"),
+    ],
+)
+def test_what_restic_jobs_do_not_take_is_refused_in_the_plan(clock, args, message):
+    _host, result = run({"win_vss_backup_preflight": [rh.preflight()]}, args)
+    assert result["failed"] and result["step"] == "plan" and message in result["msg"]

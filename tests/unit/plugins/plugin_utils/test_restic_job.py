@@ -1,0 +1,166 @@
+"""_restic/job.py: the restic steps of a win_vss_backup plan and the reading of what they printed.
+
+Outputs are the real restic's (tests/unit/fixtures/restic/job_*, recorded with this plan's argument lists).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+
+import pytest
+
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import job
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import ResticOptionError
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.plan import build_plan
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.scripts import render_script
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import normalize_volumes
+from ansible_collections.vaware.hyperv.tests.unit.plugins.action import restic_backup_host as rh
+from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
+
+PRE = json.loads(hv.preflight()["result"])
+VOLUMES = normalize_volumes(PRE["volumes"], PRE["mount_points"])
+
+
+def repository(**extra):
+    return job.check_repository_option({**rh.REPOSITORY, **extra})
+
+
+def restic_plan(vms=None, repo=None, **kwargs):
+    base = build_plan(
+        "HV01",
+        PRE["vms"] if vms is None else vms,
+        VOLUMES,
+        destination=None,
+        job_id=hv.JOB_ID,
+        job_dir=hv.JOB_DIR,
+        now=hv.NOW,
+        **kwargs,
+    )
+    return job.add_restic_steps(base, repo or repository())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["backup", "--json", "--", "Hyper-V\\web01\\Virtual Hard Disks\\web01.vhdx"],
+        ["--tag", "vm:a b", "C:\\path with space\\", "", 'say "hi"', "trail\\\\", 'x\\"y', "tab\there"],
+        ["-o", "sftp.command=ssh -i C:\\keys\\id backup@nas -s sftp"],
+    ],
+)
+def test_command_line_splits_back_into_the_argument_list(args):
+    # Python's subprocess quotes for CreateProcess by the same rules (MS C runtime, CommandLineToArgvW)
+    assert job.windows_command_line(args) == subprocess.list2cmdline(args)
+
+
+def test_plan_has_one_backup_step_per_vm_from_its_mount_folder():
+    plan = restic_plan()
+    assert [s["vm"] for s in plan["steps"]] == ["web01", "db01"]
+    assert [vm["steps"] for vm in plan["vms"]] == [["r001"], ["r002"]]
+    db01 = plan["steps"][1]
+    assert db01["working_dir"] == hv.JOB_DIR + "\\mnt\\VAWVOL2"
+    assert db01["args"][db01["args"].index("--") + 1 :] == [
+        f"db01\\Virtual Machines\\{hv.DB01_ID.upper()}.vmcx",
+        "db01\\Virtual Hard Disks\\db01.vhdx",
+    ]
+    assert db01["tags"] == ["vaware.hyperv", f"vm-id:{hv.DB01_ID}", "vm:db01"]
+    assert db01["stdout"] == hv.JOB_DIR + "\\restic-r002.out" and db01["command_line"] == subprocess.list2cmdline(
+        db01["args"]
+    )
+    assert plan["generation_path"] is None and plan["host_path"] is None
+    assert set(plan["job_files"]) == {"script", "metadata", "transcript"}
+    # no secret in the plan: location shown, password nowhere
+    assert rh.PASSWORD not in json.dumps(plan) and plan["repository"]["location"] == rh.LOCATION
+    script = render_script(plan)
+    assert script.rstrip().endswith(f"EXPOSE %VAWVOL2% {hv.JOB_DIR}\\mnt\\VAWVOL2")
+    assert "EXEC" not in script and "DELETE SHADOWS" not in script
+
+
+def test_a_vm_spanning_volumes_is_one_snapshot_from_the_mount_root():
+    web01 = json.loads(json.dumps(PRE["vms"][0]))
+    web01["vhd_paths"].append({"path": "C:\\Mounts\\Fast\\web01-data.vhdx", "size": 1024})
+    plan = restic_plan(vms=[web01])
+    (step,) = plan["steps"]
+    assert step["working_dir"] == hv.JOB_DIR + "\\mnt"
+    paths = step["args"][step["args"].index("--") + 1 :]
+    assert "VAWVOL1\\Hyper-V\\web01\\Virtual Hard Disks\\web01.vhdx" in paths
+    assert "VAWVOL2\\web01-data.vhdx" in paths
+
+
+def test_repository_tags_and_options_reach_the_backup_arguments():
+    plan = restic_plan(repo=repository(tags=["nightly"], options={"sftp.command": "ssh nas -s sftp"}))
+    args = plan["steps"][0]["args"]
+    assert args[:2] == ["-o", "sftp.command=ssh nas -s sftp"]
+    assert args[args.index("nightly") - 1] == "--tag"
+
+
+def test_credentials_in_a_location_are_not_shown():
+    shown = job.display_location("rest:https://backup:t0ps3cret@restic.example.net:8000/hv01")
+    assert shown == "rest:https://***@restic.example.net:8000/hv01"
+    assert job.display_location("sftp:backup@nas:/srv/restic") == "sftp:***@nas:/srv/restic"
+    plan = restic_plan(repo=repository(location="rest:https://backup:t0ps3cret@restic.example.net/hv01"))
+    assert "t0ps3cret" not in json.dumps(plan)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"type": "tape"}, "repository.type must be files or restic"),
+        ({"type": "files", "password": "x"}, "apply to type restic only"),
+        ({"type": "restic", "location": rh.LOCATION}, "repository.password is required"),
+        ({**rh.REPOSITORY, "environment": {"RESTIC_PASSWORD": "x"}}, "set by the collection itself"),
+        ({**rh.REPOSITORY, "prune_weekdays": ["someday"]}, "'someday' is not one of monday"),
+    ],
+)
+def test_bad_repository_option_is_named(value, message):
+    with pytest.raises(ResticOptionError, match=message):
+        job.check_repository_option(value)
+
+
+def test_files_is_the_default():
+    assert job.check_repository_option(None) is None
+    assert job.check_repository_option({"type": "files"}) is None
+
+
+def test_secrets_go_as_sensitive_parameters_only():
+    plan = restic_plan(repo=repository(environment={"AWS_SECRET_ACCESS_KEY": "aws-secret"}))
+    secret = job.secret_parameters(plan, repository(environment={"AWS_SECRET_ACCESS_KEY": "aws-secret"}))
+    assert secret["ResticPassword"] == rh.PASSWORD
+    assert json.loads(secret["ResticEnvironment"])["AWS_SECRET_ACCESS_KEY"] == "aws-secret"
+    params = job.runner_parameters(plan)
+    assert "aws-secret" not in json.dumps(params) and rh.PASSWORD not in json.dumps(params)
+    assert plan["repository"]["environment_names"] == ["AWS_SECRET_ACCESS_KEY"]
+
+
+def test_analyse_reads_the_recorded_night():
+    plan = restic_plan()
+    runs = rh.outputs(rh.NIGHT)
+    texts = {}
+    for step, (out, err, _rc) in runs.items():
+        texts[f"restic-{step}.out"], texts[f"restic-{step}.err"] = out, err
+    outcome = job.analyse(plan, {"restic_exit_codes": rh.exit_codes(runs)}, texts)
+    assert outcome["verified"] is True and outcome["failure"] is None
+    assert outcome["check"]["ok"] is True
+    web01 = outcome["vms"][0]
+    assert web01["snapshot_id"] == rh.summary("job_backup_web01")["snapshot_id"]
+    assert web01["files_changed"] == 1 and web01["files_unmodified"] == 2
+    # a step the job never ran: that VM failed, nothing verified
+    partial = job.analyse(plan, {"restic_exit_codes": {"r001": 0, "check": 0}}, texts)
+    assert partial["verified"] is False and partial["vms"][1]["status"] == "failed"
+    assert "restic did not run for this VM" in partial["failure"][1]
+    unchecked = job.analyse(plan, {"restic_exit_codes": {"r001": 0, "r002": 0}}, texts)
+    assert unchecked["verified"] is False and unchecked["failure"][0] == "restic check"
+
+
+def test_retention_steps_forget_per_vm_and_prune_on_its_weekdays():
+    plan = restic_plan(repo=repository(prune_weekdays=["sunday", "wednesday"]))
+    wednesday = datetime.date(2026, 11, 25)
+    steps = job.retention_steps(plan, {"keep_daily": 7, "keep_weekly": 4}, wednesday)
+    assert [s["vm"] for s in steps["forget"]] == ["web01", "db01"]
+    assert steps["forget"][1]["args"][-4:] == ["--keep-daily", "7", "--keep-weekly", "4"]
+    assert steps["prune"]["args"] == ["prune"] and steps["weekday"] == "wednesday"
+    thursday = job.retention_steps(plan, {"keep_daily": 7}, datetime.date(2026, 11, 26))
+    assert thursday["prune"] is None
+    nothing = job.retention_steps(plan, {"keep_last": 0}, wednesday)
+    assert nothing == {"forget": [], "prune": None, "weekday": "wednesday"}
