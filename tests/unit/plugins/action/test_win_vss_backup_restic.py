@@ -17,12 +17,21 @@ from ansible_collections.vaware.hyperv.tests.unit.plugins.action import restic_b
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ScriptedHost, make_action, ok
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action.test_win_vss_backup import (
+    FakeClock,
     assert_failure_safe,
     plugin,
 )
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.test_win_vss_backup import (
-    clock as clock_fixture,  # noqa: F401 - the fake clock fixture, used as "clock"
-)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The files tests' fake clock: polling is instant, hv.NOW is the job's start."""
+    fake = FakeClock()
+    monkeypatch.setattr(plugin, "monotonic", fake.monotonic)
+    monkeypatch.setattr(plugin, "sleep", fake.sleep)
+    monkeypatch.setattr(plugin, "utcnow", fake.utcnow)
+    monkeypatch.setattr(plugin.BackupRun, "new_job_id", lambda self: hv.JOB_ID)
+    return fake
 
 
 def run(scenario, args=None, check_mode=False):
