@@ -164,7 +164,7 @@ def _shape_vm(raw: Any, host: str, index: int, generation: Optional[str]) -> Dic
         errors.append(str(raw["msg"]).strip())
     if status == "failed" and not errors:
         errors.append("failed (the module gave no reason)")
-    return {
+    shaped = {
         "name": name,
         "status": status,
         "bytes": bytes_,
@@ -177,6 +177,10 @@ def _shape_vm(raw: Any, host: str, index: int, generation: Optional[str]) -> Dic
         "last_proven_restore": None,
         "last_restore_test": None,
     }
+    if "bytes_added" in raw:  # a restic snapshot: what it added to the repository (bytes = what restic read)
+        shaped["bytes_added"] = _int(raw.get("bytes_added"), f"{where} ({name}).bytes_added")
+        shaped["snapshot_id"] = _text(raw.get("snapshot_id"))
+    return shaped
 
 
 def _planned_vms(plan: Mapping[str, Any]) -> List[Dict[str, Any]]:
