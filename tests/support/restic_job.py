@@ -1,6 +1,6 @@
 """A win_vss_backup restic job of the test host HV01, run with the real restic on Linux.
 
-The plan is the one the action plugin makes for HV01 (``tests/unit/plugins/action/vss_backup_host.py``:
+The plan is the one the action plugin makes for HV01 (``tests/support/vss_backup_host.py``:
 web01 on D:, db01 on a volume mounted on a folder) with ``_vss.plan.build_plan(destination=None)`` and
 ``_restic.job.add_restic_steps``. :class:`StandIn` puts a folder tree where the plan's exposed shadow
 folders would be (``<job_dir>\\mnt\\VAWVOL1`` -> ``<root>/mnt/VAWVOL1``) and runs each step's argument list
@@ -20,7 +20,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.job import a
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import validate_repository
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.plan import build_plan
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import normalize_volumes
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
+from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
 
 #: The location the plan is made with (a share on the Windows side); tests point restic at a local folder.
 LOCATION = "\\\\nas01\\restic\\hyperv"

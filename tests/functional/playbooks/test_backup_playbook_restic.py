@@ -1,7 +1,7 @@
 """``ansible-playbook vaware.hyperv.backup`` with one host switched to restic by hyperv_backup_repository.
 
 The Windows side is the scripted host (restic's outputs recorded from the real restic, see
-``tests/unit/plugins/action/restic_backup_host.py``); the role, the action plugin and the report are real.
+``tests/support/restic_backup_host.py``); the role, the action plugin and the report are real.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 from ansible_collections.vaware.hyperv.tests.functional.playbooks import fleet
 from ansible_collections.vaware.hyperv.tests.functional.playbooks.scripted_windows_host import scripted_collection
 from ansible_collections.vaware.hyperv.tests.functional.playbooks.test_backup_playbook import run_backup, validate
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import restic_backup_host as rh
+from ansible_collections.vaware.hyperv.tests.support import restic_backup_host as rh
 
 
 def test_one_variable_switches_a_host_to_restic(tmp_path):

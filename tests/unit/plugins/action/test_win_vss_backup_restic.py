@@ -13,9 +13,9 @@ import json
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import restic_backup_host as rh
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ScriptedHost, make_action, ok
+from ansible_collections.vaware.hyperv.tests.support import restic_backup_host as rh
+from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import ScriptedHost, make_action, ok
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action.test_win_vss_backup import (
     FakeClock,
     assert_failure_safe,

@@ -16,8 +16,8 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options impo
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.plan import build_plan
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.scripts import render_script
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import normalize_volumes
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import restic_backup_host as rh
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
+from ansible_collections.vaware.hyperv.tests.support import restic_backup_host as rh
+from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
 
 PRE = json.loads(hv.preflight()["result"])
 VOLUMES = normalize_volumes(PRE["volumes"], PRE["mount_points"])

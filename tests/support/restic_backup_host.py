@@ -11,10 +11,10 @@ import json
 import pathlib
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ok
+from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import ok
 
-FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "restic"
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "unit" / "fixtures" / "restic"
 PASSWORD = "s3cret-Restic-pass"
 LOCATION = "\\\\nas01\\restic\\hyperv"
 REPOSITORY = {"type": "restic", "location": LOCATION, "password": PASSWORD}

@@ -15,7 +15,7 @@ import restic_tools
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import job
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.messages import parse_ls, parse_snapshots
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import restic_environment
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
+from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
 
 WEDNESDAY = datetime.date(2026, 11, 25)
 
