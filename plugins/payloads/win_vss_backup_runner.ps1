@@ -394,7 +394,7 @@ try {
     if ($restic) {
         # diskshadow has ended; its persistent shadows stay exposed on the mount folders until step 3
         foreach ($folder in @($params.mount_folders)) {
-            if (-not ([IO.File]::GetAttributes([string]$folder) -band [IO.FileAttributes]::ReparsePoint)) {
+            if (([IO.File]::GetAttributes([string]$folder) -band [IO.FileAttributes]::ReparsePoint) -eq 0) {
                 throw "diskshadow exposed no shadow copy on $folder; restic did not run"
             }
         }
