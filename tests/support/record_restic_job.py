@@ -27,7 +27,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
-import conftest  # noqa: E402,F401  (makes ansible_collections.vaware.hyperv importable)
+import conftest  # noqa: E402,F401  # pylint: disable=unused-import  # makes vaware.hyperv importable
 import restic_job  # noqa: E402
 import restic_tools  # noqa: E402
 
