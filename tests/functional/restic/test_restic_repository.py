@@ -218,6 +218,7 @@ def test_corrupted_pack_is_found_by_check(make_repo, tmp_path):
     assert backup(restic, volume, "VM01", VM_A)["ok"]
     assert check(restic, "100%")["ok"]
     packs = sorted((pathlib.Path(restic.repository["location"]) / "data").glob("*/*"), key=lambda p: p.stat().st_size)
+    packs[-1].chmod(0o644)  # restic writes its packs read-only; as root that does not stop the write, as a user it does
     with open(packs[-1], "r+b") as handle:
         handle.seek(4096)
         handle.write(b"\0" * 64)
