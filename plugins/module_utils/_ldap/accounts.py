@@ -7,7 +7,7 @@ Shared by the vaware.hyperv AD modules; works on an
 :class:`~ansible_collections.vaware.hyperv.plugins.module_utils._ldap.client.AdConnection`.
 """
 
-from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import Spn, sid_from_bytes
+from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import Spn, sid_from_bytes, sid_to_bytes
 from ansible_collections.vaware.hyperv.plugins.module_utils._ldap.errors import LdapClientError
 
 try:
@@ -249,6 +249,24 @@ def find_spn_holders(conn, spns):
     return found
 
 
+def sid_filter_value(sid):
+    """``S-1-5-21-...`` as the escaped binary value an ``(objectSid=...)`` filter compares."""
+    return "".join(f"\\{byte:02x}" for byte in sid_to_bytes(sid))
+
+
+def find_by_sids(conn, sids, attrs=("sAMAccountName", "objectSid", "objectClass")):
+    """``{sid: Account}`` for the SIDs that belong to an object below the search base (chunked OR filters)."""
+    found = {}
+    wanted = list(dict.fromkeys(sids))
+    for chunk in chunked(wanted):
+        filterstr = "(|" + "".join(f"(objectSid={sid_filter_value(sid)})" for sid in chunk) + ")"
+        for dn, entry_attrs in conn.search(filterstr, list(attrs)):
+            entry = Account(dn, entry_attrs)
+            if entry.sid:
+                found[entry.sid] = entry
+    return found
+
+
 class AccountLookup:
     """Accounts and SPN holders by name: from what :meth:`prefetch` found in a batch, else one search each.
 
@@ -256,15 +274,16 @@ class AccountLookup:
     ambiguous account in the words a single run uses.
     """
 
-    def __init__(self, conn):
+    def __init__(self, conn, attrs=None):
         self.conn = conn
+        self.attrs = list(attrs or ACCOUNT_ATTRIBUTES)
         self._accounts = {}
         self._holders = {}
 
     def prefetch(self, names=(), spns=()):
         """Look up many account names and SPNs at once (chunked OR filters, paged searches)."""
         wanted = [n for n in dict.fromkeys(n.strip() for n in names if n and n.strip()) if n not in self._accounts]
-        self._accounts.update(find_accounts(self.conn, wanted))
+        self._accounts.update(find_accounts(self.conn, wanted, self.attrs))
         spns = [s for s in dict.fromkeys(spns) if s not in self._holders]
         if spns:
             self._holders.update(find_spn_holders(self.conn, spns))
@@ -273,7 +292,7 @@ class AccountLookup:
         key = name.strip() if isinstance(name, str) else name
         if key in self._accounts:
             return pick_account(self.conn, key, self._accounts[key], what)
-        return resolve_account(self.conn, name, what=what)
+        return resolve_account(self.conn, name, self.attrs, what=what)
 
     def spn_holders(self, spn):
         if spn in self._holders:

@@ -36,6 +36,7 @@ COMPUTERS = [
     ("DUP", []),
     ("UNCON", []),
     ("FSB1", ["HOST/fsb1.corp.example.test", "HOST/fsb1"]),
+    ("FSAUD", ["HOST/fsaud.corp.example.test", "HOST/fsaud"]),
     *[
         (name, [])
         for name in (
