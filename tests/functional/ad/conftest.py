@@ -74,6 +74,9 @@ COMPUTERS = [
             "AUDUNC",
             "AUDINFO",
             "AUDRBCD",
+            "HVBATCH1",
+            "HVBATCH2",
+            "HVBATCH3",
         )
     ],
     # batches: cold/warm, one bad entry among many, check mode

@@ -10,6 +10,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import textwrap
 import time
 import uuid
 
@@ -232,3 +233,94 @@ def test_single_account_interface_is_unchanged_by_batch_options(ad):
     assert "accounts" not in run.result and "summary" not in run.result
     assert run.result["sam_account_name"] == "BCK06$" and run.result["added"] == ["HOST/fs01"]
     assert samba_dc.DC_FQDN in run.result["server"]
+
+
+# ---------------------------------------------------------------------- the role: one batch, results per host
+REPO = pathlib.Path(__file__).resolve().parents[3]
+
+
+def _playbook(ad, tmp_path, hosts, extra=""):
+    (tmp_path / "inventory.yml").write_text(
+        "hyperv_hosts:\n  hosts:\n"
+        + "".join(f"    {host}:\n" for host in hosts)
+        + textwrap.indent(
+            textwrap.dedent(
+                f"""\
+                vars:
+                  ansible_connection: local
+                  ansible_python_interpreter: {PYTHON}
+                  hyperv_iso_library_servers: [fs01]
+                  hyperv_delegation_ldap_server: {samba_dc.DC_FQDN}
+                  hyperv_delegation_ldap_username: Administrator
+                """
+            ),
+            "  ",
+        )
+        + textwrap.indent(textwrap.dedent(extra), " " * 4)
+    )
+    env = {
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".tmp" / "collections"),
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "VAWARE_LDAP_PASSWORD": samba_dc.ADMIN_PASSWORD,
+    }
+    argv = [
+        str(pathlib.Path(PYTHON).parent / "ansible-playbook"),
+        "-i",
+        str(tmp_path / "inventory.yml"),
+        str(REPO / "playbooks" / "delegation.yml"),
+    ]
+    return lambda *more: ad.dc.run([*argv, *more], env=env, check=False, timeout=300)
+
+
+def _recap(stdout):
+    """{host: {"ok": n, "changed": n, "failed": n, ...}} from the PLAY RECAP."""
+    recap = {}
+    for line in stdout.split("PLAY RECAP", 1)[1].splitlines()[1:]:
+        if ":" not in line:
+            continue
+        host, _sep, counts = line.partition(":")
+        recap[host.strip()] = {k: int(v) for k, v in (c.split("=") for c in counts.split())}
+    return recap
+
+
+def test_role_batch_reports_changed_and_failed_per_host(ad, tmp_path):
+    run = _playbook(ad, tmp_path, ["hvbatch1", "nosuchhv9", "hvbatch2"])
+    check = run("--check")
+    assert _recap(check.stdout)["hvbatch1"]["changed"] == 1, check.stdout[-3000:]
+    assert ad.show("HVBATCH1")["allowed_to_delegate_to"] == [], "check mode changed AD"
+
+    first = run()
+    out = first.stdout + first.stderr
+    assert first.returncode != 0, "a host whose account is missing fails the play"
+    recap = _recap(first.stdout)
+    assert recap["hvbatch1"]["changed"] == 1 and recap["hvbatch1"]["failed"] == 0, recap
+    assert recap["hvbatch2"]["changed"] == 1 and recap["hvbatch2"]["failed"] == 0, recap
+    assert recap["nosuchhv9"]["failed"] == 1 and recap["nosuchhv9"]["changed"] == 0, recap
+    assert "accounts[1] (nosuchhv9): computer 'nosuchhv9' was not found" in out
+    assert out.count("Set the constrained delegation of every host of the play in one LDAP session") == 1
+    for host in ("HVBATCH1", "HVBATCH2"):
+        shown = ad.show(host)
+        assert sorted(shown["allowed_to_delegate_to"], key=str.lower) == FS01_SPNS
+        assert shown["protocol_transition"] is True
+    assert samba_dc.ADMIN_PASSWORD not in out
+
+    usn = {name: ad.usn_changed(f"{name}$") for name in ("HVBATCH1", "HVBATCH2")}
+    second = run()
+    recap = _recap(second.stdout)
+    assert recap["hvbatch1"]["changed"] == 0 and recap["hvbatch2"]["changed"] == 0, recap
+    assert recap["nosuchhv9"]["failed"] == 1
+    assert {name: ad.usn_changed(f"{name}$") for name in usn} == usn
+
+
+def test_role_per_host_mode_still_works(ad, tmp_path):
+    run = _playbook(ad, tmp_path, ["hvbatch3"], "hyperv_delegation_batch: false\n")
+    first = run()
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    assert "Set the constrained delegation of the host's computer account" in first.stdout
+    batch_task = first.stdout.split("Set the constrained delegation of every host of the play in one LDAP session", 1)[
+        1
+    ]
+    assert batch_task.split("TASK [", 1)[0].strip().splitlines()[1:] == ["skipping: [hvbatch3]"], batch_task[:500]
+    assert _recap(first.stdout)["hvbatch3"]["changed"] == 1
+    assert sorted(ad.show("HVBATCH3")["allowed_to_delegate_to"], key=str.lower) == FS01_SPNS
