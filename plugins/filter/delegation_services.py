@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: delegation_services
 short_description: The services a Hyper-V host delegates to, as items for ad_constrained_delegation
-version_added: 1.1.0
+version_added: 0.1.0
 author: vaware.hyperv maintainers (@vaware)
 description:
   - Returns the O(vaware.hyperv.ad_constrained_delegation#module:services) items of one Hyper-V host, C(cifs) on

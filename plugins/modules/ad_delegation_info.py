@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: ad_delegation_info
 short_description: Report Kerberos delegation in Active Directory, including every account with unconstrained delegation
-version_added: 1.1.0
+version_added: 0.1.0
 description:
   - Reads, for the given accounts or for the whole domain, what each account may delegate to and how.
   - Classic constrained delegation, C(msDS-AllowedToDelegateTo) on the delegating account, and whether
