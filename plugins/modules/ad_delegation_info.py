@@ -39,6 +39,7 @@ attributes:
     description: Only reads; runs the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is nothing to show a difference of.
   platform:
     support: full
     platforms: posix
