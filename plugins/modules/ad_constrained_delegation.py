@@ -17,6 +17,8 @@ description:
   - O(mode=resource_based) edits C(msDS-AllowedToActOnBehalfOfOtherIdentity) on each target account instead,
     adding or removing the delegating account's SID in that security descriptor.
   - Talks LDAP to a domain controller from wherever it runs; usually used with C(delegate_to=localhost).
+  - With O(accounts) it configures many accounts in one task over one connection (one bind, a few searches, a
+    write only for the accounts that differ), which is how a fleet of hundreds of hosts is done in seconds.
   - Every change is sent as value-level delete/add operations, so a change someone made in the meantime
     makes the write fail and be retried on fresh data instead of being overwritten. A run that finds
     everything as requested sends no write at all.
@@ -30,8 +32,72 @@ options:
         V(hyperv01.corp.example.com) or a distinguished name.
       - Must resolve to exactly one computer, user or managed service account; a group, an OU or a name
         that matches several objects is an error.
+      - Exactly one of O(computer) and O(accounts) is required.
     type: str
-    required: true
+  accounts:
+    description:
+      - Many accounts in one task, configured over one LDAP connection (batch mode), for example every Hyper-V
+        host of a play. Exactly one of O(computer) and O(accounts) is required.
+      - Each entry names its account in C(computer) and may give any of O(services), O(spn_forms), O(state),
+        O(exclusive), O(protocol_transition), O(allow_unconstrained) and O(mode); what an entry does not give is
+        taken from the top-level option of the same name, so shared settings are written once.
+      - The accounts and the hosts of C({service, host}) items are looked up together, in a few paged searches
+        whose filters OR up to 100 names each, instead of one search per name. Each account is then compared with
+        what it should be and only accounts that differ are written, each with the same compare-and-swap modify
+        a single run uses.
+      - An entry that fails (account not found, ambiguous, not an account, unconstrained delegation, no write
+        access, target host missing) is reported in its own result with C(failed=true) and a C(msg) naming it;
+        the other accounts are still configured. See O(fail_on_account_error).
+      - Every entry is checked before connecting; a malformed entry fails the task, naming it, before anything
+        is changed.
+    type: list
+    elements: dict
+    suboptions:
+      computer:
+        description:
+          - The account that delegates, in any form O(computer) takes.
+        type: str
+        required: true
+      services:
+        description:
+          - As O(services); default the top-level O(services).
+        type: list
+        elements: raw
+      spn_forms:
+        description:
+          - As O(spn_forms); default the top-level O(spn_forms).
+        type: str
+        choices: [both, short, fqdn]
+      state:
+        description:
+          - As O(state); default the top-level O(state).
+        type: str
+        choices: [present, absent]
+      exclusive:
+        description:
+          - As O(exclusive); default the top-level O(exclusive).
+        type: bool
+      protocol_transition:
+        description:
+          - As O(protocol_transition); default the top-level O(protocol_transition).
+        type: bool
+      allow_unconstrained:
+        description:
+          - As O(allow_unconstrained); default the top-level O(allow_unconstrained).
+        type: bool
+      mode:
+        description:
+          - As O(mode); default the top-level O(mode).
+        type: str
+        choices: [classic, resource_based]
+  fail_on_account_error:
+    description:
+      - With O(accounts), whether the task fails when at least one account failed (after all the others were
+        configured). V(false) lets the task succeed; the failed entries still carry C(failed=true) and C(msg), so a
+        later task can report them per host.
+      - Not used with O(computer), where a failure always fails the task.
+    type: bool
+    default: true
   services:
     description:
       - The services the account may delegate to. Each item is either a raw SPN string such as
@@ -165,6 +231,34 @@ EXAMPLES = r"""
     mode: resource_based
   delegate_to: localhost
 
+- name: Every Hyper-V host of the play in one task and one LDAP session (batch)
+  vaware.hyperv.ad_constrained_delegation:
+    accounts: "{{ ansible_play_hosts | map('community.general.dict_kv', 'computer') | list }}"
+    services:
+      - {service: cifs, host: fs01}
+    protocol_transition: true
+  delegate_to: localhost
+  run_once: true
+
+- name: A batch with settings per account, that does not fail the task when an account fails
+  vaware.hyperv.ad_constrained_delegation:
+    accounts:
+      - computer: HYPERV01
+      - computer: HYPERV02
+        services: [{service: cifs, host: fs02}]
+      - computer: APP01$
+        services: [MSSQLSvc/sql01.corp.example.com:1433]
+        protocol_transition: false
+    services: [{service: cifs, host: fs01}]
+    protocol_transition: true
+    fail_on_account_error: false
+  delegate_to: localhost
+  register: batch
+
+- name: Name the accounts that failed
+  ansible.builtin.debug:
+    msg: "{{ batch.accounts | selectattr('failed') | map(attribute='msg') | list }}"
+
 - name: Set the connection once for all AD modules
   module_defaults:
     group/vaware.hyperv.ad:
@@ -183,28 +277,28 @@ EXAMPLES = r"""
 RETURN = r"""
 dn:
   description: Distinguished name of the delegating account.
-  returned: success
+  returned: success, with O(computer)
   type: str
   sample: CN=HYPERV01,CN=Computers,DC=corp,DC=example,DC=com
 sam_account_name:
   description: sAMAccountName of the delegating account.
-  returned: success
+  returned: success, with O(computer)
   type: str
   sample: HYPERV01$
 allowed_to_delegate_to:
   description: C(msDS-AllowedToDelegateTo) after the run (what it would be in check mode).
-  returned: success
+  returned: success, with O(computer)
   type: list
   elements: str
   sample: [cifs/FS01, cifs/fs01.corp.example.com]
 protocol_transition:
   description: Whether "Use any authentication protocol" (C(TRUSTED_TO_AUTH_FOR_DELEGATION)) is set after the run.
-  returned: success
+  returned: success, with O(computer)
   type: bool
   sample: true
 user_account_control:
   description: Names of the C(userAccountControl) flags after the run.
-  returned: success
+  returned: success, with O(computer)
   type: list
   elements: str
   sample: [WORKSTATION_TRUST_ACCOUNT, TRUSTED_TO_AUTH_FOR_DELEGATION]
@@ -218,13 +312,13 @@ resource_based_targets:
   sample: [FS01$]
 added:
   description: SPNs added (O(mode=classic)) or target accounts that now allow O(computer) (O(mode=resource_based)).
-  returned: success
+  returned: success, with O(computer)
   type: list
   elements: str
   sample: [cifs/fs01.corp.example.com]
 removed:
   description: SPNs or target accounts removed.
-  returned: success
+  returned: success, with O(computer)
   type: list
   elements: str
   sample: []
@@ -233,10 +327,64 @@ server:
   returned: success
   type: str
   sample: ldap://dc1.corp.example.com:389
-diff:
-  description: Before and after state, when run with C(--diff).
-  returned: diff mode
+accounts:
+  description:
+    - With O(accounts), one entry per account in the order given, each with the keys a single run returns
+      (C(dn), C(sam_account_name), C(allowed_to_delegate_to), C(protocol_transition), C(user_account_control),
+      C(added), C(removed), C(resource_based_targets) in resource-based mode, C(diff) with C(--diff)) plus the
+      ones below. A failed entry has only C(computer), C(changed), C(failed), C(msg) and C(warnings).
+  returned: O(accounts) given
+  type: list
+  elements: dict
+  contains:
+    computer:
+      description: The account as given in the entry.
+      type: str
+      sample: HYPERV01
+    changed:
+      description: Whether this account was changed (would be, in check mode).
+      type: bool
+    failed:
+      description: Whether this account could not be configured; C(msg) says why.
+      type: bool
+    msg:
+      description:
+        - "Why this account failed, naming the entry, for example
+          C(accounts[3] (HV404): computer 'HV404' was not found below DC=corp,DC=example,DC=com ...)."
+      type: str
+      returned: failed
+    warnings:
+      description: Warnings about this account (also shown as task warnings).
+      type: list
+      elements: str
+  sample:
+    - computer: HYPERV01
+      changed: true
+      failed: false
+      dn: CN=HYPERV01,CN=Computers,DC=corp,DC=example,DC=com
+      sam_account_name: HYPERV01$
+      allowed_to_delegate_to: [cifs/FS01, cifs/fs01.corp.example.com]
+      protocol_transition: true
+      user_account_control: [WORKSTATION_TRUST_ACCOUNT, TRUSTED_TO_AUTH_FOR_DELEGATION]
+      added: [cifs/FS01, cifs/fs01.corp.example.com]
+      removed: []
+      warnings: []
+    - computer: HV404
+      changed: false
+      failed: true
+      msg: "accounts[1] (HV404): computer 'HV404' was not found below DC=corp,DC=example,DC=com"
+      warnings: []
+summary:
+  description: With O(accounts), how many accounts there were, and how many changed, failed and were already right.
+  returned: O(accounts) given
   type: dict
+  sample: {accounts: 1000, changed: 3, failed: 1, unchanged: 996}
+diff:
+  description:
+    - Before and after state, when run with C(--diff).
+    - With O(accounts), a list of such before/after pairs, one per changed account, headed by its sAMAccountName.
+  returned: diff mode
+  type: raw
   contains:
     before:
       description: State before the run.
@@ -264,9 +412,8 @@ from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import (
 )
 from ansible_collections.vaware.hyperv.plugins.module_utils._ldap import client  # noqa: E402
 from ansible_collections.vaware.hyperv.plugins.module_utils._ldap.accounts import (  # noqa: E402
+    AccountLookup,
     resolve_account,
-    resolve_host,
-    spn_holders,
     writable_attributes,
 )
 from ansible_collections.vaware.hyperv.plugins.module_utils._ldap.errors import LdapClientError  # noqa: E402
@@ -284,17 +431,24 @@ DENIED_HINT = (
     ". Setting delegation needs write access to the attribute and, for classic delegation, "
     "the SeEnableDelegationPrivilege user right on the domain controllers (Domain Admins have both)"
 )
+# what one account's configuration consists of; in a batch each entry of accounts may set any of them
+SETTINGS = ("services", "spn_forms", "state", "exclusive", "protocol_transition", "allow_unconstrained", "mode")
+CHOICES = {
+    "spn_forms": ["both", "short", "fqdn"],
+    "state": ["present", "absent"],
+    "mode": ["classic", "resource_based"],
+}
 
 
 class DelegationError(Exception):
     pass
 
 
-def parse_services(services):
-    """Validate O(services) before connecting: ('spn', Spn) and ('pair', dict) items."""
+def parse_services(services, prefix="services"):
+    """Validate a services list before connecting: ('spn', Spn) and ('pair', dict) items."""
     parsed = []
     for index, item in enumerate(services):
-        where = f"services[{index}]"
+        where = f"{prefix}[{index}]"
         if isinstance(item, str):
             try:
                 parsed.append(("spn", Spn.parse(item)))
@@ -337,25 +491,59 @@ def parse_services(services):
     return parsed
 
 
+def account_specs(params):
+    """One settings dictionary per account to configure, checked before connecting.
+
+    A single run (O(computer)) is a batch of one. In a batch each entry of O(accounts) takes every
+    setting it does not give from the top-level option of the same name. Errors name the entry.
+    """
+    if params.get("accounts") is None:
+        entries, prefixes = [dict(params)], [""]
+    else:
+        entries = params["accounts"]
+        prefixes = [f"accounts[{index}]." for index in range(len(entries))]
+    specs = []
+    for entry, prefix in zip(entries, prefixes):
+        spec = {key: params[key] if entry.get(key) is None else entry[key] for key in SETTINGS}
+        spec["computer"] = entry.get("computer")
+        if not isinstance(spec["computer"], str) or not spec["computer"].strip():
+            raise DelegationError(f"{prefix}computer is empty; expected HYPERV01, HYPERV01$, a DNS name or a DN")
+        if spec["exclusive"] and spec["state"] == "absent":
+            raise DelegationError(
+                f"{prefix}exclusive: true only goes with state: present (it makes the list exactly services)"
+            )
+        spec["parsed"] = parse_services(spec["services"], prefix=f"{prefix}services")
+        spec["label"] = f"{prefix[:-1]} ({spec['computer']})" if prefix else spec["computer"]
+        specs.append(spec)
+    return specs
+
+
 class Delegation:
-    def __init__(self, module, conn):
+    def __init__(self, module, conn, lookup=None):
         self.module = module
         self.conn = conn
-        self.p = module.params
+        self.lookup = lookup or AccountLookup(conn)
         self.warnings = []
 
     # ------------------------------------------------------------------ resolving
-    def resolve_services(self, parsed):
+    def prefetch(self, specs):
+        """Look up every account and target host of a batch, and the holders of its raw SPNs, in a few searches."""
+        names = [spec["computer"] for spec in specs]
+        names += [item["host"] for spec in specs for kind, item in spec["parsed"] if kind == "pair"]
+        spns = [item for spec in specs for kind, item in spec["parsed"] if kind == "spn"]
+        self.lookup.prefetch(names, spns)
+
+    def resolve_services(self, spec):
         """(SPN strings, target accounts) for the requested services; errors name the bad item."""
         spns, targets = [], []
-        for index, (kind, item) in enumerate(parsed):
+        for index, (kind, item) in enumerate(spec["parsed"]):
             where = f"services[{index}]"
             if kind == "pair":
                 try:
-                    host = resolve_host(self.conn, item["host"], what=f"{where} host")
+                    host = self.lookup.account(item["host"], what=f"{where} host")
                 except LdapClientError as err:
                     raise DelegationError(str(err)) from None
-                forms = item["forms"] or self.p["spn_forms"]
+                forms = item["forms"] or spec["spn_forms"]
                 dns_name = host.dns_host_name
                 if not dns_name and "." in item["host"]:
                     dns_name = item["host"]
@@ -374,8 +562,8 @@ class Delegation:
                 spns.extend(str(s) for s in expanded)
                 targets.append(host)
             else:
-                holders = spn_holders(self.conn, item)
-                if self.p["mode"] == "resource_based":
+                holders = self.lookup.spn_holders(item)
+                if spec["mode"] == "resource_based":
                     if len(holders) != 1:
                         raise DelegationError(
                             f"{where}: SPN {item} is held by "
@@ -384,7 +572,7 @@ class Delegation:
                         )
                     target = resolve_account(self.conn, holders[0].dn, what=where)
                     targets.append(target)
-                elif not holders and self.p["state"] == "present":
+                elif not holders and spec["state"] == "present":
                     self.warnings.append(
                         f"{where}: no account in {self.conn.base_dn} holds the SPN {item} (nor HOST/{item.host}); "
                         "Kerberos cannot issue tickets for it until it is registered"
@@ -392,8 +580,9 @@ class Delegation:
                 spns.append(str(item))
         return spns, targets
 
-    def check_unconstrained(self, account):
-        if account.user_account_control & TRUSTED_FOR_DELEGATION and not self.p["allow_unconstrained"]:
+    @staticmethod
+    def check_unconstrained(account, spec):
+        if account.user_account_control & TRUSTED_FOR_DELEGATION and not spec["allow_unconstrained"]:
             raise DelegationError(
                 f"{account.label} ({account.dn}) is trusted for unconstrained delegation (TRUSTED_FOR_DELEGATION, "
                 "'Trust this computer for delegation to any service'): it can already delegate anywhere, "
@@ -483,9 +672,8 @@ class Delegation:
         except ValueError as err:
             raise DelegationError(f"{RBCD} on {dn} cannot be decoded: {err}; not touching it") from None
 
-    def run_resource_based(self, computer, targets):
+    def run_resource_based(self, computer, targets, state, exclusive):
         sid = computer.sid
-        state, exclusive = self.p["state"], self.p["exclusive"]
         by_dn = {}
         for target in targets:
             by_dn.setdefault(target.dn.lower(), target)
@@ -557,12 +745,12 @@ class Delegation:
             },
         }
 
-    def run_protocol_transition_only(self, computer, result):
+    def run_protocol_transition_only(self, computer, result, protocol_transition):
         """In resource-based mode protocol_transition still applies to the delegating account itself."""
-        if self.p["protocol_transition"] is None:
+        if protocol_transition is None:
             return result
         # the classic list stays exactly as it is: "present" with what is already there
-        pt_result = self.run_classic(computer, computer.texts(A2D), "present", False, self.p["protocol_transition"])
+        pt_result = self.run_classic(computer, computer.texts(A2D), "present", False, protocol_transition)
         result["protocol_transition"] = pt_result["protocol_transition"]
         result["user_account_control"] = pt_result["user_account_control"]
         if pt_result["changed"]:
@@ -571,20 +759,97 @@ class Delegation:
             result["diff"]["after"]["protocol_transition"] = pt_result["diff"]["after"]["protocol_transition"]
         return result
 
+    # ------------------------------------------------------------------ one account
+    def configure(self, spec, fresh=False):
+        """Bring one account to ``spec``; returns its result (raises DelegationError or LdapClientError)."""
+        computer = self.lookup.account(spec["computer"])
+        if fresh:  # written earlier in this batch: plan on what is there now, not on the batch's first read
+            computer = resolve_account(self.conn, computer.dn)
+        requested, targets = self.resolve_services(spec)
+        self.check_unconstrained(computer, spec)
+        if spec["mode"] == "classic":
+            return self.run_classic(computer, requested, spec["state"], spec["exclusive"], spec["protocol_transition"])
+        result = self.run_resource_based(computer, targets, spec["state"], spec["exclusive"])
+        return self.run_protocol_transition_only(computer, result, spec["protocol_transition"])
+
+
+def run_batch(module, work, specs):
+    """Configure every account of O(accounts) on one connection; a failed account does not stop the others."""
+    work.prefetch(specs)
+    entries, written = [], set()
+    for spec in specs:
+        work.warnings = []
+        entry = {"computer": spec["computer"]}
+        try:
+            dn_key = work.lookup.account(spec["computer"]).dn.lower()
+            outcome = work.configure(spec, fresh=dn_key in written)
+        except (DelegationError, LdapClientError) as err:
+            entry.update(failed=True, changed=False, msg=f"{spec['label']}: {err}")
+        else:
+            if not module._diff:
+                outcome.pop("diff", None)
+            entry.update(outcome, failed=False)
+            if outcome["changed"] and not module.check_mode:
+                written.add(dn_key)
+        entry["warnings"] = list(work.warnings)
+        for warning in work.warnings:
+            module.warn(f"{spec['label']}: {warning}")
+        entries.append(entry)
+    failed = [e for e in entries if e["failed"]]
+    result = {
+        "changed": any(e["changed"] for e in entries),
+        "accounts": entries,
+        "summary": {
+            "accounts": len(entries),
+            "changed": sum(1 for e in entries if e["changed"]),
+            "failed": len(failed),
+            "unchanged": sum(1 for e in entries if not e["changed"] and not e["failed"]),
+        },
+    }
+    if module._diff:
+        result["diff"] = [
+            {
+                "before_header": e["sam_account_name"],
+                "after_header": e["sam_account_name"],
+                "before": e["diff"]["before"],
+                "after": e["diff"]["after"],
+            }
+            for e in entries
+            if e["changed"]
+        ]
+    return result, failed
+
 
 def main():
-    argument_spec = {
+    account_options = {
         "computer": {"type": "str", "required": True},
+        "services": {"type": "list", "elements": "raw"},
+        "spn_forms": {"type": "str", "choices": CHOICES["spn_forms"]},
+        "state": {"type": "str", "choices": CHOICES["state"]},
+        "exclusive": {"type": "bool"},
+        "protocol_transition": {"type": "bool"},
+        "allow_unconstrained": {"type": "bool"},
+        "mode": {"type": "str", "choices": CHOICES["mode"]},
+    }
+    argument_spec = {
+        "computer": {"type": "str"},
+        "accounts": {"type": "list", "elements": "dict", "options": account_options},
+        "fail_on_account_error": {"type": "bool", "default": True},
         "services": {"type": "list", "elements": "raw", "default": []},
-        "spn_forms": {"type": "str", "choices": ["both", "short", "fqdn"], "default": "both"},
-        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "spn_forms": {"type": "str", "choices": CHOICES["spn_forms"], "default": "both"},
+        "state": {"type": "str", "choices": CHOICES["state"], "default": "present"},
         "exclusive": {"type": "bool", "default": False},
         "protocol_transition": {"type": "bool"},
         "allow_unconstrained": {"type": "bool", "default": False},
-        "mode": {"type": "str", "choices": ["classic", "resource_based"], "default": "classic"},
+        "mode": {"type": "str", "choices": CHOICES["mode"], "default": "classic"},
     }
     argument_spec.update(client.LDAP_CONNECTION_ARGUMENT_SPEC)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_one_of=[("computer", "accounts")],
+        mutually_exclusive=[("computer", "accounts")],
+    )
     p = module.params
 
     for name, error in client.missing_libraries(p):
@@ -592,29 +857,25 @@ def main():
 
     # Everything that can be checked without the directory is checked before connecting.
     try:
-        if p["exclusive"] and p["state"] == "absent":
-            raise DelegationError("exclusive: true only goes with state: present (it makes the list exactly services)")
-        parsed = parse_services(p["services"])
+        specs = account_specs(p)
         client.check_connection_params(p)
     except (DelegationError, LdapClientError) as err:
         module.fail_json(msg=str(err))
 
     conn = None
+    failed = []
     try:
         conn = client.connect(p)
         work = Delegation(module, conn)
-        computer = resolve_account(conn, p["computer"])
-        requested, targets = work.resolve_services(parsed)
-        work.check_unconstrained(computer)
-        if p["mode"] == "classic":
-            result = work.run_classic(computer, requested, p["state"], p["exclusive"], p["protocol_transition"])
+        if p["accounts"] is None:
+            result = work.configure(specs[0])
+            if not module._diff:
+                result.pop("diff", None)
+            for warning in work.warnings:
+                module.warn(warning)
         else:
-            result = work.run_protocol_transition_only(computer, work.run_resource_based(computer, targets))
+            result, failed = run_batch(module, work, specs)
         result["server"] = conn.uri
-        if not module._diff:
-            result.pop("diff", None)
-        for warning in work.warnings:
-            module.warn(warning)
     except (DelegationError, LdapClientError) as err:
         module.fail_json(msg=str(err))
     except Exception as err:  # an unexpected library error: still a clean failure with the trace
@@ -622,6 +883,9 @@ def main():
     finally:
         if conn is not None:
             conn.close()
+    if failed and p["fail_on_account_error"]:
+        shown = "; ".join(e["msg"] for e in failed[:10]) + ("; ..." if len(failed) > 10 else "")
+        module.fail_json(msg=f"{len(failed)} of {len(specs)} accounts failed: {shown}", **result)
     module.exit_json(**result)
 
 

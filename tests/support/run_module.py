@@ -8,7 +8,8 @@ environment variable ``VAWARE_LDAP_WRITE_LOG`` names a file, every LDAP write op
 python-ldap sends (modify/add/delete/rename) is appended to it as one JSON line: tests use it
 as evidence of what went over the wire (python-ldap is the library boundary, not the module).
 ``VAWARE_LDAP_SEARCH_LOG`` does the same for search requests (with the paged-results control
-sent), and ``VAWARE_TEST_LDAP_PAGE_SIZE`` sets the page size of paged searches.
+sent), ``VAWARE_TEST_LDAP_PAGE_SIZE`` sets the page size of paged searches and
+``VAWARE_TEST_LDAP_OR_CHUNK`` how many names a batch lookup ORs into one filter.
 """
 
 from __future__ import annotations
@@ -109,6 +110,11 @@ def main() -> None:
         _record_writes(os.environ["VAWARE_LDAP_WRITE_LOG"], os.environ.get("VAWARE_LDAP_WRITE_BARRIER", ""))
     if os.environ.get("VAWARE_LDAP_SEARCH_LOG"):
         _record_searches(os.environ["VAWARE_LDAP_SEARCH_LOG"])
+    if os.environ.get("VAWARE_TEST_LDAP_OR_CHUNK"):
+        # a small chunk makes a batch of a few dozen accounts need several OR-filter searches
+        from ansible_collections.vaware.hyperv.plugins.module_utils._ldap import accounts
+
+        accounts.OR_FILTER_CHUNK = int(os.environ["VAWARE_TEST_LDAP_OR_CHUNK"])
     if os.environ.get("VAWARE_TEST_LDAP_PAGE_SIZE"):
         # a small page size makes a test domain of a few dozen accounts need several pages
         from ansible_collections.vaware.hyperv.plugins.module_utils._ldap import client

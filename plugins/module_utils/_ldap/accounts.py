@@ -7,7 +7,7 @@ Shared by the vaware.hyperv AD modules; works on an
 :class:`~ansible_collections.vaware.hyperv.plugins.module_utils._ldap.client.AdConnection`.
 """
 
-from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import Spn, sid_from_bytes
+from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import Spn, sid_from_bytes, sid_to_bytes
 from ansible_collections.vaware.hyperv.plugins.module_utils._ldap.errors import LdapClientError
 
 try:
@@ -25,6 +25,9 @@ ACCOUNT_ATTRIBUTES = [
     "servicePrincipalName",
     "uSNChanged",
 ]
+
+# names (or SPNs) per OR filter in a batch lookup: each chunk is one paged search of a few kilobytes
+OR_FILTER_CHUNK = 100
 
 # objectClass values that are security principals able to delegate (computer, user, sMSA, gMSA, dMSA)
 ACCOUNT_CLASSES = {"user", "computer", "msds-managedserviceaccount", "msds-groupmanagedserviceaccount"}
@@ -160,6 +163,141 @@ def spn_holders(conn, spn):
     host_form = f"HOST/{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
     filterstr = f"(|(servicePrincipalName={exact})(servicePrincipalName={escape_filter_chars(host_form)}))"
     return [Account(*e) for e in conn.search(filterstr, ["sAMAccountName", "objectSid", "objectClass"])]
+
+
+def chunked(items, size=OR_FILTER_CHUNK):
+    """``items`` (a list) in consecutive slices of at most ``size``."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def name_keys(name):
+    """What an entry must carry to be found by :func:`account_filter` for ``name``, as lookup keys."""
+    lower = name.lower()
+    if name.endswith("$"):
+        return [("sam", lower)]
+    if "." in name:
+        return [("dns", lower), ("spn", f"host/{lower}"), ("sam-without-dns", lower.split(".", 1)[0] + "$")]
+    return [("sam", lower + "$"), ("sam", lower), ("ou", lower)]
+
+
+def entry_keys(entry):
+    """Lookup keys of ``entry`` that :func:`name_keys` matches: the filter's rules, applied to an entry."""
+    keys = []
+    sam = (entry.sam_account_name or "").lower()
+    if sam:
+        keys.append(("sam", sam))
+        if not entry.dns_host_name:
+            keys.append(("sam-without-dns", sam))
+    if entry.dns_host_name:
+        keys.append(("dns", entry.dns_host_name.lower()))
+    keys += [("spn", spn.lower()) for spn in entry.texts("servicePrincipalName")]
+    if "organizationalunit" in entry.object_classes:
+        keys += [("ou", ou.lower()) for ou in entry.texts("ou")]
+    return keys
+
+
+def find_accounts(conn, names, attrs=None):
+    """What :func:`account_filter` finds for each of many names, in a few searches.
+
+    Returns ``{name: [Account, ...]}`` for every name that is not a DN (DNs are read one by one
+    by :func:`resolve_account`). The names are OR-ed into filters of :data:`OR_FILTER_CHUNK` names,
+    each sent as one paged search, and the entries are given back to the names they match.
+    :func:`pick_account` then turns a name's entries into one account or a clear error.
+    """
+    attrs = list(dict.fromkeys([*(attrs or ACCOUNT_ATTRIBUTES), "objectClass", "sAMAccountName", "dNSHostName"]))
+    attrs += [a for a in ("servicePrincipalName", "ou") if a not in attrs]
+    plain = [n for n in dict.fromkeys(name.strip() for name in names if name and name.strip()) if not looks_like_dn(n)]
+    found = {}
+    for chunk in chunked(plain):
+        filterstr = "(|" + "".join(account_filter(name) for name in chunk) + ")"
+        index = {}
+        for dn, entry_attrs in conn.search(filterstr, attrs):
+            entry = Account(dn, entry_attrs)
+            for key in entry_keys(entry):
+                index.setdefault(key, {})[dn.lower()] = entry
+        for name in chunk:
+            matched = {}
+            for key in name_keys(name):
+                matched.update(index.get(key, {}))
+            found[name] = list(matched.values())
+    return found
+
+
+def find_spn_holders(conn, spns):
+    """:func:`spn_holders` for many SPNs in a few searches: ``{Spn: [Account, ...]}``."""
+    parsed = list(dict.fromkeys(spn if isinstance(spn, Spn) else Spn.parse(spn) for spn in spns))
+    found = {}
+    for chunk in chunked(parsed):
+        forms = {spn: [str(spn), f"HOST/{spn.host}" + (f":{spn.port}" if spn.port else "")] for spn in chunk}
+        filterstr = (
+            "(|"
+            + "".join(f"(servicePrincipalName={escape_filter_chars(form)})" for pair in forms.values() for form in pair)
+            + ")"
+        )
+        index = {}
+        for dn, entry_attrs in conn.search(
+            filterstr, ["sAMAccountName", "objectSid", "objectClass", "servicePrincipalName"]
+        ):
+            entry = Account(dn, entry_attrs)
+            for value in entry.texts("servicePrincipalName"):
+                index.setdefault(value.lower(), {})[dn.lower()] = entry
+        for spn, pair in forms.items():
+            matched = {}
+            for form in pair:
+                matched.update(index.get(form.lower(), {}))
+            found[spn] = list(matched.values())
+    return found
+
+
+def sid_filter_value(sid):
+    """``S-1-5-21-...`` as the escaped binary value an ``(objectSid=...)`` filter compares."""
+    return "".join(f"\\{byte:02x}" for byte in sid_to_bytes(sid))
+
+
+def find_by_sids(conn, sids, attrs=("sAMAccountName", "objectSid", "objectClass")):
+    """``{sid: Account}`` for the SIDs that belong to an object below the search base (chunked OR filters)."""
+    found = {}
+    wanted = list(dict.fromkeys(sids))
+    for chunk in chunked(wanted):
+        filterstr = "(|" + "".join(f"(objectSid={sid_filter_value(sid)})" for sid in chunk) + ")"
+        for dn, entry_attrs in conn.search(filterstr, list(attrs)):
+            entry = Account(dn, entry_attrs)
+            if entry.sid:
+                found[entry.sid] = entry
+    return found
+
+
+class AccountLookup:
+    """Accounts and SPN holders by name: from what :meth:`prefetch` found in a batch, else one search each.
+
+    Errors are the same either way (:func:`pick_account` decides), so a batch reports a missing or
+    ambiguous account in the words a single run uses.
+    """
+
+    def __init__(self, conn, attrs=None):
+        self.conn = conn
+        self.attrs = list(attrs or ACCOUNT_ATTRIBUTES)
+        self._accounts = {}
+        self._holders = {}
+
+    def prefetch(self, names=(), spns=()):
+        """Look up many account names and SPNs at once (chunked OR filters, paged searches)."""
+        wanted = [n for n in dict.fromkeys(n.strip() for n in names if n and n.strip()) if n not in self._accounts]
+        self._accounts.update(find_accounts(self.conn, wanted, self.attrs))
+        spns = [s for s in dict.fromkeys(spns) if s not in self._holders]
+        if spns:
+            self._holders.update(find_spn_holders(self.conn, spns))
+
+    def account(self, name, what="computer"):
+        key = name.strip() if isinstance(name, str) else name
+        if key in self._accounts:
+            return pick_account(self.conn, key, self._accounts[key], what)
+        return resolve_account(self.conn, name, self.attrs, what=what)
+
+    def spn_holders(self, spn):
+        if spn in self._holders:
+            return list(self._holders[spn])
+        return spn_holders(self.conn, spn)
 
 
 def writable_attributes(conn, dn):

@@ -35,6 +35,8 @@ COMPUTERS = [
     ("SQL01", ["MSSQLSvc/sql01.corp.example.test:1433", "HOST/sql01"]),
     ("DUP", []),
     ("UNCON", []),
+    ("FSB1", ["HOST/fsb1.corp.example.test", "HOST/fsb1"]),
+    ("FSAUD", ["HOST/fsaud.corp.example.test", "HOST/fsaud"]),
     *[
         (name, [])
         for name in (
@@ -68,8 +70,19 @@ COMPUTERS = [
             "PG4",
             "HVNODNS",
             "NODNS",
+            "BCONC",
+            "AUDUNC",
+            "AUDINFO",
+            "AUDRBCD",
+            "HVBATCH1",
+            "HVBATCH2",
+            "HVBATCH3",
         )
     ],
+    # batches: cold/warm, one bad entry among many, check mode
+    *[(f"BAT{i:02d}", []) for i in range(40)],
+    *[(f"BMS{i:02d}", []) for i in range(8)],
+    *[(f"BCK{i:02d}", []) for i in range(8)],
 ]
 USERS = [("alice", ALICE_PASSWORD), ("bob", BOB_PASSWORD), ("DUP", "Dup!pass1")]
 
@@ -113,6 +126,7 @@ class AD:
         self,
         args: Dict[str, Any],
         *,
+        module: str = MODULE,
         check_mode: bool = False,
         diff: bool = False,
         connection: Optional[Dict[str, Any]] = None,
@@ -127,7 +141,7 @@ class AD:
         extra.update(env or {})
         ccache = f"FILE:{self.dc.workdir / ('mod-' + uuid.uuid4().hex[:8] + '.cc')}"
         proc = self.dc.run(
-            [PYTHON, RUNNER, MODULE],
+            [PYTHON, RUNNER, module],
             input=json.dumps({"ANSIBLE_MODULE_ARGS": module_args}),
             ccache=ccache,
             env=extra,
@@ -149,6 +163,42 @@ class AD:
 
     def show(self, account: str) -> Dict[str, Any]:
         return self.dc.delegation_show(account if account.endswith("$") else account + "$")
+
+    def delegation_of(self, prefix: str) -> Dict[str, Dict[str, Any]]:
+        """Straight from the DC's database, for every account whose sAMAccountName starts with ``prefix``:
+        ``{SAM$: {"spns": sorted list, "uac": int, "usn": int}}`` (one ldbsearch for all of them)."""
+        sam = self.dc.workdir / "dc" / "private" / "sam.ldb"
+        out = self.dc.run(
+            [
+                "ldbsearch",
+                "-H",
+                str(sam),
+                f"(sAMAccountName={prefix}*)",
+                "sAMAccountName",
+                "msDS-AllowedToDelegateTo",
+                "userAccountControl",
+                "uSNChanged",
+            ]
+        ).stdout
+        accounts: Dict[str, Dict[str, Any]] = {}
+        for block in out.split("\n\n"):
+            fields: Dict[str, List[str]] = {}
+            last: List[str] = []
+            for line in block.splitlines():
+                if line.startswith(" ") and last:  # LDIF folds long values onto continuation lines
+                    last[-1] += line[1:]
+                    continue
+                key, sep, value = line.partition(": ")
+                if sep:
+                    last = fields.setdefault(key, [])
+                    last.append(value)
+            if "sAMAccountName" in fields:
+                accounts[fields["sAMAccountName"][0]] = {
+                    "spns": sorted(fields.get("msDS-AllowedToDelegateTo", []), key=str.lower),
+                    "uac": int(fields["userAccountControl"][0]),
+                    "usn": int(fields["uSNChanged"][0]),
+                }
+        return accounts
 
     def usn_changed(self, name: str) -> str:
         sam = self.dc.workdir / "dc" / "private" / "sam.ldb"

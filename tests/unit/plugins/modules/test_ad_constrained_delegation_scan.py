@@ -60,12 +60,12 @@ def test_scan_skips_an_undecodable_descriptor_with_a_warning(bad):
             (GOOD_DN, {"sAMAccountName": [b"FS09$"], RBCD: [good]}),
         ]
     )
-    work = mod.Delegation(Module(state="present", exclusive=True, mode="resource_based"), directory)
+    work = mod.Delegation(Module(), directory)
     computer = Account(
         "CN=HVSCAN,CN=Computers,DC=corp,DC=test",
         {"sAMAccountName": [b"HVSCAN$"], "objectSid": [sid_to_bytes(HVSCAN)], "userAccountControl": [b"4096"]},
     )
-    result = work.run_resource_based(computer, [])
+    result = work.run_resource_based(computer, [], "present", True)
     assert result["changed"] is False and result["removed"] == []
     assert directory.searches == [f"({RBCD}=*)"]
     (warning,) = work.warnings
