@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, vaware.hyperv maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The ``backup_report_history`` filter (docs in ``backup_report_history.yml``); logic in ``plugin_utils/_report_history.py``."""
+"""The ``backup_report_history`` filter (docs in ``backup_report_history.yml``; logic in ``_report_history.py``)."""
 
 from __future__ import annotations
 

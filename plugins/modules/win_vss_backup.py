@@ -387,7 +387,8 @@ destination_free_bytes:
   type: int
   sample: 1319413953331
 destination_total_bytes:
-  description: Size in bytes of the volume or share holding the destination, measured together with RV(destination_free_bytes).
+  description:
+    - Size in bytes of the volume or share holding the destination, measured together with RV(destination_free_bytes).
   returned: when a job ran to its end
   type: int
   sample: 4398046511104

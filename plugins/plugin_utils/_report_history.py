@@ -259,9 +259,8 @@ def destination_outlook(
     same_size = [s for s in series if s[2] == latest[2]]
     out["measurements"] = len(same_size)
     if len(same_size) < 2:
-        out["unknown_reason"] = (
-            f"needs the free space of 2 runs or more, {len(same_size)} known"
-            + (" since the destination changed size" if len(series) > len(same_size) else "")
+        out["unknown_reason"] = f"needs the free space of 2 runs or more, {len(same_size)} known" + (
+            " since the destination changed size" if len(series) > len(same_size) else ""
         )
         return out
     start = same_size[0][0]
@@ -274,7 +273,7 @@ def destination_outlook(
         return out
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / var
     growth = -slope
-    out["growth_bytes_per_day"] = int(round(growth))
+    out["growth_bytes_per_day"] = round(growth)
     span = xs[-1] - xs[0]
     if growth <= 0:
         out["unknown_reason"] = (
