@@ -33,6 +33,8 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._report_history impo
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import RestoreError
 
+__all__ = ["DEFAULT_KEEP_RUNS", "DEFAULT_RESTORE_MAX_AGE_DAYS", "ReportInputError", "build_report", "unreachable_line"]
+
 REPORT_FORMAT = 1
 DEFAULT_TITLE = "Hyper-V backup report"
 DEFAULT_RESTORE_MAX_AGE_DAYS = 30
