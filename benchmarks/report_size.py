@@ -40,6 +40,7 @@ def main() -> int:
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--nights", type=int, default=14)
     parser.add_argument("--keep", type=pathlib.Path, help="copy the report folder here for a look")
+    parser.add_argument("--profile", action="store_true", help="print the time of each task of the report play")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
@@ -59,14 +60,18 @@ def main() -> int:
         inventory = tmp / "inventory.yml"
         inventory.write_text(yaml.safe_dump({"all": {"children": {"hyperv_hosts": {"hosts": hosts}}}}), "utf-8")
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".tmp" / "collections"), ANSIBLE_NOCOLOR="1")
+        if args.profile:
+            env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
         started = time.monotonic()
-        subprocess.run(
+        proc = subprocess.run(
             [str(ROOT / ".venv" / "bin" / "ansible-playbook"),
              str(ROOT / "tests" / "functional" / "playbooks" / "report_from_recorded_results.yml"),
              "-i", str(inventory), "-e", f"hyperv_backup_report_dir={tmp / 'report'}"],
             env=env, cwd=tmp, capture_output=True, text=True, check=False,
         )  # fmt: skip
         seconds = time.monotonic() - started
+        if args.profile:
+            print(proc.stdout[proc.stdout.rfind("=" * 20) :])
         html = (tmp / "report" / "backup-report.html").read_text(encoding="utf-8")
         data = (tmp / "report" / "backup-report.json").stat().st_size
         if args.keep:
