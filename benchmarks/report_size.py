@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT / ".tmp" / "collections"))
 
 from ansible_collections.vaware.hyperv.tests.functional.playbooks import recorded_results  # noqa: E402
 
-
 GOAL_BYTES = 100_000  # a 200-host report, HTML
 
 

@@ -80,8 +80,9 @@ def page_requests(netlog: pathlib.Path) -> List[str]:
     return urls
 
 
-# Written at the end of the page's body (a test-only copy); reading the boxes makes Chromium lay the page out first: the document's width against the
-# viewport's, and every element that reaches past the viewport's right edge (the widest first).
+# Written at the end of the page's body (a test-only copy); reading the boxes makes Chromium lay the page out
+# first: the document's width against the viewport's, and every element that reaches past the viewport's right edge
+# (the widest first).
 _LAYOUT_SCRIPT = """<script>
   (() => {
     const vw = document.documentElement.clientWidth;

@@ -388,3 +388,36 @@ def test_long_names_stay_left_of_the_bars_and_tables_need_no_svg(tmp_path):
     for host in report["hosts"]:
         assert [r["vm"] for r in dom.vm_rows.get(host["name"], [])] == [v["name"] for v in host["vms"]]
     assert {"Data", "Duration"} <= set(dom.column_headers)
+
+
+def test_failed_unreachable_and_long_named_hosts_fit_800_and_1400_px(tmp_path):
+    """Night one backs up six hosts; night two one of them is unreachable (its VMs unprotected), one has a 44
+    character name and a VM of 58, and one fails with an error holding a long unbroken path. Nothing may stick out
+    past the window's right edge at 800 px or 1400 px, and the unprotected VMs and the errors must show."""
+    results = recorded_results.fleet(6)
+    proc, _first, _html = write_report(tmp_path, results)
+    night_two = recorded_results.fleet(6)
+    night_two["hv002"] = {
+        "host": "hv002", "status": "failed", "failed_task": "Read the volumes and where the VMs live",
+        "msg": "read volumes: host unreachable while running payload win_volume_guid_facts: timed out",
+        "check_mode": False, "started": None, "finished": "2026-11-26T02:00:05Z", "volumes": [], "backup": {},
+    }  # fmt: skip
+    night_two[LONG_HOST] = {**night_two.pop("hv003"), "host": LONG_HOST}
+    night_two["hv001"]["backup"]["vms"][0]["name"] = LONG_VM
+    path = "\\\\nas01\\hyperv\\" + "V" * 90 + "\\20261125T010000Z\\Virtual Hard Disks\\" + "d" * 60 + ".vhdx"
+    night_two["hv004"]["backup"]["vms"][0].update(status="failed", errors=[f"size mismatch of {path}"])
+    proc, report, html_path = write_report(tmp_path, night_two)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert report["totals"]["vms_unprotected"] >= 2 and LONG_HOST in [h["name"] for h in report["hosts"]]
+    check_layout(
+        html_path,
+        "failed-and-long-names",
+        [
+            "Needs attention",
+            "Not backed up this run",
+            "host unreachable",
+            LONG_HOST,
+            "size mismatch of",
+            "not backed up",
+        ],
+    )
