@@ -361,8 +361,9 @@ retention_skipped:
 restore_points:
   description:
     - Per VM, the restore points at the destination after this run, that is the complete generations whose manifest
-      holds the VM complete (those M(vaware.hyperv.win_vm_restore) can restore): the generations the job account
-      listed before the copy, less those this run deleted, plus this generation when its manifest was written.
+      holds the VM complete (those M(vaware.hyperv.win_vm_restore) can restore). They are the generations the job
+      account listed before the copy, less those this run deleted, plus this generation when its manifest was
+      written.
     - Sorted by VM name; a VM that is no longer backed up is listed while it has restore points.
   returned: when a job ran to its end and could list the generations at the destination
   type: list
