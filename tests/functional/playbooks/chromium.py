@@ -49,7 +49,7 @@ def run(page: pathlib.Path, out_dir: pathlib.Path, *, screenshot: str, width: in
                 png = out_dir / screenshot
                 cmd += [f"--screenshot={png}", f"--window-size={width},{height}", url]
             proc = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False
+                cmd, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False
             )
             assert proc.returncode == 0, f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}"
             results.setdefault("requests", []).extend(page_requests(netlog))
@@ -107,7 +107,7 @@ def layout(page: pathlib.Path, out_dir: pathlib.Path, *, width: int, height: int
         cmd = ["unshare", "--net", binary(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
         proc = subprocess.run(
             [*cmd, "--dump-dom", probe.resolve().as_uri()],
-            capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL, check=False,
+            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False,
         )  # fmt: skip
         assert proc.returncode == 0, f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}"
     match = re.search(r'<body[^>]*\bdata-layout="([^"]*)"', proc.stdout)
@@ -118,7 +118,7 @@ def layout(page: pathlib.Path, out_dir: pathlib.Path, *, width: int, height: int
         cmd = ["unshare", "--net", binary(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
         proc = subprocess.run(
             [*cmd, f"--screenshot={png}", page.resolve().as_uri()],
-            capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL, check=False,
+            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False,
         )  # fmt: skip
         assert proc.returncode == 0, f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}"
     measured["screenshot"] = png
