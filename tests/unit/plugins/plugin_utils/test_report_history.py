@@ -86,17 +86,17 @@ def test_days_until_full_from_free_space_that_shrinks_by_the_same_amount_each_ni
 
 def test_days_until_full_is_unknown_with_a_reason():
     # one run: nothing to compare with
-    report, _ = nightly(1, lambda day: 500 * GIB)
+    report, _index = nightly(1, lambda day: 500 * GIB)
     dest = report["hosts"][0]["destination"]
     assert dest["free_bytes"] == 500 * GIB and dest["days_until_full"] is None
     assert dest["unknown_reason"] == "needs the free space of 2 runs or more, 1 known"
     # free space that grows (retention frees more than a night adds): never full at this rate
-    report, _ = nightly(3, lambda day: 500 * GIB + day * GIB)
+    report, _index = nightly(3, lambda day: 500 * GIB + day * GIB)
     dest = report["hosts"][0]["destination"]
     assert dest["days_until_full"] is None and dest["growth_bytes_per_day"] == -GIB
     assert dest["unknown_reason"] == "the free space did not shrink over the last 3 measurements (2.0 days)"
     # the backups never measured
-    report, _ = nightly(2, lambda day: None)
+    report, _index = nightly(2, lambda day: None)
     dest = report["hosts"][0]["destination"]
     assert (
         dest["free_bytes"] is None
@@ -121,7 +121,7 @@ def test_a_resized_destination_starts_a_new_series():
 
 
 def test_a_host_that_did_not_measure_shows_its_last_measurement():
-    _, index = nightly(2, lambda day: 900 * GIB - day * 50 * GIB)
+    _report, index = nightly(2, lambda day: 900 * GIB - day * 50 * GIB)
     report = validate(
         build_report(
             [host(day=2, status="failed")], generated_at=stamp(DAY0 + datetime.timedelta(days=2)), history=index
@@ -136,7 +136,7 @@ def test_a_host_that_did_not_measure_shows_its_last_measurement():
 
 
 def test_the_index_keeps_the_last_runs_and_names_the_records_it_drops():
-    _, index = nightly(5, lambda day: TIB, keep=3)
+    _report, index = nightly(5, lambda day: TIB, keep=3)
     assert [r["run_id"] for r in index["runs"]] == [
         "20261122T060000Z",
         "20261123T060000Z",
@@ -158,7 +158,7 @@ def test_only_plain_record_names_are_ever_removed():
         for i, name in enumerate(["../../etc/passwd.json", "a\\b.json", "index.json", "r3.json", "notes.txt"])
     ]
     report = build_report([host()], generated_at=stamp(DAY0 + datetime.timedelta(days=1)))
-    _, dropped = history.updated_index(runs, report, 1)
+    _index, dropped = history.updated_index(runs, report, 1)
     assert dropped == ["r3.json"]
 
 
