@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils.volumes import volume_for_path
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import volume_for_path
 from ansible_collections.vaware.hyperv.tests.integration.windows_pytest.conftest import every_host, run
 
 GUID = re.compile(r"^\{[0-9a-f-]{36}\}$")
