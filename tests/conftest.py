@@ -13,6 +13,8 @@ import contextlib
 import os
 import pathlib
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 COLLECTIONS = ROOT / ".tmp" / "collections"
 
@@ -34,3 +36,17 @@ def _install_finder() -> None:
 
 _link_collection()
 _install_finder()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """pytest-ansible (the Windows checks in tests/integration/windows_pytest) would, when pytest starts in a
+    collection root, link the checkout's top-level entries into ./collections and point ANSIBLE_COLLECTIONS_PATH (which
+    every ansible-playbook the tests start inherits) there. Its "inject only" mode changes neither; the finder it then
+    installs is replaced by ours again when the session starts."""
+    if hasattr(config.option, "ansible_unit_inject_only"):
+        config.option.ansible_unit_inject_only = True
+
+
+def pytest_sessionstart(session):
+    _install_finder()

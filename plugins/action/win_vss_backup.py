@@ -45,6 +45,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import job as restic_job
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import COMPRESSION_MODES, ResticOptionError
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.version import ResticVersionError, check_version
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.select import generation_entries, restorable_vms
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import PollTimeout, StepFailed, poll_until
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss import jobs, outcome
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import (
@@ -196,6 +197,16 @@ def _validate(args: Mapping[str, Any]) -> None:
                 problems.append(f"{name}: expected non-empty names or paths, got {value!r}")
     if problems:
         raise AnsibleActionFail("; ".join(problems))
+
+
+def _size_or_none(value: Any) -> Optional[int]:
+    """A byte count the runner recorded (a number, or None when it did not measure)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 class BackupRun:
@@ -838,7 +849,12 @@ class BackupRun:
             manifest_written=bool(final.get("manifest_written")),
             job_kept=bool(failed and self.args["keep_failed_job"]),
             retention_skipped=self.retention_skipped,
+            destination_free_bytes=_size_or_none(status.get("destination_free_bytes")),
+            destination_total_bytes=_size_or_none(status.get("destination_total_bytes")),
         )
+        points = self.restore_points(plan, manifest, collected, result, bool(final.get("manifest_written")))
+        if points is not None:
+            result["restore_points"] = points
         result.setdefault("warnings", [])
         self.warn_unattributed(final, job_id)
         self.warn_rejected_verdicts(final, job_id)
@@ -1021,6 +1037,29 @@ class BackupRun:
             + (f"; forgot {len(removed)} old snapshot(s)" if removed else "")
         )
         return self.finish(result)
+
+    def restore_points(
+        self,
+        plan: Mapping[str, Any],
+        manifest: Mapping[str, Any],
+        collected: Mapping[str, Any],
+        result: Mapping[str, Any],
+        written: bool,
+    ) -> Optional[List[Dict[str, Any]]]:
+        """Per VM, the complete generations at the destination after this run that hold it complete: the job
+        account's listing (generations.json, made before the copy) less what this run deleted, plus this
+        generation when its manifest was written. None when the job could not list the generations."""
+        listing = collected.get("generations")
+        if not isinstance(listing, Mapping) or listing.get("error") or not isinstance(listing.get("generations"), list):
+            return None
+        gone = {plan["generation"], *result.get("expired", []), *result.get("expired_before_copy", [])}
+        raw = [g for g in listing["generations"] if isinstance(g, Mapping) and str(g.get("name")) not in gone]
+        if written:
+            raw.append({"name": plan["generation"], "manifest": manifest})
+        return [
+            {"name": vm["name"], "count": len(vm["generations"]), "oldest": vm["generations"][-1]}
+            for vm in restorable_vms(generation_entries(raw))
+        ]
 
     def retention_policy(self) -> Dict[str, int]:
         return {k: v for k, v in (self.args.get("retention") or {}).items() if v}

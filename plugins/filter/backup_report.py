@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._report import (
+    DEFAULT_KEEP_RUNS,
     DEFAULT_RESTORE_MAX_AGE_DAYS,
     ReportInputError,
     build_report,
@@ -24,6 +25,9 @@ def backup_report(
     restore_max_age_days=DEFAULT_RESTORE_MAX_AGE_DAYS,
     previous_report=None,
     previous_report_source=None,
+    history=None,
+    history_source=None,
+    history_keep=DEFAULT_KEEP_RUNS,
 ):
     """Jinja2 entry point; see backup_report.yml."""
     try:
@@ -38,6 +42,9 @@ def backup_report(
             restore_max_age_days=restore_max_age_days,
             previous_report=previous_report,
             previous_report_source=previous_report_source,
+            history=history,
+            history_source=history_source,
+            history_keep=history_keep,
         )
     except ReportInputError as exc:
         raise AnsibleFilterError(f"vaware.hyperv.backup_report: {exc}") from None

@@ -496,6 +496,41 @@ retention_skipped:
       destination as its account; a warning says why. Nothing was expired.
   returned: when a job ran to its end
   type: bool
+restore_points:
+  description:
+    - Per VM, the restore points at the destination after this run, that is the complete generations whose manifest
+      holds the VM complete (those M(vaware.hyperv.win_vm_restore) can restore). They are the generations the job
+      account listed before the copy, less those this run deleted, plus this generation when its manifest was
+      written.
+    - Sorted by VM name; a VM that is no longer backed up is listed while it has restore points.
+  returned: when a job ran to its end and could list the generations at the destination
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: VM name, as the newest restore point spells it.
+      type: str
+    count:
+      description: Number of restore points.
+      type: int
+      sample: 7
+    oldest:
+      description: Generation id of the oldest restore point.
+      type: str
+      sample: 20261118T020000Z
+destination_free_bytes:
+  description:
+    - Free bytes at the destination as the job account saw them before the snapshot (after any room was made), or
+      null when the job did not measure. The fleet report tracks this figure from run to run.
+  returned: when a job ran to its end
+  type: int
+  sample: 1319413953331
+destination_total_bytes:
+  description:
+    - Size in bytes of the volume or share holding the destination, measured together with RV(destination_free_bytes).
+  returned: when a job ran to its end
+  type: int
+  sample: 4398046511104
 writer:
   description: The Microsoft Hyper-V VSS Writer, before and during the snapshot.
   returned: when a job ran to its end

@@ -22,7 +22,18 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._proofs import (
     load_proofs,
     restore_proof_entry,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._report_history import (
+    DEFAULT_KEEP_RUNS,
+    HistoryError,
+    destination_outlook,
+    keep_runs,
+    read_index,
+    run_id_for,
+    trend,
+)
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import RestoreError
+
+__all__ = ["DEFAULT_KEEP_RUNS", "DEFAULT_RESTORE_MAX_AGE_DAYS", "ReportInputError", "build_report", "unreachable_line"]
 
 REPORT_FORMAT = 1
 DEFAULT_TITLE = "Hyper-V backup report"
@@ -176,11 +187,31 @@ def _shape_vm(raw: Any, host: str, index: int, generation: Optional[str]) -> Dic
         "errors": list(dict.fromkeys(errors)),
         "last_proven_restore": None,
         "last_restore_test": None,
+        "restore_points": None,
+        "oldest_restore_point": None,
     }
     if "bytes_added" in raw:  # a restic snapshot: what it added to the repository (bytes = what restic read)
         shaped["bytes_added"] = _int(raw.get("bytes_added"), f"{where} ({name}).bytes_added")
         shaped["snapshot_id"] = _text(raw.get("snapshot_id"))
     return shaped
+
+
+def _restore_points(value: Any, host: str) -> Optional[Dict[str, Dict[str, Any]]]:
+    """win_vss_backup's ``restore_points`` by VM name (case-insensitive); None when the backup did not list them."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ReportInputError(f"host {host!r}: backup.restore_points must be a list, got {type(value).__name__}")
+    points = {}
+    for index, item in enumerate(value):
+        where = f"host {host!r}, backup.restore_points[{index}]"
+        if not isinstance(item, Mapping) or not _text(item.get("name")):
+            raise ReportInputError(f"{where}: expected a mapping with name, count and oldest, got {item!r}"[:300])
+        points[_text(item["name"]).casefold()] = {
+            "count": _int(item.get("count"), f"{where}.count"),
+            "oldest": _text(item.get("oldest")),
+        }
+    return points
 
 
 def _planned_vms(plan: Mapping[str, Any]) -> List[Dict[str, Any]]:
@@ -253,6 +284,12 @@ def _shape_host(raw: Any, index: int) -> Dict[str, Any]:
         raw_vms = _planned_vms(backup["plan"])  # check mode: the module returns the plan, no VM results
     vms = [_shape_vm(vm, name, i, generation) for i, vm in enumerate(raw_vms)]
     vms.sort(key=lambda vm: (_vm_rank(vm), vm["name"].lower()))
+    points = _restore_points(backup.get("restore_points"), name)
+    for vm in vms:
+        found = (points or {}).get(vm["name"].casefold())
+        if points is not None:
+            vm["restore_points"] = found["count"] if found else 0
+            vm["oldest_restore_point"] = found["oldest"] if found else None
 
     started = _timestamp(raw.get("started"), f"host {name!r}: started")
     finished = _timestamp(raw.get("finished"), f"host {name!r}: finished")
@@ -315,7 +352,17 @@ def _shape_host(raw: Any, index: int) -> Dict[str, Any]:
         "vms": vms,
         "_started": started,
         "_finished": finished,
+        "_measured": _measured_space(backup, started or finished, name),
     }
+
+
+def _measured_space(backup: Mapping[str, Any], moment: Optional[datetime.datetime], host: str) -> Optional[Dict]:
+    """The destination's free space win_vss_backup measured before its copy (None when it did not)."""
+    free = _int(backup.get("destination_free_bytes"), f"host {host!r}: backup.destination_free_bytes")
+    if free is None:
+        return None
+    total = _int(backup.get("destination_total_bytes"), f"host {host!r}: backup.destination_total_bytes")
+    return {"free_bytes": free, "total_bytes": total, "measured_at": _iso(moment)}
 
 
 def _count(value: Any) -> Any:
@@ -475,6 +522,9 @@ def _carry_forward(shaped: List[Dict[str, Any]], previous: Optional[Mapping[str,
                 entries[_text(vm["name"]).lower()] = {
                     "name": _text(vm["name"]),
                     "last_good_backup": _last_good_backup(vm.get("last_good_backup")),
+                    # retention runs only after a good backup, so what the last report counted is still there
+                    "restore_points": vm.get("restore_points") if isinstance(vm.get("restore_points"), int) else None,
+                    "oldest_restore_point": _text(vm.get("oldest_restore_point")),
                 }
     for host in shaped:
         before = known.get(host["name"].lower(), {})
@@ -500,9 +550,16 @@ def build_report(
     restore_max_age_days: Any = DEFAULT_RESTORE_MAX_AGE_DAYS,
     previous_report: Any = None,
     previous_report_source: Optional[str] = None,
+    history: Any = None,
+    history_source: Optional[str] = None,
+    history_keep: Any = DEFAULT_KEEP_RUNS,
 ) -> Dict[str, Any]:
     """Shape per-host results into the fleet report (see the module docstring and the JSON Schema)."""
     max_age_days = _max_age_days(restore_max_age_days)
+    try:
+        keep = keep_runs(history_keep)
+    except HistoryError as err:
+        raise ReportInputError(str(err)) from None
     if results is None:
         results = []
     if isinstance(results, Mapping) or not isinstance(results, Sequence) or isinstance(results, str):
@@ -531,6 +588,10 @@ def build_report(
     previous, previous_warnings = _previous_report(previous_report, _text(previous_report_source))
     report_warnings = report_warnings + previous_warnings
     _carry_forward(shaped, previous)
+    runs, history_info, history_warnings = _read_history(history, _text(history_source), keep)
+    report_warnings = report_warnings + history_warnings
+    for host in shaped:
+        host["destination"] = destination_outlook(host["name"], host.pop("_measured"), runs)
     starts = [h.pop("_started") for h in shaped]
     ends = [h.pop("_finished") for h in shaped]
     starts = [s for s in starts if s]
@@ -567,8 +628,9 @@ def build_report(
         status = "warning"
     else:
         status = "ok"
-    return {
+    report = {
         "format": REPORT_FORMAT,
+        "run_id": run_id_for(_iso(moment), runs),
         "title": _text(title) or DEFAULT_TITLE,
         "generated_at": _iso(moment),
         # the same moment in the controller's time zone, for readers who do not think in UTC
@@ -579,8 +641,25 @@ def build_report(
         "warnings": report_warnings,
         "restore_proofs": proofs_info,
         "totals": totals,
+        "history": history_info,
         "hosts": shaped,
     }
+    history_info["runs"] = trend(runs, report, keep)
+    return report
+
+
+def _read_history(document: Any, source: Optional[str], keep: int) -> tuple:
+    """The runs of the history index (oldest first), the report's ``history`` and a warning when it is unreadable."""
+    info: Dict[str, Any] = {"source": source, "status": "absent", "keep": keep, "runs": []}
+    try:
+        runs = read_index(document)
+    except HistoryError as err:
+        info["status"] = "unreadable"
+        where = f"history index {source}" if source else "history index"
+        return [], info, [f"{where} ignored, so the trend and the days until full start again from this run: {err}"]
+    if document is not None and document != "":
+        info["status"] = "read"
+    return runs, info, []
 
 
 def _proven(vm: Mapping[str, Any]) -> bool:

@@ -27,6 +27,7 @@ SET_BY_THE_ROLE = {
     "hyperv_backup_report_proofs_file",
     "hyperv_backup_report_proofs_read",
     "hyperv_backup_report_previous",
+    "hyperv_backup_report_history_read",
 }
 
 

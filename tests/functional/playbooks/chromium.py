@@ -9,8 +9,10 @@ the page made (requests in the page's ``file://`` context), leaving out the brow
 
 from __future__ import annotations
 
+import html
 import json
 import pathlib
+import re
 import shutil
 import subprocess
 import tempfile
@@ -47,7 +49,7 @@ def run(page: pathlib.Path, out_dir: pathlib.Path, *, screenshot: str, width: in
                 png = out_dir / screenshot
                 cmd += [f"--screenshot={png}", f"--window-size={width},{height}", url]
             proc = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False
+                cmd, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False
             )
             assert proc.returncode == 0, f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}"
             results.setdefault("requests", []).extend(page_requests(netlog))
@@ -76,3 +78,48 @@ def page_requests(netlog: pathlib.Path) -> List[str]:
         ):
             urls.append(url)
     return urls
+
+
+# Written at the end of the page's body (a test-only copy); reading the boxes makes Chromium lay the page out
+# first: the document's width against the viewport's, and every element that reaches past the viewport's right edge
+# (the widest first).
+_LAYOUT_SCRIPT = """<script>
+  (() => {
+    const vw = document.documentElement.clientWidth;
+    const over = [...document.body.querySelectorAll('*')]
+      .map(e => ({tag: e.tagName.toLowerCase(), id: e.id, cls: String(e.className && e.className.baseVal !== undefined
+                   ? e.className.baseVal : e.className), right: Math.ceil(e.getBoundingClientRect().right)}))
+      .filter(e => e.right > vw).sort((a, b) => b.right - a.right).slice(0, 10);
+    const out = {viewport: vw, inner: window.innerWidth, scroll: document.documentElement.scrollWidth,
+                 body_scroll: document.body.scrollWidth, overflowing: over, text: document.body.innerText};
+    document.body.setAttribute('data-layout', JSON.stringify(out));
+  })();
+</script>"""
+
+
+def layout(page: pathlib.Path, out_dir: pathlib.Path, *, width: int, height: int = 2000, screenshot: str) -> Dict:
+    """Open a copy of ``page`` at ``width`` px with :data:`_LAYOUT_SCRIPT`; return its measurements (viewport,
+    scroll widths, overflowing elements, the visible text) and a screenshot of the original page at that width."""
+    probe = out_dir / f"{page.stem}.layout-{width}.html"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", _LAYOUT_SCRIPT + "</body>"), encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        cmd = ["unshare", "--net", binary(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
+        proc = subprocess.run(
+            [*cmd, "--dump-dom", probe.resolve().as_uri()],
+            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}"
+    match = re.search(r'<body[^>]*\bdata-layout="([^"]*)"', proc.stdout)
+    assert match, f"the layout script did not run: {proc.stdout[:1000]}"
+    measured = json.loads(html.unescape(match.group(1)))
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        png = out_dir / screenshot
+        cmd = ["unshare", "--net", binary(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
+        proc = subprocess.run(
+            [*cmd, f"--screenshot={png}", page.resolve().as_uri()],
+            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}"
+    measured["screenshot"] = png
+    return measured

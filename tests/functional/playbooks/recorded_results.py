@@ -14,8 +14,12 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._proofs import (
     merge_proofs,
     proven_restore,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._report import build_report
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._report_history import history_update
 
 GIB = 1024**3
+TIB = 1024**4
+DESTINATION_TOTAL = 8 * TIB
 AWKWARD_NAMES = ["<script>alert(1)</script>", "x'; Remove-Item C:\\ -Recurse; '", "Büro-Server ünd Co", 'a & b "q"']
 START = datetime.datetime(2026, 11, 25, 1, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -24,10 +28,13 @@ def _stamp(moment: datetime.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def host_result(index: int, name: str) -> Dict[str, Any]:
-    """Host ``index`` of a fleet: every 17th fails in preflight, every 11th loses one VM, the rest succeed."""
-    generation = "20261125T010000Z"
-    started = START + datetime.timedelta(seconds=index * 7)
+def host_result(index: int, name: str, night: int = 0) -> Dict[str, Any]:
+    """Host ``index`` of a fleet: every 17th fails in preflight, every 11th loses one VM, the rest succeed.
+
+    ``night``: nights before START (the history); each night the destination had 40 GiB more free space, and each VM
+    one restore point less (7 kept at most)."""
+    started = START - datetime.timedelta(days=night) + datetime.timedelta(seconds=index * 7)
+    generation = started.replace(second=0).strftime("%Y%m%dT%H0000Z")
     vm_count = 1 + index % 6
     vms: List[Dict[str, Any]] = []
     for v in range(vm_count):
@@ -59,6 +66,13 @@ def host_result(index: int, name: str) -> Dict[str, Any]:
         "writer": {"outcome": "included", "required": True, "state": 1},
         "warnings": ["VM state changed during the backup"] if index % 13 == 0 else [],
         "remote_calls": 9,
+        # as win_vss_backup returns them: the destination before the copy, and the generations kept per VM
+        "destination_free_bytes": 3 * TIB + night * 40 * GIB - (index % 4) * 100 * GIB,
+        "destination_total_bytes": DESTINATION_TOTAL,
+        "restore_points": [
+            {"name": vm["name"], "count": max(1, 7 - night), "oldest": _oldest(started, min(6, 6 - night))}
+            for vm in vms
+        ],
     }
     result = {
         "host": name,
@@ -81,12 +95,30 @@ def host_result(index: int, name: str) -> Dict[str, Any]:
         msg = f"copy: VM {failed['name']}: robocopy exit code 8 (some files or directories could not be copied)"
         result.update(status="failed", msg=msg, failed_task="Run the VSS backup")
         backup.update(failed=True, msg=msg, step="copy", generation_status="partial", expired=[])
+        for point in backup["restore_points"]:  # a partial generation is no restore point
+            point["count"] -= 1 if point["count"] > 1 else 0
     return result
 
 
-def fleet(count: int) -> Dict[str, Dict[str, Any]]:
+def _oldest(started: datetime.datetime, days_back: int) -> str:
+    return (started - datetime.timedelta(days=max(days_back, 0))).strftime("%Y%m%dT%H0000Z")
+
+
+def fleet(count: int, night: int = 0) -> Dict[str, Dict[str, Any]]:
     names = [f"hv{i:03d}" for i in range(1, count + 1)]
-    return {name: host_result(i, name) for i, name in enumerate(names, start=1)}
+    return {name: host_result(i, name, night) for i, name in enumerate(names, start=1)}
+
+
+def history_index(count: int, nights: int, keep: int = 30) -> Optional[Dict[str, Any]]:
+    """``history/index.json`` after ``nights`` earlier nightly runs of the same fleet (oldest first), built with the
+    role's own report and history code; None for no nights."""
+    index = None
+    for night in range(nights, 0, -1):
+        results = list(fleet(count, night).values())
+        moment = START - datetime.timedelta(days=night) + datetime.timedelta(hours=5)
+        report = build_report(results, generated_at=_stamp(moment), history=index, history_keep=keep)
+        index = history_update(report, index, keep)["index"]
+    return index
 
 
 def restore_proofs(*tests: tuple, now: Optional[datetime.datetime] = None) -> Dict[str, Any]:

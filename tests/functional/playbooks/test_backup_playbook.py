@@ -62,7 +62,7 @@ def run_backup(tmp: pathlib.Path, scenarios, *extra_args: str, host_vars=None, p
     proc = subprocess.run(
         [str(PLAYBOOK_BIN), "vaware.hyperv.backup", "-i", str(setup["inventory"]),
          "-e", f"hyperv_backup_report_dir={report_dir}", *extra_args],
-        env=env, cwd=tmp, capture_output=True, text=True, timeout=90, check=False,
+        env=env, cwd=tmp, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert proc.stdout.lstrip().startswith("{"), proc.stdout[-3000:] + proc.stderr[-3000:]
     output = json.loads(proc.stdout)

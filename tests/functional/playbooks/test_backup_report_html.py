@@ -49,13 +49,13 @@ def write_report(tmp: pathlib.Path, results, *extra_args: str, proofs=None, core
         env["ANSIBLE_COLLECTIONS_SCAN_SYS_PATH"] = "false"
     report_dir = tmp / "report"
     if proofs is not None:
-        report_dir.mkdir()
+        report_dir.mkdir(exist_ok=True)
         text = proofs if isinstance(proofs, str) else json.dumps(proofs, indent=2)
         (report_dir / "restore-proofs.json").write_text(text, encoding="utf-8")
     proc = subprocess.run(
         [str(PLAYBOOK_BIN), str(HERE / "report_from_recorded_results.yml"), "-i", str(inventory),
          "-e", f"hyperv_backup_report_dir={report_dir}", *extra_args],
-        env=env, cwd=tmp, capture_output=True, text=True, timeout=120, check=False,
+        env=env, cwd=tmp, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     report = json.loads((report_dir / "backup-report.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(report)
@@ -83,6 +83,23 @@ def check_in_chromium(html_path: pathlib.Path, report, screenshot: str, height: 
         assert [r["status"] for r in rows] == [v["status"] for v in host["vms"]]
         assert html_checks.failures_first([r["status"] for r in rows])
     return dom
+
+
+WIDTHS = (800, 1400)
+
+
+def check_layout(html_path: pathlib.Path, name: str, texts):
+    """At 800 px and 1400 px wide in Chromium: nothing reaches past the window's right edge (no horizontal scroll
+    bar) and every text of ``texts`` is on the page as a reader sees it."""
+    if not chromium.binary():
+        pytest.fail("chromium is not installed (Debian package 'chromium', bindep test profile)")
+    for width in WIDTHS:
+        seen = chromium.layout(html_path, OUTPUT, width=width, screenshot=f"{name}-{width}px.png")
+        assert seen["viewport"] <= width and seen["screenshot"].stat().st_size > 10_000
+        assert seen["scroll"] <= seen["viewport"], (width, seen["scroll"], seen["overflowing"])
+        assert seen["overflowing"] == [], (width, seen["overflowing"])
+        for text in texts:
+            assert text in seen["text"], (width, text)
 
 
 def mail_args(sink: SmtpSink):
@@ -122,6 +139,7 @@ def test_one_host(tmp_path):
     subject = check_mail(sink, html_path)
     assert subject == "[Hyper-V backup] OK: 0/1 hosts failed, 0/2 VMs failed"
     dom = check_in_chromium(html_path, report, "one-host.png", 900)
+    check_layout(html_path, "one-host", ["OK: 1 host(s), 2 VM(s) backed up", "Last proven restore", "vm001-1"])
     assert len(dom.sections) == 1 and sum(len(r) for r in dom.vm_rows.values()) == report["totals"]["vms"]
     # the last proven restore, from restore-proofs.json in the report folder
     assert report["restore_proofs"]["status"] == "read" and report["warnings"] == []
@@ -133,9 +151,9 @@ def test_one_host(tmp_path):
     assert vms["vm001-1"]["last_proven_restore"] is None and vms["vm001-1"]["last_restore_test"]["passed"] is False
     assert "Last proven restore" in dom.column_headers
     proven_cell, never_cell = dom.restore_cells[("hv001", "vm001-0")], dom.restore_cells[("hv001", "vm001-1")]
-    assert proven_cell["restore"] == "proven" and proven_cell["latest"] == "passed"
+    assert proven_cell["restore"] == "proven" and "latest test" not in proven_cell["text"]
     assert proven_cell["text"].startswith(proven["tested_at"][:10] + " · 20261120T020000Z heartbeat after 48")
-    assert never_cell["restore"] == "never" and never_cell["latest"] == "failed"
+    assert never_cell["restore"] == "never"
     assert (
         never_cell["text"].startswith("never latest test ")
         and "failed: no heartbeat within 600 s" in never_cell["text"]
@@ -163,7 +181,7 @@ def test_stale_and_unreadable_restore_proofs(tmp_path):
     (warning,) = report["warnings"]
     assert "restore-proofs.json ignored, so no VM shows a proven restore: restore proofs: not valid JSON" in warning
     html = html_path.read_text(encoding="utf-8")
-    assert 'id="report-warnings"' in html and "1 report warning(s) below" in html
+    assert "<ul id=report-warnings" in html and "1 report warning(s) below" in html
     dom = html_checks.parse(html)
     assert {c["restore"] for c in dom.restore_cells.values()} == {"never"}
 
@@ -178,7 +196,7 @@ def test_stale_and_unreadable_restore_proofs(tmp_path):
     # no file: nothing proven yet, said once at the top, no warning
     proc, report, html_path = write_report(tmp_path / "absent", results)
     assert proc.returncode == 0 and report["status"] == "ok" and report["restore_proofs"]["status"] == "absent"
-    assert 'id="restore-hint"' in html_path.read_text(encoding="utf-8")
+    assert "<p id=restore-hint" in html_path.read_text(encoding="utf-8")
 
 
 def test_mail_defaults_to_starttls_and_never_sends_the_password_in_clear_text(tmp_path):
@@ -244,7 +262,15 @@ def test_a_host_failing_before_its_copy_still_counts_the_vms_it_had(tmp_path):
     assert second["totals"]["vms_unprotected"] == 2
     text = html_path.read_text(encoding="utf-8")
     assert "2 VM(s) without a backup from this run" in text
-    assert 'class="unprotected" data-count="2"' in text and f"vm001-0 (last good backup {generation})" in text
+    assert 'class="e unprotected" data-count=2>' in text
+    dom = html_checks.parse(text)
+    assert dom.unprotected_rows == {"hv001": ["vm001-0", "vm001-1"]} and dom.vm_rows == {"hv001": []}
+    assert text.count(f"last good backup {generation}") == 2
+    # their restore points are those the last report counted: no retention ran since
+    assert [(v["restore_points"], v["oldest_restore_point"]) for v in host["unprotected_vms"]] == [
+        (vm["restore_points"], vm["oldest_restore_point"])
+        for vm in sorted(first["hosts"][0]["vms"], key=lambda v: v["name"])
+    ]
 
 
 def test_no_chart_of_a_single_bar(tmp_path):
@@ -253,22 +279,42 @@ def test_no_chart_of_a_single_bar(tmp_path):
     results = recorded_results.fleet(6)
     _proc, report, html_path = write_report(tmp_path, results)
     text = html_path.read_text(encoding="utf-8")
-    sections = {
-        re.search(r'data-host="([^"]+)"', part).group(1): part for part in text.split('<section class="host"')[1:]
-    }
     for host in report["hosts"]:
-        assert ('class="chart-vms"' in sections[host["name"]]) == (len(host["vms"]) > 1), host["name"]
+        chart = f'<svg class=chart-vms role=img aria-label="{host["name"]}: VMs by duration"'
+        assert (chart in text) == (len(host["vms"]) > 1), host["name"]
     assert any(len(h["vms"]) == 1 for h in report["hosts"]) and any(len(h["vms"]) > 1 for h in report["hosts"])
-    assert 'class="chart-hosts"' in text
+    assert "<svg class=chart-hosts " in text
     _proc, _report, html_path = write_report(tmp_path / "one", {"hv001": results["hv001"]})
-    assert 'class="chart-hosts"' not in html_path.read_text(encoding="utf-8")
+    assert "<svg class=chart-hosts " not in html_path.read_text(encoding="utf-8")
 
 
 def test_two_hundred_hosts(tmp_path):
+    """200 hosts with 14 earlier runs in the history and restore proofs for every tenth host: the HTML is under
+    100 KB (100,000 bytes), fits 800 px and 1400 px, and Chromium shows every host and VM."""
     results = recorded_results.fleet(200)
+    history = tmp_path / "report" / "history"
+    history.mkdir(parents=True)
+    (history / "index.json").write_text(json.dumps(recorded_results.history_index(200, 14)), encoding="utf-8")
+    tests = [
+        (name, r["backup"]["vms"][0]["name"], 3, True) for name, r in list(results.items())[::10] if r["backup"]["vms"]
+    ]
+    proofs = recorded_results.restore_proofs(*tests)
     with SmtpSink() as sink:
-        proc, report, html_path = write_report(tmp_path, results, *mail_args(sink))
+        proc, report, html_path = write_report(tmp_path, results, *mail_args(sink), proofs=proofs)
     assert proc.returncode == 2, proc.stdout[-3000:]
+    size = html_path.stat().st_size
+    assert size < 100_000, f"backup-report.html of 200 hosts is {size} bytes"
+    page = html_path.read_text(encoding="utf-8")
+    assert page.count("<style") == 1 and " style=" not in page
+    assert len(report["history"]["runs"]) == 15 and report["history"]["status"] == "read"
+    assert "Trend of the last 15 run(s)" in page and "<svg class=chart-trend " in page
+    assert "chart-vms" not in page  # more hosts than hyperv_backup_report_vm_charts_max_hosts (10)
+    failed = report["failed_hosts"]
+    check_layout(
+        html_path,
+        "two-hundred-hosts",
+        [f"FAILED: {len(failed)} of 200 host(s) failed", "Needs attention", "Free at destination", failed[-1], "hv200"],
+    )
     # a failed run never sends an OK mail
     assert check_mail(sink, html_path) == (
         f"[Hyper-V backup] FAILED: {report['totals']['hosts_failed']}/200 hosts failed,"
@@ -282,6 +328,9 @@ def test_two_hundred_hosts(tmp_path):
     assert totals["vms"] == sum(len(r["backup"]["vms"]) for r in results.values())
     dom = check_in_chromium(html_path, report, "two-hundred-hosts.png", 2400)
     assert sum(len(rows) for rows in dom.vm_rows.values()) == totals["vms"]
+    assert len(dom.trend_rows) == 15 and sum(1 for c in dom.restore_cells.values() if c["restore"] == "proven") == len(
+        tests
+    )
     # awkward VM names arrive as text: the DOM holds them as attribute values, nothing was executed
     awkward = {r["vm"] for r in dom.vm_rows["hv003"]}
     assert set(recorded_results.AWKWARD_NAMES) <= awkward
@@ -296,10 +345,11 @@ LONG_HOST = "HYPERV-PRODUCTION-HOST-0001.CORP.EXAMPLE.COM"
 def measure_labels(html_path: pathlib.Path, out: pathlib.Path):
     """Open a test-only copy of the page with a script that measures every chart label in Chromium."""
     script = """<script>
-      const labels = [...document.querySelectorAll('svg text.bar-label')].map(t => ({
-        text: t.textContent, right: t.getBBox().x + t.getComputedTextLength(),
-        title: t.parentNode.querySelector('title').textContent,
-        bar: Number(t.parentNode.querySelector('rect').getAttribute('x'))}));
+      const labels = [...document.querySelectorAll('svg text.bar-label')].map(t => {
+        const title = t.querySelector('title').textContent;
+        return {text: t.textContent.slice(title.length), right: t.getBBox().x + t.getComputedTextLength(), title,
+                bar: Number(t.closest('svg').querySelector('rect.ok, rect.failed, rect.warning').getAttribute('x'))};
+      });
       document.body.setAttribute('data-labels', JSON.stringify(labels));
     </script>"""
     page = out / "measure.html"
@@ -338,3 +388,36 @@ def test_long_names_stay_left_of_the_bars_and_tables_need_no_svg(tmp_path):
     for host in report["hosts"]:
         assert [r["vm"] for r in dom.vm_rows.get(host["name"], [])] == [v["name"] for v in host["vms"]]
     assert {"Data", "Duration"} <= set(dom.column_headers)
+
+
+def test_failed_unreachable_and_long_named_hosts_fit_800_and_1400_px(tmp_path):
+    """Night one backs up six hosts; night two one of them is unreachable (its VMs unprotected), one has a 44
+    character name and a VM of 58, and one fails with an error holding a long unbroken path. Nothing may stick out
+    past the window's right edge at 800 px or 1400 px, and the unprotected VMs and the errors must show."""
+    results = recorded_results.fleet(6)
+    proc, _first, _html = write_report(tmp_path, results)
+    night_two = recorded_results.fleet(6)
+    night_two["hv002"] = {
+        "host": "hv002", "status": "failed", "failed_task": "Read the volumes and where the VMs live",
+        "msg": "read volumes: host unreachable while running payload win_volume_guid_facts: timed out",
+        "check_mode": False, "started": None, "finished": "2026-11-26T02:00:05Z", "volumes": [], "backup": {},
+    }  # fmt: skip
+    night_two[LONG_HOST] = {**night_two.pop("hv003"), "host": LONG_HOST}
+    night_two["hv001"]["backup"]["vms"][0]["name"] = LONG_VM
+    path = "\\\\nas01\\hyperv\\" + "V" * 90 + "\\20261125T010000Z\\Virtual Hard Disks\\" + "d" * 60 + ".vhdx"
+    night_two["hv004"]["backup"]["vms"][0].update(status="failed", errors=[f"size mismatch of {path}"])
+    proc, report, html_path = write_report(tmp_path, night_two)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert report["totals"]["vms_unprotected"] >= 2 and LONG_HOST in [h["name"] for h in report["hosts"]]
+    check_layout(
+        html_path,
+        "failed-and-long-names",
+        [
+            "Needs attention",
+            "Not backed up this run",
+            "host unreachable",
+            LONG_HOST,
+            "size mismatch of",
+            "not backed up",
+        ],
+    )

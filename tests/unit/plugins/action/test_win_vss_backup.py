@@ -1507,3 +1507,35 @@ def test_a_backed_up_vm_left_out_by_the_writer_still_fails_the_writer_check(cloc
     }
     left = outcome.hyperv_components_excluded(ds, plan)
     assert [c["component"] for c in left] == ["\\\\" + hv.WEB01_ID.upper()]
+
+
+def test_restore_points_after_retention_count_the_generations_kept_per_vm(clock):
+    """The job listed 20261123 and 20261124 (web01 complete in both), an unfinished one and one holding only old01 (a
+    VM no longer backed up); keep_last 2 expires 20261122 and 20261123 and deletes 20261123 (20261122 stays, its
+    deletion is not recorded): web01 has 20261124 and the new generation, db01 the new one, old01 its own."""
+    listed = hv.generation_list()
+    other = hv.manifest_of("20261122T020000Z")
+    other["vms"][0]["name"] = "old01"
+    listed.append({"name": "20261122T020000Z", "path": "", "created": "", "manifest": other})
+    listed.append({"name": "20261121T020000Z", "path": "", "created": "", "manifest": None})  # unfinished
+    free = {"destination_free_bytes": 1500 * hv.GIB, "destination_total_bytes": 4000 * hv.GIB}
+    scenario = success_scenario(
+        win_vss_backup_collect=[hv.collect(generations=hv.generations_json(listed), status_fields=free)]
+    )
+    _host, result = run(scenario, {"retention": {"keep_last": 2}})
+    assert not result.get("failed"), result["msg"]
+    assert result["expired"] == ["20261123T020000Z"]
+    by_name = {p["name"]: p for p in result["restore_points"]}
+    assert by_name["web01"] == {"name": "web01", "count": 2, "oldest": "20261124T020000Z"}
+    assert by_name["db01"] == {"name": "db01", "count": 1, "oldest": hv.GENERATION}
+    assert by_name["old01"] == {"name": "old01", "count": 1, "oldest": "20261122T020000Z"}
+    assert result["destination_free_bytes"] == 1500 * hv.GIB and result["destination_total_bytes"] == 4000 * hv.GIB
+
+
+def test_no_restore_points_without_a_listing_and_no_free_space_when_not_measured(clock):
+    scenario = success_scenario(win_vss_backup_collect=[hv.collect(generations=None)])
+    scenario["win_vss_backup_status"][-1] = hv.final_status()
+    _host, result = run(scenario)
+    assert not result.get("failed"), result["msg"]
+    assert "restore_points" not in result
+    assert result["destination_free_bytes"] is None and result["destination_total_bytes"] is None
