@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import pathlib
 import re
 import shutil
@@ -18,6 +19,8 @@ import subprocess
 import tempfile
 from typing import Dict, List
 
+# A network namespace of its own; a user who is not root gets it inside a user namespace of their own.
+NO_NETWORK = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--net"]
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -42,7 +45,7 @@ def run(page: pathlib.Path, out_dir: pathlib.Path, *, screenshot: str, width: in
     for mode in ("dom", "shot"):
         with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
             netlog = pathlib.Path(profile) / "netlog.json"
-            cmd = ["unshare", "--net", binary(), *FLAGS, f"--user-data-dir={profile}", f"--log-net-log={netlog}"]
+            cmd = [*NO_NETWORK, binary(), *FLAGS, f"--user-data-dir={profile}", f"--log-net-log={netlog}"]
             if mode == "dom":
                 cmd += ["--dump-dom", url]
             else:
@@ -104,7 +107,7 @@ def layout(page: pathlib.Path, out_dir: pathlib.Path, *, width: int, height: int
     out_dir.mkdir(parents=True, exist_ok=True)
     probe.write_text(page.read_text(encoding="utf-8").replace("</body>", _LAYOUT_SCRIPT + "</body>"), encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        cmd = ["unshare", "--net", binary(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
+        cmd = [*NO_NETWORK, binary(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
         proc = subprocess.run(
             [*cmd, "--dump-dom", probe.resolve().as_uri()],
             capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False,
@@ -115,7 +118,7 @@ def layout(page: pathlib.Path, out_dir: pathlib.Path, *, width: int, height: int
     measured = json.loads(html.unescape(match.group(1)))
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         png = out_dir / screenshot
-        cmd = ["unshare", "--net", binary(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
+        cmd = [*NO_NETWORK, binary(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
         proc = subprocess.run(
             [*cmd, f"--screenshot={png}", page.resolve().as_uri()],
             capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False,
