@@ -35,10 +35,13 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.writers import 
 __all__ = [
     "HRESULTS",
     "WRITER_SERVICES",
+    "error_hint",
     "explain_error",
     "explain_state",
     "hosting_service",
     "job_problem",
+    "job_problems",
+    "listing_problems",
     "missing_writer",
     "problem_line",
     "writer_problem",
@@ -400,3 +403,34 @@ def problem_line(problem: Mapping[str, Any]) -> str:
         if problem.get("last_error"):
             what += f", last error: {problem['last_error']}"
     return f"{what}: {problem.get('remedy')}"
+
+
+def listing_problems(writers: Iterable[Mapping[str, Any]], need_hyperv: bool) -> List[Dict[str, Any]]:
+    """The problems of a preflight's writer listing: every writer that is not stable, and, when VMs are to be
+    backed up, the Hyper-V writer if it is not listed (first)."""
+    writers = list(writers)
+    problems = writer_problems(writers)
+    if need_hyperv and not any(_guid(w.get("id")) == HYPERV_WRITER_ID for w in writers):
+        problems.insert(0, missing_writer(HYPERV_WRITER_ID, HYPERV_WRITER_NAME))
+    return problems
+
+
+def job_problems(writer: Mapping[str, Any], required: bool, diskshadow_errors: Iterable[Mapping[str, Any]]) -> list:
+    """The writer problems a finished job shows: the Hyper-V writer left out of a snapshot that needed it.
+
+    ``writer`` is the analysis' writer record (the preflight state plus ``included``); ``diskshadow_errors``
+    the errors of the transcript (``text``, ``hresult``), the first of which is the reason given.
+    """
+    if writer.get("included") is not False or not required:
+        return []
+    first = next(iter(diskshadow_errors or []), None)
+    error = f"{first.get('text')} (HRESULT {first.get('hresult')})" if first else None
+    return [job_problem(writer if writer.get("state") is not None else None, error)]
+
+
+def error_hint(text: Any) -> str:
+    """``"; VSS_E_X (0x...): meaning; action"`` for a diskshadow error the table knows, else ``""``."""
+    explained = explain_error(text)
+    if not explained:
+        return ""
+    return f"; {explained['symbol']} ({explained['code']}): {explained['meaning']}; {explained['action']}"

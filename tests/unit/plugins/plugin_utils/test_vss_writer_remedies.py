@@ -10,10 +10,13 @@ import pytest
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.writer_remedies import (
     HRESULTS,
     WRITER_SERVICES,
+    error_hint,
     explain_error,
     explain_state,
     hosting_service,
     job_problem,
+    job_problems,
+    listing_problems,
     missing_writer,
     problem_line,
     writer_problems,
@@ -245,3 +248,32 @@ def test_problem_line():
         " 'Microsoft Hyper-V VSS Writer' as [1] Stable"
     )
     assert line.endswith("(for a VM: configuration, disks and checkpoints)")
+
+
+def test_listing_problems_add_the_missing_hyperv_writer_only_when_vms_are_backed_up():
+    german = listing("vssadmin_list_writers_de.txt")
+    assert [p["name"] for p in listing_problems(german, True)] == ["Microsoft Hyper-V VSS Writer", "System Writer"]
+    without = [w for w in german if w["id"] != HYPERV]
+    assert [p["problem"] for p in listing_problems(without, True)] == ["missing", "waiting"]
+    assert [p["problem"] for p in listing_problems(without, False)] == ["waiting"]
+    assert [p["problem"] for p in listing_problems([], True)] == ["missing"]
+
+
+def test_job_problems_only_for_a_required_writer_left_out():
+    errors = [{"text": "VSS_E_FLUSH_WRITES_TIMEOUT", "hresult": "80042313"}]
+    writer = {"included": False, "state": 1, "state_name": "VSS_WS_STABLE", "last_error": "No error"}
+    [problem] = job_problems(writer, True, errors)
+    assert problem["last_error"] == "VSS_E_FLUSH_WRITES_TIMEOUT (HRESULT 80042313)"
+    assert "flush" in problem["explanation"]
+    assert job_problems(writer, False, errors) == []
+    assert job_problems({**writer, "included": True}, True, errors) == []
+    assert job_problems({**writer, "included": None}, True, errors) == []
+    [unknown_before] = job_problems({"included": False}, True, [])
+    assert unknown_before["state"] is None and unknown_before["last_error"] is None
+
+
+def test_error_hint():
+    assert error_hint("VSS_E_INSUFFICIENT_STORAGE 8004231F").startswith(
+        "; VSS_E_INSUFFICIENT_STORAGE (0x8004231F): a volume has too little free space"
+    )
+    assert error_hint("VSS_E_SOMETHING_ELSE 80042399") == ""
