@@ -12,12 +12,15 @@ import jsonschema
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.vaware.hyperv.plugins.action import win_vss_backup as action_plugin
 from ansible_collections.vaware.hyperv.plugins.filter import backup_report as plugin
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._proofs import (
     merge_proofs,
     proven_restore,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._report import NO_RESULT_MSG
+from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import ScriptedHost, make_action
 
 ROOT = pathlib.Path(plugin.__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "backup-report.schema.json").read_text(encoding="utf-8"))
@@ -446,10 +449,6 @@ def test_the_report_time_is_also_given_in_the_controllers_time_zone(monkeypatch)
 
 def _backup_result(writers: str, check_mode=False) -> dict:
     """What win_vss_backup returns against the scripted host whose preflight lists ``writers``."""
-    from ansible_collections.vaware.hyperv.plugins.action import win_vss_backup as action_plugin
-    from ansible_collections.vaware.hyperv.tests.unit.plugins.action import vss_backup_host as hv
-    from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ScriptedHost, make_action
-
     host = ScriptedHost({"win_vss_backup_preflight": [hv.preflight(writers=writers)]})
     action = host.install(
         make_action(action_plugin.ActionModule, {"destination": hv.DESTINATION}, check_mode=check_mode)
