@@ -279,8 +279,8 @@ def explain_state(state: Optional[int]) -> str:
         return "stable: ready for a backup"
     if kind == "failed":
         return (
-            f"failed at {_PHASES[state]} during the last backup or snapshot: VSS keeps the writer out of new"
-            " backups until the service that hosts it is restarted"
+            f"failed at {_PHASES[state]} during the last backup or snapshot: it stays failed until it is reset,"
+            " which restarting the service that hosts it usually does"
         )
     if kind == "waiting":
         return (
