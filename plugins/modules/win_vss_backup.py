@@ -520,7 +520,7 @@ writer_problems:
       with the remedy; any other problem is also a warning line.
     - Writers are matched by writer id (the same in every display language), else by English name; see the table
       in C(docs/win_vss_backup.md).
-  returned: when a backup was planned by this run, or failed in the preflight on the writer check
+  returned: when a backup was planned by this run or a job ran to its end, and when the writer check failed
   type: list
   elements: dict
   contains:
