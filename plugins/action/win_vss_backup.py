@@ -74,6 +74,11 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.scripts import 
     render_script,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import normalize_volumes
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.writer_remedies import (
+    job_problems,
+    listing_problems,
+    problem_line,
+)
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.writers import parse_writers
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import (
     damaged_path_hint,
@@ -228,6 +233,7 @@ class BackupRun:
         self.retention_skipped = False
         # the validated restic repository (password included: never put into a result), None for files
         self.repository: Optional[Dict[str, Any]] = args.get("_restic")
+        self.writer_problems: List[Dict[str, Any]] = []  # what the preflight's writer listing showed
 
     # ------------------------------------------------------------------------------ remote calls
 
@@ -374,21 +380,27 @@ class BackupRun:
         self.warnings.extend(plan.get("warnings") or [])
 
         writer = self.writer_state(pre)
+        listed = parse_writers(str(pre.get("writers_text") or ""))
+        self.writer_problems = listing_problems(listed, bool(plan.get("vms")))
+        hyperv = next((p for p in self.writer_problems if p["id"] == HYPERV_WRITER_ID), None)
         if plan.get("vms") and self.args["require_hyperv_writer"]:
             if writer is None:
                 raise StepFailed(
                     "preflight",
                     f"the {HYPERV_WRITER_NAME} ({{{HYPERV_WRITER_ID}}}) is not listed by 'vssadmin list writers'"
                     " on the host; VM copies could not be application-consistent"
-                    " (set require_hyperv_writer: false to accept that)",
+                    f" (set require_hyperv_writer: false to accept that); {hyperv['remedy']}",
+                    writer_problems=self.writer_problems,
                 )
             if writer.get("failed"):
                 raise StepFailed(
                     "preflight",
                     f"the {HYPERV_WRITER_NAME} is in state {writer.get('state')} ({writer.get('state_name')}),"
-                    f" last error: {writer.get('last_error')}; fix the writer (or restart the Hyper-V Virtual Machine"
-                    " Management service) before backing up",
+                    f" last error: {writer.get('last_error')}; before backing up, {hyperv['remedy']}",
+                    writer_problems=self.writer_problems,
                 )
+        # writers in trouble that do not stop the backup: each one line, with its service and the fix
+        self.warnings.extend(problem_line(p) for p in self.writer_problems)
 
         dest = pre.get("destination") or {}
         required = plan.get("total_bytes")
@@ -455,6 +467,7 @@ class BackupRun:
             "manifest_path": manifest_path(plan),
             "plan": plan,
             "stale_shadows": stale["shadows"],
+            "writer_problems": self.writer_problems,
             "dead_lock_job": dead,
         }
         if self.repository:
@@ -846,6 +859,8 @@ class BackupRun:
                 for p in (final.get("expired_before_copy") or status.get("expired_before_copy") or [])
             ],
             writer=outcome.writer_result(manifest["writer"]),
+            writer_problems=self.writer_problems
+            + job_problems(analysis["writer"], bool(manifest["writer"].get("required")), ds.get("errors") or []),
             manifest_written=bool(final.get("manifest_written")),
             job_kept=bool(failed and self.args["keep_failed_job"]),
             retention_skipped=self.retention_skipped,

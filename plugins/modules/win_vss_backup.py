@@ -545,6 +545,68 @@ writer:
     state:
       description: VSS writer state number before the backup (1 is stable).
       type: int
+writer_problems:
+  description:
+    - VSS writers in trouble, each with the Windows service that hosts it and the usual fix; empty when all are
+      stable. The preflight lists every writer C(vssadmin list writers) shows in a state other than stable (failed,
+      waiting, unknown) and, when VMs are to be backed up, a missing Microsoft Hyper-V VSS Writer; the job adds the
+      Hyper-V writer when the snapshot left it out.
+    - A failed or missing Hyper-V writer fails the run (unless O(require_hyperv_writer=false)) and the message ends
+      with the remedy; any other problem is also a warning line.
+    - Writers are matched by writer id (the same in every display language), else by English name; see the table
+      in C(docs/win_vss_backup.md).
+  returned: when a backup was planned by this run or a job ran to its end, and when the writer check failed
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Writer name as listed (writer names are not translated).
+      type: str
+    id:
+      description: Writer id, lower case without braces (null when not known).
+      type: str
+    state:
+      description: VSS writer state number (1 stable, 2-5 waiting, 6-15 failed; null when the writer is missing).
+      type: int
+    state_name:
+      description: The state's C(VSS_WS_*) symbol.
+      type: str
+    last_error:
+      description: The last error as the host printed it (in its display language), or the diskshadow error of the job.
+      type: str
+    problem:
+      description: C(failed), C(waiting), C(unstable) (no usable state) or C(missing).
+      type: str
+    service:
+      description: Name of the Windows service that hosts the writer, for example C(vmms); null when not known.
+      type: str
+    service_display_name:
+      description: That service's display name, for example C(Hyper-V Virtual Machine Management).
+      type: str
+    explanation:
+      description: What the state and the last error usually mean.
+      type: str
+    remedy:
+      description:
+        - The usual fix, for example restart the service (C(Restart-Service -Name vmms)), then
+          C(vssadmin list writers) must show the writer as C([1] Stable).
+      type: str
+    found_by:
+      description: C(preflight) (the listing before the job) or C(job) (the job's snapshot).
+      type: str
+  sample:
+    - name: Microsoft Hyper-V VSS Writer
+      id: 66841cd4-6ded-4f4b-8f17-fd23f8ddc3de
+      state: 9
+      state_name: VSS_WS_FAILED_AT_FREEZE
+      last_error: Timed out
+      problem: failed
+      service: vmms
+      service_display_name: Hyper-V Virtual Machine Management
+      explanation: "failed at freeze during the last backup or snapshot: ..."
+      remedy: "restart the Hyper-V Virtual Machine Management service (vmms) on the host (`Restart-Service -Name vmms`),
+        then `vssadmin list writers` must show 'Microsoft Hyper-V VSS Writer' as [1] Stable; ..."
+      found_by: preflight
 plan:
   description: The backup plan (volumes, mount folders, per-VM copy steps, total size), see C(docs/backup_engine.md).
   returned: when a backup was planned by this run

@@ -261,6 +261,40 @@ def _writer(value: Any) -> Optional[str]:
     return str(value)
 
 
+_WRITER_PROBLEM_KEYS = (
+    "name",
+    "id",
+    "state",
+    "state_name",
+    "last_error",
+    "problem",
+    "service",
+    "service_display_name",
+    "remedy",
+    "found_by",
+)
+
+
+def _writer_problems(value: Any, host: str) -> List[Dict[str, Any]]:
+    """win_vss_backup's ``writer_problems`` (writer, state, hosting service, remedy) as the report keeps them."""
+    if value is None or value == "":
+        return []
+    if not isinstance(value, list):
+        raise ReportInputError(
+            f"host {host!r}: backup.writer_problems must be a list of writer problems, got {type(value).__name__}"
+        )
+    shaped = []
+    for index, item in enumerate(value):
+        where = f"host {host!r}, backup.writer_problems[{index}]"
+        if not isinstance(item, Mapping) or _text(item.get("name")) is None:
+            raise ReportInputError(f"{where}: expected a mapping with the writer's name and remedy, got {item!r}"[:300])
+        problem = {key: _text(item.get(key)) for key in _WRITER_PROBLEM_KEYS}
+        problem["state"] = _int(item.get("state"), f"{where}.state")
+        problem["remedy"] = problem["remedy"] or "no remedy recorded"
+        shaped.append(problem)
+    return shaped
+
+
 def _shape_host(raw: Any, index: int) -> Dict[str, Any]:
     if not isinstance(raw, Mapping):
         raise ReportInputError(
@@ -314,7 +348,8 @@ def _shape_host(raw: Any, index: int) -> Dict[str, Any]:
     failed = recorded == "failed" or bool(backup.get("failed")) or vms_failed > 0
     if failed and not errors:
         errors.append(f"{vms_failed} VM(s) failed")
-    status = "failed" if failed else ("warning" if warnings else "ok")
+    writer_problems = _writer_problems(backup.get("writer_problems"), name)
+    status = "failed" if failed else ("warning" if warnings or writer_problems else "ok")
     bytes_ = _sum([vm["bytes"] for vm in vms])
     files = _sum([vm["files"] for vm in vms])
     copy_seconds = _sum([vm["seconds"] for vm in vms])
@@ -343,6 +378,7 @@ def _shape_host(raw: Any, index: int) -> Dict[str, Any]:
         "vms_ok": vms_ok,
         "vms_failed": vms_failed,
         "writer": _writer(backup.get("writer")),
+        "writer_problems": writer_problems,
         "shadows_created": _int(_count(backup.get("shadows_created")), f"host {name!r}: shadows_created"),
         "shadows_deleted": _int(_count(backup.get("shadows_deleted")), f"host {name!r}: shadows_deleted"),
         "expired": _expired(backup.get("expired")),

@@ -10,6 +10,7 @@
 * :mod:`.scripts`      the diskshadow script and the copy wrapper rendered from a plan; their markers read back;
 * :mod:`.diskshadow`   a diskshadow transcript read (shadow ids, writer components, errors);
 * :mod:`.writers`      ``vssadmin list writers`` and diskshadow writer status read;
+* :mod:`.writer_remedies` a failed, stuck or missing writer: the service that hosts it and the usual fix;
 * :mod:`.robocopy`     robocopy exit codes and log summaries read;
 * :mod:`.manifest`     the manifest of a generation built and validated;
 * :mod:`.retention`    which generations a ``keep_*`` policy expires;

@@ -24,6 +24,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.manifest import
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.robocopy import outcome as robocopy_outcome
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.robocopy import parse_summary
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.scripts import parse_exit_codes, parse_source_sizes
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.writer_remedies import error_hint, job_problems
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import is_under, parse_time
 
 
@@ -288,17 +289,19 @@ def failure_message(
         return "destination", f"{status['error']} (checked as {status.get('account')})"
     if analysis["writer"].get("included") is False and manifest["writer"]["required"]:
         lines = [f"{c.get('component')}" for c in ds.get("excluded_components") or []]
+        [problem] = job_problems(analysis["writer"], True, ds.get("errors") or [])
         return "snapshot", (
             f"the {HYPERV_WRITER_NAME} was excluded from the snapshot"
             + (f" (components: {', '.join(lines)})" if lines else "")
             + (f"; diskshadow: {ds['errors'][0].get('text')}" if ds.get("errors") else "")
-            + "; no application-consistent copy was made"
+            + f"; no application-consistent copy was made; {problem['remedy']}"
         )
     if ds.get("errors"):
         first = ds["errors"][0]
         vm_list = ", ".join(vm["name"] for vm in plan["vms"]) or "extra paths"
         return "snapshot", (
             f"diskshadow failed for VMs {vm_list}: {first.get('text')} (HRESULT {first.get('hresult')})"
+            + error_hint(f"{first.get('text')} {first.get('hresult')}")
         )
     if not ds.get("shadows") and status.get("diskshadow_started_at"):
         # diskshadow made no snapshot and printed no VSS error: say what it did print

@@ -421,3 +421,41 @@ def test_failed_unreachable_and_long_named_hosts_fit_800_and_1400_px(tmp_path):
             "not backed up",
         ],
     )
+
+
+def test_a_failed_writer_shows_its_service_and_the_fix(tmp_path):
+    """hv001's Hyper-V writer failed (its preflight listing, read by the module's own code): the host's section
+    names the writer, its state and last error, the service that hosts it and the fix."""
+    from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.writer_remedies import listing_problems
+    from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.writers import parse_writers
+
+    listing = (
+        ROOT / "tests" / "unit" / "fixtures" / "win_vss_backup" / "vssadmin_writers_hyperv_failed.txt"
+    ).read_text(encoding="utf-8")
+    problems = listing_problems(parse_writers(listing), True)
+    msg = "preflight: the Microsoft Hyper-V VSS Writer is in state 8 (VSS_WS_FAILED_AT_PREPARE_SNAPSHOT)"
+    results = recorded_results.fleet(2)
+    results["hv001"].update(status="failed", msg=msg, failed_task="Run the VSS backup")
+    results["hv001"]["backup"] = {
+        "failed": True, "msg": msg, "step": "preflight", "vms": [], "expired": [], "writer_problems": problems,
+    }  # fmt: skip
+    proc, report, html_path = write_report(tmp_path, results)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    host = next(h for h in report["hosts"] if h["name"] == "hv001")
+    assert [(p["name"], p["service"], p["state"]) for p in host["writer_problems"]] == [
+        ("Microsoft Hyper-V VSS Writer", "vmms", 8)
+    ]
+    assert next(h for h in report["hosts"] if h["name"] == "hv002")["writer_problems"] == []
+    text = html_path.read_text(encoding="utf-8")
+    assert text.count('class="writer-problems"') == 1
+    assert 'data-writer="Microsoft Hyper-V VSS Writer" data-service="vmms"' in text
+    assert (
+        "VSS writer <strong>Microsoft Hyper-V VSS Writer</strong>: failed (state 8 VSS_WS_FAILED_AT_PREPARE_SNAPSHOT)"
+        in text
+    )
+    assert "last error Retryable error; hosted by Hyper-V Virtual Machine Management (vmms)" in text
+    assert (
+        "Fix: restart the Hyper-V Virtual Machine Management service (vmms) on the host"
+        " (`Restart-Service -Name vmms`), then `vssadmin list writers` must show"
+        " &#39;Microsoft Hyper-V VSS Writer&#39; as [1] Stable" in text
+    )

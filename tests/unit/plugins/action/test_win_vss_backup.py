@@ -380,6 +380,65 @@ def test_hyperv_writer_failed_before_start(clock):
     host, result = run({"win_vss_backup_preflight": [hv.preflight(writers="vssadmin_writers_hyperv_failed.txt")]})
     assert_failure_safe(host, result, r"^preflight: the Microsoft Hyper-V VSS Writer is in state 8")
     assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
+    # the message names the service to restart and how to check it worked
+    assert (
+        "last error: Retryable error; before backing up, restart the Hyper-V Virtual Machine Management service"
+        " (vmms) on the host (`Restart-Service -Name vmms`), then `vssadmin list writers` must show"
+        " 'Microsoft Hyper-V VSS Writer' as [1] Stable" in result["msg"]
+    )
+    [problem] = result["writer_problems"]
+    assert {k: problem[k] for k in ("name", "id", "state", "last_error", "service", "problem", "found_by")} == {
+        "name": "Microsoft Hyper-V VSS Writer",
+        "id": "66841cd4-6ded-4f4b-8f17-fd23f8ddc3de",
+        "state": 8,
+        "last_error": "Retryable error",
+        "service": "vmms",
+        "problem": "failed",
+        "found_by": "preflight",
+    }
+    assert "wait ten minutes" in problem["remedy"]
+
+
+def test_hyperv_writer_missing_on_a_german_host_names_the_service_to_start(clock):
+    host, result = run({"win_vss_backup_preflight": [hv.preflight(writers="vssadmin_writers_de_no_hyperv.txt")]})
+    assert_failure_safe(
+        host, result, r"^preflight: the Microsoft Hyper-V VSS Writer \(\{66841cd4-[0-9a-f-]+\}\) is not listed"
+    )
+    assert "start the Hyper-V Virtual Machine Management service (vmms) or restart it" in result["msg"]
+    [problem] = result["writer_problems"]
+    assert (problem["problem"], problem["service"], problem["state"]) == ("missing", "vmms", None)
+    assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
+
+
+def test_missing_hyperv_writer_not_required_is_a_warning_with_the_remedy(clock):
+    _host, result = run(
+        {"win_vss_backup_preflight": [hv.preflight(writers="vssadmin_writers_de_no_hyperv.txt")]},
+        {"require_hyperv_writer": False},
+        check_mode=True,
+    )
+    assert not result.get("failed"), result["msg"]
+    assert result["writer_problems"][0]["problem"] == "missing"
+    assert any(w.startswith("VSS writer 'Microsoft Hyper-V VSS Writer' is not listed") for w in result["warnings"])
+
+
+def test_another_failed_writer_does_not_stop_the_backup_but_is_reported_with_its_service(clock):
+    _host, result = run(
+        success_scenario(win_vss_backup_preflight=[hv.preflight(writers="vssadmin_writers_sql_failed.txt")])
+    )
+    assert not result.get("failed"), result["msg"]
+    [problem] = result["writer_problems"]
+    assert (problem["name"], problem["service"], problem["state"], problem["found_by"]) == (
+        "SqlServerWriter",
+        "SQLWriter",
+        11,
+        "preflight",
+    )
+    [warning] = [w for w in result["warnings"] if "SqlServerWriter" in w]
+    assert warning.startswith(
+        "VSS writer 'SqlServerWriter' is in state 11 (VSS_WS_FAILED_AT_POST_SNAPSHOT), last error: Non-retryable error:"
+        " restart the SQL Server VSS Writer service (SQLWriter) on the host"
+    )
+    assert result["writer"]["outcome"] == "included"
 
 
 def test_hyperv_writer_excluded_fails_and_cleans_up(clock):
@@ -400,6 +459,17 @@ def test_hyperv_writer_excluded_fails_and_cleans_up(clock):
     host, result = run(scenario, {"retention": {"keep_last": 1}})
     assert_failure_safe(host, result, r"^snapshot: the Microsoft Hyper-V VSS Writer was excluded.*5F3C0C4E")
     assert result["writer"]["included"] is False and result["writer"]["outcome"] == "excluded"
+    assert (
+        "no application-consistent copy was made; restart the Hyper-V Virtual Machine Management service"
+        in (result["msg"])
+    )
+    [problem] = result["writer_problems"]
+    assert (problem["name"], problem["service"], problem["found_by"], problem["state"]) == (
+        "Microsoft Hyper-V VSS Writer",
+        "vmms",
+        "job",
+        1,
+    )
     assert json.loads(verdict_of(host)["manifest_text"])["status"] == "failed"
     assert host.calls_to("win_vss_backup_cleanup")[0].parameters["RemoveJobs"] == [hv.JOB_ID]
 
@@ -421,6 +491,10 @@ def test_diskshadow_create_fails(clock):
     assert_failure_safe(
         host, result, r"^snapshot: diskshadow failed for VMs web01, db01: VSS_E_PROVIDER_VETO \(HRESULT 80042306\)"
     )
+    # what a veto usually means and what to do
+    assert "; VSS_E_PROVIDER_VETO (0x80042306): the shadow copy provider refused the snapshot" in result["msg"]
+    assert "vssadmin list providers" in result["msg"]
+    assert result["writer_problems"] == []  # a provider veto is not a writer problem
     assert result["shadows_created"] == []
     (cleanup,) = host.calls_to("win_vss_backup_cleanup")
     assert cleanup.parameters["RemoveJobs"] == [hv.JOB_ID]

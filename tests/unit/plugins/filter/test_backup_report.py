@@ -12,12 +12,15 @@ import jsonschema
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.vaware.hyperv.plugins.action import win_vss_backup as action_plugin
 from ansible_collections.vaware.hyperv.plugins.filter import backup_report as plugin
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._proofs import (
     merge_proofs,
     proven_restore,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._report import NO_RESULT_MSG
+from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import ScriptedHost, make_action
 
 ROOT = pathlib.Path(plugin.__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "backup-report.schema.json").read_text(encoding="utf-8"))
@@ -439,3 +442,60 @@ def test_the_report_time_is_also_given_in_the_controllers_time_zone(monkeypatch)
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+# ------------------------------------------------------------------ writer problems, from the module's own result
+
+
+def _backup_result(writers: str, check_mode=False) -> dict:
+    """What win_vss_backup returns against the scripted host whose preflight lists ``writers``."""
+    host = ScriptedHost({"win_vss_backup_preflight": [hv.preflight(writers=writers)]})
+    action = host.install(
+        make_action(action_plugin.ActionModule, {"destination": hv.DESTINATION}, check_mode=check_mode)
+    )
+    result = action.run(task_vars={"inventory_hostname": "hv01"})
+    return {k: v for k, v in result.items() if not k.startswith("_ansible") and k != "invocation"}
+
+
+def test_a_host_whose_hyperv_writer_failed_shows_the_service_to_restart():
+    backup = _backup_result("vssadmin_writers_hyperv_failed.txt")
+    assert backup["failed"] is True
+    r = report([failed_host("hv01", msg=backup["msg"], backup=backup)])
+    (host,) = r["hosts"]
+    assert host["status"] == "failed"
+    [problem] = host["writer_problems"]
+    assert (problem["name"], problem["service"], problem["state"], problem["found_by"]) == (
+        "Microsoft Hyper-V VSS Writer",
+        "vmms",
+        8,
+        "preflight",
+    )
+    assert problem["remedy"].startswith("restart the Hyper-V Virtual Machine Management service (vmms) on the host")
+    assert "Restart-Service -Name vmms" in host["errors"][0]
+
+
+def test_a_host_with_another_writer_in_trouble_is_a_warning():
+    backup = _backup_result("vssadmin_writers_sql_failed.txt", check_mode=True)
+    assert not backup.get("failed"), backup["msg"]
+    r = report([{"host": "hv02", "status": "ok", "check_mode": True, "backup": backup}])
+    (host,) = r["hosts"]
+    assert [p["service"] for p in host["writer_problems"]] == ["SQLWriter"]
+    assert host["status"] == "warning" and r["status"] == "warning"
+    assert any("restart the SQL Server VSS Writer service (SQLWriter)" in w for w in host["warnings"])
+    # the same host without the problem list (an older module's result) is still a warning through its warnings;
+    # without either it is ok
+    quiet = dict(backup, writer_problems=[], warnings=[])
+    assert report([{"host": "hv02", "status": "ok", "check_mode": True, "backup": quiet}])["hosts"][0]["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    "problems, message",
+    [
+        ("x", "backup.writer_problems must be a list"),
+        ([{"state": 1}], r"backup.writer_problems\[0\]: expected a mapping with the writer's name"),
+        ([{"name": "W", "state": "stable"}], r"backup.writer_problems\[0\].state: expected a number"),
+    ],
+)
+def test_bad_writer_problems_are_named(problems, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        plugin.backup_report([ok_host("hv01", writer_problems=problems)], generated_at=NOW)

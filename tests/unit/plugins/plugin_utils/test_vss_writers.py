@@ -193,3 +193,42 @@ def test_diskshadow_metadata_lines_are_not_taken_for_the_last_error():
     assert writer["last_error"] == "0x80042409 (VSS_E_WRITERERROR_NONRETRYABLE)"
     assert (writer["state"], writer["failed"]) == (7, True)
     assert writer["instance_id"] == "7e631031-c695-4229-9da1-a7de057e64cb"
+
+
+def test_vssadmin_english_failures_and_the_waiting_for_responses_lines():
+    writers = parse_writers(fixture("vssadmin_list_writers_en_failures.txt").replace("\n", "\r\n"))
+    assert len(writers) == 9
+    assert [w["name"] for w in writers if w["failed"]] == [
+        "Microsoft Hyper-V VSS Writer",
+        "SqlServerWriter",
+        "Microsoft Exchange Writer",
+        "Event Log Writer",
+        "WMI Writer",
+    ]
+    sql = by_name(writers)["SqlServerWriter"]
+    assert (sql["id"], sql["state_name"], sql["last_error"]) == (
+        "a65faa63-5ea8-4ebc-9dbd-a0c4db26912a",
+        "VSS_WS_FAILED_AT_PREPARE_BACKUP",
+        "Non-retryable error",
+    )
+
+
+def test_vssadmin_french_as_current_windows_prints_it():
+    # labels of a French Windows 11 host as posted in a public issue (U+2019 apostrophe in "instance")
+    text = (
+        "vssadmin 1.1 - Outil ligne de commande d\u2019administration du service de clich\u00e9"
+        " instantan\u00e9 de volume\r\n"
+        "(C) Copyright 2001-2013 Microsoft Corp.\r\n\r\n"
+        "Nom du r\u00e9dacteur : 'Task Scheduler Writer'\r\n"
+        "   ID du r\u00e9dacteur : {d61d61c8-d73a-4eee-8cdd-f6f9786b7124}\r\n"
+        "   ID de l\u2019instance du r\u00e9dacteur : {1bddd48e-5052-49db-9b07-b96f96727e6b}\r\n"
+        "   \u00c9tat : [1] Stable\r\n"
+        "   Derni\u00e8re erreur : Aucune erreur\r\n"
+    )
+    [writer] = parse_writers(text)
+    assert (writer["name"], writer["id"], writer["instance_id"]) == (
+        "Task Scheduler Writer",
+        "d61d61c8-d73a-4eee-8cdd-f6f9786b7124",
+        "1bddd48e-5052-49db-9b07-b96f96727e6b",
+    )
+    assert (writer["state_name"], writer["last_error"]) == ("VSS_WS_STABLE", "Aucune erreur")
