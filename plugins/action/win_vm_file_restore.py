@@ -214,7 +214,12 @@ class ActionModule(ActionBase):
             return
 
         target = opts["target"]
-        items = resolve_copy(read, opts["paths"], target, name)
+        items, links = resolve_copy(read, opts["paths"], target, name)
+        if links:
+            self._warnings.append(
+                f"not copied: {', '.join(links[:10])} (junctions or folder links; their targets would be read on "
+                "the host, not in the guest)"
+            )
         out["target"] = target
         out["items"] = items
         files_to = [i["destination"] for i in items if i["type"] == "file"]

@@ -111,6 +111,9 @@ notes:
   - The account Ansible connects as must be an administrator of the host (mounting a disk and robocopy's backup mode
     need it).
   - A disk the host already has attached is left alone and the task fails naming it.
+  - Junctions and symbolic links to folders inside the guest (such as C(Documents and Settings)) are never followed,
+    since their targets would be resolved on the host; a path through one is refused, a glob leaves them out with a
+    warning, and a folder copy skips them (robocopy C(/XJ)).
   - A VM backed up with checkpoints whose differencing disk names a parent outside the generation (the live VM's disk)
     is refused, since mounting it would read the live parent in place of the backed-up one.
   - Copies run in the one task call, with the disk mounted for its duration; a run cut off mid-copy leaves the disk
@@ -204,8 +207,10 @@ path:
   type: str
   sample: \inetpub\wwwroot
 entries:
-  description: Its entries, folders first, each with C(name), C(path), C(type) (C(file) or C(folder)), C(size) (files)
-    and C(modified) (UTC).
+  description:
+    - Its entries, folders first, each with C(name), C(path), C(type), C(size) (files) and C(modified) (UTC).
+    - C(type) is C(file), C(folder) or C(link) (a junction or symbolic link to a folder, which is never followed, as
+      its target would be resolved on the host, not in the guest).
   returned: mode list
   type: list
   elements: dict

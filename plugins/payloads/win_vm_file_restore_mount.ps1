@@ -11,7 +11,7 @@
 #            (UTC) and, with children, the entries of the folder
 #   Copy     for each entry of -Items (@{ source = 'relative to the volume root'; type = 'file'|'folder';
 #            destination = 'full path on this host' }) a robocopy with backup semantics (/B); stops at
-#            exit code 8 or more
+#            exit code 8 or more; junctions and symbolic links inside a folder are not followed (/XJ)
 #
 # Before mounting, a sweep dismounts what an earlier run of this payload left mounted (its process died):
 # every mount is recorded first in %ProgramData%\vaware.hyperv\file-restore\<RunId>-<n>.mount.json with the
@@ -46,7 +46,7 @@ $null = New-Item -ItemType Directory -Path $markerDir -Force
 function Test-MarkerOwnerAlive {
     param($Data)
     $process = Get-Process -Id ([int]$Data.pid) -ErrorAction SilentlyContinue
-    return ($null -ne $process -and $process.StartTime.ToUniversalTime().ToString('o') -eq [string]$Data.process_started)
+    return ($null -ne $process -and [long]$process.StartTime.ToUniversalTime().Ticks -eq [long]$Data.process_started_ticks)
 }
 
 function Dismount-IfAttached {
@@ -74,7 +74,7 @@ foreach ($marker in @(Get-ChildItem -LiteralPath $markerDir -Filter '*.mount.jso
 }
 
 $self = Get-Process -Id $PID
-$started = $self.StartTime.ToUniversalTime().ToString('o')
+$started = [long]$self.StartTime.ToUniversalTime().Ticks
 
 function Get-VolumeFacts {
     param([int]$DiskNumber)
@@ -131,12 +131,27 @@ function Get-VolumeFacts {
     return $facts
 }
 
+function Get-LinkOnPath {
+    # The first folder on the way to $Relative below $Root that is a junction or symbolic link, or $null. Its target
+    # would be resolved on this host (C:\Users of a guest junction is the host's C:\Users), so it is never followed.
+    # Files are not asked: a file's reparse point is usually compression or deduplication, which reads fine.
+    param([string]$Root, [string]$Relative)
+    $path = $Root
+    foreach ($part in @($Relative -split '\\' | Where-Object { $_ })) {
+        $path = [IO.Path]::Combine($path, $part)
+        $info = New-Object IO.DirectoryInfo($path)
+        if ($info.Exists -and ($info.Attributes -band [IO.FileAttributes]::ReparsePoint)) { return $path.Substring($Root.Length) }
+    }
+    return $null
+}
+
 function Get-EntryFacts {
     param([IO.FileSystemInfo]$Info)
     $folder = [bool]($Info.Attributes -band [IO.FileAttributes]::Directory)
     return [ordered]@{
         name = $Info.Name
         folder = $folder
+        link = $folder -and [bool]($Info.Attributes -band [IO.FileAttributes]::ReparsePoint)
         size = $(if ($folder) { $null } else { [long]$Info.Length })
         modified = $Info.LastWriteTimeUtc.ToString('yyyy-MM-ddTHH:mm:ssZ')
     }
@@ -153,7 +168,7 @@ try {
             throw "the virtual disk $disk is already attached on this host; it is left as it is"
         }
         # recorded before mounting: a crash right after Mount-VHD still leaves the record for the sweep
-        $text = [ordered]@{ path = $disk; pid = $PID; process_started = $started } | ConvertTo-Json -Compress
+        $text = [ordered]@{ path = $disk; pid = $PID; process_started_ticks = $started } | ConvertTo-Json -Compress
         [IO.File]::WriteAllText($record, $text, (New-Object Text.UTF8Encoding($false)))
         # set before the call: whatever Mount-VHD attached, even if it then failed, is dismounted in finally
         # (the disk was not attached before, so anything attached now is this run's)
@@ -176,8 +191,10 @@ try {
         foreach ($item in $Items) {
             $relative = [string]$item.path
             $full = $(if ($relative) { [IO.Path]::Combine($root, $relative) } else { $root })
-            $entry = [ordered]@{ path = $relative; exists = $false; folder = $false; name = $null; size = $null; modified = $null; children = @(); error = $null }
+            $entry = [ordered]@{ path = $relative; exists = $false; folder = $false; link = $false; name = $null; size = $null; modified = $null; children = @(); error = $null }
             try {
+                $link = Get-LinkOnPath -Root $root -Relative $relative
+                if ($link) { throw "$link is a junction or symbolic link; its target would be read on this host, not in the guest" }
                 $dir = New-Object IO.DirectoryInfo($full)
                 $file = New-Object IO.FileInfo($full)
                 if ($relative -and $file.Exists) {
@@ -201,10 +218,12 @@ try {
     } elseif ($Action -eq 'Copy') {
         foreach ($item in $Items) {
             $source = [IO.Path]::Combine($root, [string]$item.source)
+            $link = Get-LinkOnPath -Root $root -Relative ([string]$item.source)
+            if ($link) { throw "$link is a junction or symbolic link; its target would be read on this host, not in the guest" }
             $destination = [string]$item.destination
             if ([string]$item.type -eq 'folder') {
                 $null = [IO.Directory]::CreateDirectory($destination)
-                $null = & robocopy.exe $source $destination /E /B /COPY:DAT /DCOPY:T "/R:$Retry" "/W:$Wait" /NP /NJH /NJS /NFL /NDL
+                $null = & robocopy.exe $source $destination /E /XJ /B /COPY:DAT /DCOPY:T "/R:$Retry" "/W:$Wait" /NP /NJH /NJS /NFL /NDL
             } else {
                 $name = [IO.Path]::GetFileName($source)
                 if ($name -ne [IO.Path]::GetFileName($destination)) { throw "source '$source' and destination '$destination' must have the same file name" }

@@ -450,10 +450,11 @@ def list_requests(mode: str, paths: Sequence[Mapping[str, Any]]) -> List[Dict[st
 
 
 def _entry(item: Mapping[str, Any], parts: Sequence[str]) -> Dict[str, Any]:
+    kind = "link" if item.get("link") else "folder" if item.get("folder") else "file"
     return {
         "name": str(item.get("name") or (parts[-1] if parts else "\\")),
         "path": guest_text(parts),
-        "type": "folder" if item.get("folder") else "file",
+        "type": kind,
         "size": None if item.get("folder") else item.get("size"),
         "modified": item.get("modified"),
     }
@@ -467,7 +468,10 @@ def _answer_for(answer: Mapping[str, Any], index: int, path: str) -> Mapping[str
 
 
 def list_entries(answer: Mapping[str, Any], path: Mapping[str, Any], volume_name: str) -> List[Dict[str, Any]]:
-    """Mode list: the entries of the folder (or the one file) ``path``, folders first, then by name."""
+    """Mode list: the entries of the folder (or the one file) ``path``, folders first, then by name.
+
+    A junction or symbolic link to a folder has type ``link``: the payload never follows one (its target would be
+    resolved on the host, not in the guest)."""
     item = _answer_for(answer, 0, "\\".join(path["parts"]))
     where = guest_text(path["parts"])
     if item.get("error"):
@@ -477,18 +481,20 @@ def list_entries(answer: Mapping[str, Any], path: Mapping[str, Any], volume_name
     if not item.get("folder"):
         return [_entry(item, path["parts"])]
     entries = [_entry(child, [*path["parts"], str(child.get("name"))]) for child in item.get("children") or []]
-    return sorted(entries, key=lambda e: (e["type"] != "folder", e["name"].casefold()))
+    return sorted(entries, key=lambda e: (e["type"] == "file", e["name"].casefold()))
 
 
 def resolve_copy(
     answer: Mapping[str, Any], paths: Sequence[Mapping[str, Any]], target: str, volume_name: str
-) -> List[Dict[str, Any]]:
-    """Mode copy: the files and folders to copy, ``[{"source", "name", "type", "size", "modified", "destination"}]``.
+) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """Mode copy: the files and folders to copy, ``[{"source", "name", "type", "size", "modified", "destination"}]``,
+    and the guest paths of the junctions and folder links a glob matched, which are not copied.
 
     ``source`` is relative to the volume root; each lands directly in ``target`` under its own name. A literal path
     that does not exist, a glob that matches nothing, or two sources of the same name are refused.
     """
     items: List[Dict[str, Any]] = []
+    links: List[str] = []
     for index, path in enumerate(paths):
         folder_parts = path["parts"][:-1] if path["glob"] else path["parts"]
         item = _answer_for(answer, index, "\\".join(folder_parts))
@@ -514,6 +520,9 @@ def resolve_copy(
             found = [(item, list(path["parts"]))]
         for child, parts in found:
             entry = _entry(child, parts)
+            if entry["type"] == "link":
+                links.append(entry["path"])
+                continue
             entry["source"] = "\\".join(parts)
             entry["destination"] = join(target, entry["name"])
             items.append(entry)
@@ -526,10 +535,15 @@ def resolve_copy(
                 f"{entry['destination']}: copy them in separate runs with different targets"
             )
         seen[key] = entry["path"].casefold()
+    if not items:
+        raise RestoreError(
+            f"paths: {', '.join(quote_value(p['text']) for p in paths)} match only junctions or folder links "
+            f"({', '.join(links)}), which are not followed: their targets would be read on the host"
+        )
     unique: Dict[str, Dict[str, Any]] = {}
     for entry in items:
         unique.setdefault(entry["path"].casefold(), entry)
-    return list(unique.values())
+    return list(unique.values()), links
 
 
 def existing_targets(items: Sequence[Mapping[str, Any]], listing: Any) -> List[str]:

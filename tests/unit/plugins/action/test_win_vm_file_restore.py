@@ -278,6 +278,24 @@ def test_copy_a_file_and_a_glob():
     ]
 
 
+def test_a_glob_leaves_out_junctions_with_a_warning():
+    root = a.item(
+        "",
+        folder=True,
+        children=[dict(a.entry("Documents and Settings", folder=True), link=True), a.entry("Users", folder=True)],
+    )
+    copy = a.copied(("Users", f"{a.TARGET}\\Users", 1))
+    host, result = run(
+        copy_scenario(a.listed(root), copy, a.targets(folders=[f"{a.TARGET}\\Users"])),
+        mode="copy",
+        paths=["C:\\*s"],
+        target=a.TARGET,
+    )
+    assert not result.get("failed"), result.get("msg")
+    assert [i["source"] for i in host.calls[-1].parameters["Items"]] == ["Users"]
+    assert any(w.startswith("not copied: \\Documents and Settings (junctions") for w in result["warnings"])
+
+
 def test_check_mode_copy_returns_what_would_be_copied_and_copies_nothing():
     host, result = run(
         copy_scenario(a.listed(a.item("inetpub\\wwwroot\\web.config"))),

@@ -379,7 +379,8 @@ def test_resolve_copy_expands_globs_and_keeps_literal_paths():
             dict(entry("site", True), exists=True),
         ]
     }
-    items = files.resolve_copy(answer, paths, "E:\\Restore\\web01", "p2")
+    items, links = files.resolve_copy(answer, paths, "E:\\Restore\\web01", "p2")
+    assert links == []
     assert [(i["source"], i["type"], i["size"], i["destination"]) for i in items] == [
         ("inetpub\\wwwroot\\web.config", "file", 2048, "E:\\Restore\\web01\\web.config"),
         ("logs\\a.log", "file", 10, "E:\\Restore\\web01\\a.log"),
@@ -420,7 +421,7 @@ def test_the_same_file_named_twice_is_copied_once():
             dict(entry("a", True), exists=True, children=[entry("web.config")]),
         ]
     }
-    assert len(files.resolve_copy(answer, paths, "E:\\R", "p2")) == 1
+    assert len(files.resolve_copy(answer, paths, "E:\\R", "p2")[0]) == 1
 
 
 def test_existing_targets_and_copy_outcome():
@@ -449,3 +450,25 @@ def test_dismount_problem_and_sweep_warnings():
         "dismounted Y.vhdx, left mounted read-only by an earlier file restore",
         "a disk left mounted by an earlier file restore (m) could not be dismounted: denied",
     ]
+
+
+def test_junctions_are_listed_as_links_and_never_copied():
+    answer = {
+        "items": [
+            dict(
+                entry("C:", True),
+                exists=True,
+                children=[
+                    dict(entry("Documents and Settings", True), link=True),
+                    dict(entry("Users", True)),
+                ],
+            )
+        ]
+    }
+    listed = files.list_entries(answer, files.parse_guest_path("\\"), "p2")
+    assert [(e["name"], e["type"]) for e in listed] == [("Documents and Settings", "link"), ("Users", "folder")]
+    items, links = files.resolve_copy(answer, [files.parse_guest_path("\\*s")], "E:\\R", "p2")
+    assert [i["source"] for i in items] == ["Users"] and links == ["\\Documents and Settings"]
+    with pytest.raises(RestoreError) as err:
+        files.resolve_copy(answer, [files.parse_guest_path("\\Doc*")], "E:\\R", "p2")
+    assert "match only junctions or folder links (\\Documents and Settings)" in str(err.value)
