@@ -10,21 +10,26 @@ Order of calls (payloads ``plugins/payloads/``)::
     win_vm_file_restore_mount Volumes   mount read-only, list partitions and volumes, dismount
     win_vm_file_restore_mount List      mount read-only, read the folder / the paths to copy, dismount
       copy:  win_vm_restore_verify      do the targets exist already?            -- check mode stops here
-             win_vm_file_restore_mount Copy   mount read-only, robocopy /B to the target, dismount
+             win_vm_file_restore_start        write the copy job, start its scheduled task (SYSTEM)
+             win_vm_file_restore_status ...   poll (a dropped connection is retried until copy_timeout)
+                 the job runs the mount payload itself: Copy = mount read-only, robocopy /B, dismount
+             win_vm_file_restore_cleanup      remove the task and the job folder, sweep a dead runner's mount
 
-Every mount is ``Mount-VHD -ReadOnly -NoDriveLetter`` and is undone in the payload's ``finally``; each mount
+Every mount is ``Mount-VHD -ReadOnly -NoDriveLetter`` and is undone in the mount payload's ``finally``; each mount
 payload first dismounts what a crashed earlier run left mounted (recorded in the host's state folder).
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Any, Dict, List, Mapping
+import time
+from typing import Any, Dict, List, Mapping, Optional
 
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
     PayloadError,
+    load_payload,
     payload_error_result,
     run_payload,
 )
@@ -37,6 +42,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.files impor
     dismount_problem,
     existing_targets,
     guest_text,
+    job_verdict,
     list_entries,
     list_requests,
     resolve_copy,
@@ -54,6 +60,13 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.verify impo
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import join, utc_text
 
 MOUNT = "win_vm_file_restore_mount"
+RUNNER = "win_vm_file_restore_runner"
+DEFAULT_POLL_INTERVAL = 5
+DEFAULT_COPY_TIMEOUT = 86400
+
+# Clock and sleep of the copy job's polling; tests replace them to run without waiting.
+clock = time.monotonic
+sleep = time.sleep
 
 ARGUMENT_SPEC = {
     "vm": {"type": "str", "required": True},
@@ -68,6 +81,8 @@ ARGUMENT_SPEC = {
     "target": {"type": "str"},
     "force": {"type": "bool", "default": False},
     "verify": {"type": "str", "default": "size", "choices": ["size", "hash"]},
+    "poll_interval": {"type": "int", "default": DEFAULT_POLL_INTERVAL},
+    "copy_timeout": {"type": "int", "default": DEFAULT_COPY_TIMEOUT},
 }
 
 
@@ -121,15 +136,86 @@ class ActionModule(ActionBase):
     def _mount(self, action: str, disks: List[str], step: str, **parameters: Any) -> Mapping[str, Any]:
         """Run the mount payload; its own failure and a disk left mounted both fail the task, naming both."""
         answer = self._payload(MOUNT, dict(parameters, Action=action, Disks=disks, RunId=self._run_id), step)
+        return self._mount_answer(answer, step)
+
+    def _mount_answer(self, answer: Mapping[str, Any], step: str, extra: Optional[str] = None) -> Mapping[str, Any]:
         self._warnings.extend(sweep_warnings(answer))
-        if action == "Copy":
+        if answer.get("action") == "Copy":
             copied, changed = copy_outcome(answer, self._out.get("items") or [])
             self._out.update(copied=copied, changed=changed)
         left = dismount_problem(answer)
         if answer.get("error") or left:
             message = f"{step} failed: {answer['error']}" if answer.get("error") else f"{step}: done"
-            raise _Failed(f"{message}; {left or 'the disk was dismounted again'}", step)
+            raise _Failed(f"{message}; {left or extra or 'the disk was dismounted again'}", step)
         return answer
+
+    def _copy_job(self, disk: str, partition: int, items: List[Mapping[str, Any]]) -> None:
+        """Copy in a detached job on the host (scheduled task), polled; the job's task and folder are always removed."""
+        opts = self._options
+        job_id = secrets.token_hex(8)
+        self._out["job_id"] = job_id
+        self._payload(
+            "win_vm_file_restore_start",
+            {
+                "JobId": job_id,
+                "Runner": load_payload(RUNNER),
+                "Mount": load_payload(MOUNT),
+                "Disk": disk,
+                "PartitionNumber": partition,
+                "RunId": self._run_id,
+                "Items": [{"source": i["source"], "type": i["type"], "destination": i["destination"]} for i in items],
+                "ExecutionTimeLimitSeconds": opts["copy_timeout"],
+            },
+            "start copy",
+        )
+        status: Mapping[str, Any] = {}
+        cleanup: Mapping[str, Any] = {}
+        try:
+            status = self._poll(job_id)
+        finally:
+            try:
+                cleanup = self._payload("win_vm_file_restore_cleanup", {"JobId": job_id}, "clean up copy")
+            except (PayloadError, _Failed) as err:
+                self._warnings.append(
+                    f"the copy job {job_id} could not be cleaned up ({err}); its task \\vaware.hyperv\\file-restore-"
+                    f"{job_id} and folder stay on the host, and the next run dismounts a disk it left mounted"
+                )
+        verdict = job_verdict(status, cleanup, job_id)
+        self._warnings.extend(verdict["warnings"])
+        if verdict["answer"] is not None:
+            self._mount_answer(
+                verdict["answer"], "copy guest files", verdict["disk_state"] if verdict["error"] else None
+            )
+        if verdict["error"]:
+            raise _Failed(verdict["error"], "copy guest files")
+
+    def _poll(self, job_id: str) -> Mapping[str, Any]:
+        opts = self._options
+        started = clock()
+        polls = 0
+        while True:
+            sleep(opts["poll_interval"])
+            polls += 1
+            try:
+                answer = self._payload("win_vm_file_restore_status", {"JobId": job_id}, "poll copy")
+            except PayloadError as err:
+                if not err.unreachable or clock() - started >= opts["copy_timeout"]:
+                    raise
+                self._warnings.append(f"status poll failed, retrying (the copy job goes on on the host): {err}")
+                continue
+            status = answer.get("status") if isinstance(answer.get("status"), Mapping) else None
+            state = status.get("state") if status else None
+            if state in ("finished", "failed"):
+                return answer
+            task_running = answer.get("task_state") in ("Running", "Queued")
+            if not task_running and not answer.get("runner_alive") and (status is not None or polls >= 3):
+                return answer  # the runner is gone without a final status
+            if clock() - started >= opts["copy_timeout"]:
+                raise _Failed(
+                    f"the copy job {job_id} did not finish within copy_timeout ({opts['copy_timeout']} s); Windows "
+                    "stops its task at that limit, and the next run of this module dismounts the disk it leaves",
+                    "poll copy",
+                )
 
     # ---------------------------------------------------------------------------------- steps
 
@@ -242,11 +328,5 @@ class ActionModule(ActionBase):
                 f"check mode: would copy {len(items)} item(s) from {name} (generation {generation}) to {target}"
             )
             return
-        self._mount(
-            "Copy",
-            where["Disks"],
-            "copy guest files",
-            PartitionNumber=volume["partition"],
-            Items=[{"source": i["source"], "type": i["type"], "destination": i["destination"]} for i in items],
-        )
+        self._copy_job(volume["disk_path"], volume["partition"], items)
         out["msg"] = f"copied {len(out['copied'])} item(s) from {name} (generation {generation}) to {target}"

@@ -95,6 +95,16 @@ options:
     type: str
     choices: [size, hash]
     default: size
+  poll_interval:
+    description: Seconds between two polls of the copy job on the host (O(mode=copy)).
+    type: int
+    default: 5
+  copy_timeout:
+    description:
+      - Seconds the copy job may run; Windows stops its scheduled task at that limit and the task fails. From 60 to
+        604800.
+    type: int
+    default: 86400
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
@@ -116,8 +126,13 @@ notes:
     warning, and a folder copy skips them (robocopy C(/XJ)).
   - A VM backed up with checkpoints whose differencing disk names a parent outside the generation (the live VM's disk)
     is refused, since mounting it would read the live parent in place of the backed-up one.
-  - Copies run in the one task call, with the disk mounted for its duration; a run cut off mid-copy leaves the disk
-    mounted read-only until the next run of this module dismounts it.
+  - The copy runs on the host as a detached job (a one-shot scheduled task as SYSTEM under
+    C(%ProgramData%\vaware.hyperv\file-restore\jobs\)), polled every O(poll_interval) seconds, so a dropped
+    connection does not stop it (polls are retried until O(copy_timeout)). The job mounts, copies and dismounts in
+    C(finally) exactly as a direct call; its task and folder are removed afterwards, and a disk a stopped job left
+    mounted is dismounted by that clean-up or by the next run.
+  - Listing, and reading the volumes, run within the task call; a run cut off then leaves the disk mounted
+    read-only until the next run of this module dismounts it.
 seealso:
   - module: vaware.hyperv.win_vm_restore
   - module: vaware.hyperv.win_vm_restore_info
@@ -226,6 +241,11 @@ items:
   returned: mode copy
   type: list
   elements: dict
+job_id:
+  description: The copy job on the host.
+  returned: mode copy, when the copy job started
+  type: str
+  sample: 3f9a1c0e5b7d2468
 copied:
   description: What was copied, with C(source), C(destination), C(type) and robocopy's C(exit_code).
   returned: mode copy, when the copy ran

@@ -30,6 +30,7 @@ param(
     [int]$VolumeWaitSeconds = 10
 )
 #vaware:include vss_common
+#vaware:include file_restore
 
 $ErrorActionPreference = 'Stop'
 $checkMode = [bool]$WhatIfPreference
@@ -38,40 +39,13 @@ if ($RunId -notmatch '^[0-9a-f]{8,32}$') { throw "invalid run id '$RunId'" }
 if ($checkMode -and $Action -eq 'Copy') { throw 'Copy writes to the target folder and is not run in check mode' }
 
 $result = [ordered]@{ action = $Action; swept = @(); mounts = @(); disks = @(); items = @(); copied = @(); error = $null }
-$paths = Get-VawarePaths
+$paths = Get-FileRestorePaths
 Initialize-VawareRoot -Root $paths.root
-$markerDir = Join-Path $paths.root 'file-restore'
+$markerDir = $paths.marker_dir
 $null = New-Item -ItemType Directory -Path $markerDir -Force
 
-function Test-MarkerOwnerAlive {
-    param($Data)
-    $process = Get-Process -Id ([int]$Data.pid) -ErrorAction SilentlyContinue
-    return ($null -ne $process -and [long]$process.StartTime.ToUniversalTime().Ticks -eq [long]$Data.process_started_ticks)
-}
-
-function Dismount-IfAttached {
-    param([string]$Path)
-    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) { return $false }
-    if (-not (Hyper-V\Get-VHD -Path $Path).Attached) { return $false }
-    Hyper-V\Dismount-VHD -Path $Path
-    return $true
-}
-
-# ---- sweep: disks a crashed run of this payload left mounted
-foreach ($marker in @(Get-ChildItem -LiteralPath $markerDir -Filter '*.mount.json' -File)) {
-    $entry = [ordered]@{ marker = $marker.Name; path = $null; dismounted = $false; error = $null }
-    try {
-        $data = [IO.File]::ReadAllText($marker.FullName) | ConvertFrom-Json
-        $entry.path = [string]$data.path
-        if (Test-MarkerOwnerAlive -Data $data) { continue }  # a run still in progress
-        if ($entry.path -notmatch '\.a?vhdx?$') { throw "the record names '$($entry.path)', not a virtual disk" }
-        $entry.dismounted = Dismount-IfAttached -Path $entry.path
-        Remove-Item -LiteralPath $marker.FullName -Force
-    } catch {
-        $entry.error = $_.Exception.Message
-    }
-    $result.swept += , $entry
-}
+# ---- sweep: disks a run cut off earlier left mounted
+$result.swept = Invoke-MountSweep -MarkerDir $markerDir
 
 $self = Get-Process -Id $PID
 $started = [long]$self.StartTime.ToUniversalTime().Ticks

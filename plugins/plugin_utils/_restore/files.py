@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -111,7 +112,17 @@ def validate_file_options(args: Mapping[str, Any]) -> Dict[str, Any]:
     verify = args.get("verify") or "size"
     if verify not in ("size", "hash"):
         raise RestoreError(f"verify: expected one of size, hash, got {verify!r}")
+    poll_interval = args.get("poll_interval", 5)
+    if isinstance(poll_interval, bool) or not isinstance(poll_interval, int) or not 1 <= poll_interval <= 600:
+        raise RestoreError(f"poll_interval: expected a whole number of seconds from 1 to 600, got {poll_interval!r}")
+    copy_timeout = args.get("copy_timeout", 86400)
+    if isinstance(copy_timeout, bool) or not isinstance(copy_timeout, int) or not 60 <= copy_timeout <= 7 * 86400:
+        raise RestoreError(
+            f"copy_timeout: expected a whole number of seconds from 60 to 604800 (a week), got {copy_timeout!r}"
+        )
     return {
+        "poll_interval": poll_interval,
+        "copy_timeout": copy_timeout,
         "mode": mode,
         "vm": vm,
         "destination": destination,
@@ -604,3 +615,56 @@ def sweep_warnings(answer: Mapping[str, Any]) -> List[str]:
         elif entry.get("dismounted"):
             warnings.append(f"dismounted {entry.get('path')}, left mounted read-only by an earlier file restore")
     return warnings
+
+
+def _swept_state(cleanup: Mapping[str, Any]) -> str:
+    swept = [e for e in cleanup.get("swept") or [] if isinstance(e, Mapping)]
+    failed = [e for e in swept if e.get("error")]
+    if failed:
+        names = "; ".join(f"{e.get('path') or e.get('marker')} ({e['error']})" for e in failed)
+        return (
+            f"a disk it had mounted could NOT be dismounted: {names}; it stays attached read-only until the next "
+            "run of this module dismounts it (or Dismount-VHD -Path)"
+        )
+    done = [str(e.get("path")) for e in swept if e.get("dismounted")]
+    if done:
+        return f"the clean-up dismounted the disk it had left mounted ({', '.join(done)})"
+    if not cleanup:
+        return "the clean-up did not run: the next run of this module dismounts a disk it left mounted"
+    return "no disk was left mounted"
+
+
+def job_verdict(status: Mapping[str, Any], cleanup: Mapping[str, Any], job_id: str) -> Dict[str, Any]:
+    """What a detached copy job's last poll and its clean-up say: ``{"answer", "error", "disk_state", "warnings"}``.
+
+    ``answer`` is the mount payload's result the job recorded (handled like a direct call's), None when the job
+    recorded none. A job that failed or whose runner is gone without a final status gets ``error``, with where its
+    disk stands after the clean-up's sweep (``disk_state``).
+    """
+    recorded = status.get("status") if isinstance(status.get("status"), Mapping) else None
+    answer = None
+    error = None
+    state = recorded.get("state") if recorded else None
+    if recorded and recorded.get("result") not in (None, ""):
+        raw = recorded["result"]
+        try:
+            answer = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            error = f"the copy job {job_id} recorded a result that is not JSON: {str(raw)[:200]}"
+        if answer is not None and not isinstance(answer, Mapping):
+            error, answer = f"the copy job {job_id} recorded {str(raw)[:200]!r}, expected an object", None
+    disk_state = _swept_state(cleanup)
+    if error is None and state == "failed":
+        error = f"the copy job {job_id} failed: {recorded.get('error') or 'no reason recorded'}; {disk_state}"
+    elif error is None and state != "finished":
+        last = status.get("task_last_result")
+        error = (
+            f"the copy job {job_id} stopped before it finished (its runner is gone"
+            + (f", task result {last}" if last not in (None, "") else "")
+            + f"); {disk_state}"
+        )
+    elif error is None and answer is None:
+        error = f"the copy job {job_id} finished without recording a result; {disk_state}"
+    warnings = [] if error else sweep_warnings(cleanup)
+    return {"answer": answer if error is None or state == "failed" else None, "error": error,
+            "disk_state": disk_state, "warnings": warnings}  # fmt: skip

@@ -19,7 +19,7 @@ MOUNT = "win_vm_file_restore_mount"
 HOST_VARS = {"hv01": {"hyperv_backup_destination": samples.DESTINATION, "hyperv_restore_path": "E:\\Restore"}}
 
 
-def scenario(*mount_answers, targets=None):
+def scenario(*mount_answers, targets=None, copy=None):
     found = {
         "win_vm_restore_generations": [a.generations()],
         "win_vm_restore_verify": [a.verified()],
@@ -28,6 +28,8 @@ def scenario(*mount_answers, targets=None):
     }
     if targets is not None:
         found["win_vm_restore_verify"].append(targets)
+    if copy is not None:
+        found.update(a.copy_job(copy))
     return found
 
 
@@ -48,7 +50,7 @@ def test_one_run_copies_a_file_out_of_last_nights_backup(tmp_path):
     copy = a.copied(("inetpub\\wwwroot\\web.config", f"{target}\\web.config", 1))
     setup, proc, output = run_playbook(
         tmp_path,
-        {"hv01": scenario(a.listed(a.item("inetpub\\wwwroot\\web.config")), copy,
+        {"hv01": scenario(a.listed(a.item("inetpub\\wwwroot\\web.config")), copy=copy,
                           targets=a.targets([f"{target}\\web.config"])), "hv02": {}},
         "vaware.hyperv.restore_files",
         "-l", "hv01", "-e", "vm=web01", "-e", json.dumps({"path": "C:\\inetpub\\wwwroot\\web.config"}),
@@ -62,8 +64,10 @@ def test_one_run_copies_a_file_out_of_last_nights_backup(tmp_path):
          "exit_code": 1}
     ]  # fmt: skip
     calls = scripted_collection.calls(setup["hosts_dir"], "hv01")
-    copy_call = [c for c in calls if c["payload"] == MOUNT][-1]["parameters"]
-    assert copy_call["Action"] == "Copy" and copy_call["Items"] == [
+    job = ["win_vm_file_restore_start", "win_vm_file_restore_status", "win_vm_file_restore_status"]
+    assert [c["payload"] for c in calls][-5:] == ["win_vm_restore_verify", *job, "win_vm_file_restore_cleanup"]
+    copy_call = [c for c in calls if c["payload"] == "win_vm_file_restore_start"][-1]["parameters"]
+    assert copy_call["Disk"] == a.WEB01_VHDX and copy_call["Items"] == [
         {"source": "inetpub\\wwwroot\\web.config", "type": "file", "destination": f"{target}\\web.config"}
     ]
     assert f"\\inetpub\\wwwroot\\web.config -> {target}\\web.config" in last_task(output)["msg"]
@@ -99,6 +103,8 @@ def test_check_mode_copies_nothing(tmp_path):
     actions = [c["parameters"]["Action"] for c in scripted_collection.calls(setup["hosts_dir"], "hv01")
                if c["payload"] == MOUNT]  # fmt: skip
     assert "Copy" not in actions
+    payloads = [c["payload"] for c in scripted_collection.calls(setup["hosts_dir"], "hv01")]
+    assert "win_vm_file_restore_start" not in payloads
 
 
 def test_a_copy_without_a_target_folder_fails_before_the_host_is_asked(tmp_path):

@@ -156,3 +156,43 @@ def wwwroot():
         folder=True,
         children=[entry("web.config", size=2048), entry("bin", folder=True), entry("index.html", size=512)],
     )
+
+
+# ---- the detached copy job ------------------------------------------------------------------------------
+
+
+def started(job_id="0123456789abcdef"):
+    folder = "C:\\ProgramData\\vaware.hyperv\\file-restore\\jobs\\" + job_id
+    task = "\\vaware.hyperv\\file-restore-" + job_id
+    return ok({"job_id": job_id, "job_dir": folder, "task_name": task, "task_state": "Running"}, changed=True)
+
+
+def job_status(state="running", result=None, *, alive=True, task_state="Running", error=None, last_result=267009):
+    """The status payload: ``result`` is the mount payload's answer the job recorded (an ``ok()`` of it)."""
+    status = None
+    if state is not None:
+        status = {
+            "state": state,
+            "pid": 4242,
+            "pid_started_ticks": 639000000000000000,
+            "started_at": "2026-12-03T10:00:00.0000000Z",
+            "finished_at": None if state == "running" else "2026-12-03T10:05:00.0000000Z",
+            "result": result["result"] if result is not None else None,
+            "error": error,
+        }
+    return ok({"job_id": "x", "job_dir_exists": True, "status": status, "runner_alive": alive,
+               "task_state": task_state, "task_last_result": last_result})  # fmt: skip
+
+
+def cleaned(*swept):
+    return ok({"task_removed": True, "job_dir_removed": True, "swept": list(swept)}, changed=True)
+
+
+def copy_job(copy_answer, *, polls=1):
+    """Scenario entries of a copy job that runs ``polls`` polls and then records ``copy_answer``."""
+    return {
+        "win_vm_file_restore_start": [started()],
+        "win_vm_file_restore_status": [job_status() for _ in range(polls)]
+        + [job_status("finished", copy_answer, alive=False, task_state="Ready", last_result=0)],
+        "win_vm_file_restore_cleanup": [cleaned()],
+    }

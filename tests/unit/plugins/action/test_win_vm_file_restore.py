@@ -14,6 +14,7 @@ import pytest
 import tree_sitter
 import tree_sitter_pwsh
 
+from ansible_collections.vaware.hyperv.plugins.action import win_vm_file_restore
 from ansible_collections.vaware.hyperv.plugins.action.win_vm_file_restore import ActionModule
 from ansible_collections.vaware.hyperv.plugins.plugin_utils import _payload
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action import file_restore_answers as a
@@ -27,7 +28,33 @@ from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _b
 from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _restore_samples as samples
 
 MOUNT = "win_vm_file_restore_mount"
+START = "win_vm_file_restore_start"
+STATUS = "win_vm_file_restore_status"
+CLEANUP = "win_vm_file_restore_cleanup"
 CONFIG = f"{a.TARGET}\\web.config"
+
+
+class FakeClock:
+    """Stands in for time: sleeping advances the clock, nobody waits."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def fake_time(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(win_vm_file_restore, "clock", fake.clock)
+    monkeypatch.setattr(win_vm_file_restore, "sleep", fake.sleep)
+    return fake
 
 
 def run(scenario, check_mode=False, **args):
@@ -58,12 +85,17 @@ def list_scenario(*listed):
     return scenario
 
 
-def copy_scenario(listed, copy=None, targets=None):
+def copy_scenario(listed, copy=None, targets=None, **job):
     scenario = list_scenario(listed)
     scenario["win_vm_restore_verify"].append(targets or a.targets([CONFIG]))
     if copy is not None:
-        scenario[MOUNT].append(copy)
+        scenario.update(a.copy_job(copy, **job))
     return scenario
+
+
+def copy_call(host):
+    (call,) = host.calls_to(START)
+    return call.parameters
 
 
 # ------------------------------------------------------------------------------ read-only mount
@@ -256,15 +288,23 @@ def test_copy_a_file_and_a_glob():
         target=a.TARGET,
     )
     assert not result.get("failed"), result.get("msg")
-    assert order(host)[-3:] == [f"{MOUNT}:List", "win_vm_restore_verify", f"{MOUNT}:Copy"]
+    assert order(host)[-6:] == [f"{MOUNT}:List", "win_vm_restore_verify", START, STATUS, STATUS, CLEANUP]
     assert host.calls[4].parameters["Items"] == [
         {"path": "inetpub\\wwwroot\\web.config", "children": False},
         {"path": "inetpub\\logs", "children": True},
     ]
     assert host.calls[5].parameters == {"Paths": outputs, "Hash": False, "Folders": []}
-    copy_call = host.calls[6].parameters
-    assert copy_call["Action"] == "Copy" and copy_call["PartitionNumber"] == 3
-    assert copy_call["Items"] == [
+    job = copy_call(host)
+    assert job["Disk"] == a.WEB01_VHDX and job["PartitionNumber"] == 3
+    assert re.fullmatch(r"[0-9a-f]{16}", job["JobId"]) and job["RunId"] == host.calls[3].parameters["RunId"]
+    # the job runs the mount payload exactly as the collection ships it: read-only mount, dismount in finally
+    assert job["Mount"] == _payload.load_payload(MOUNT)
+    assert job["Runner"] == _payload.load_payload("win_vm_file_restore_runner")
+    assert "& (Join-Path $JobDir 'mount.ps1') -Action Copy" in job["Runner"]
+    assert [c.parameters for c in host.calls_to(STATUS)] == [{"JobId": job["JobId"]}] * 2
+    assert host.calls_to(CLEANUP)[0].parameters == {"JobId": job["JobId"]}
+    assert result["job_id"] == job["JobId"]
+    assert job["Items"] == [
         {"source": "inetpub\\wwwroot\\web.config", "type": "file", "destination": outputs[0]},
         {"source": "inetpub\\logs\\u_ex261119.log", "type": "file", "destination": outputs[1]},
         {"source": "inetpub\\logs\\u_ex261120.log", "type": "file", "destination": outputs[2]},
@@ -292,7 +332,7 @@ def test_a_glob_leaves_out_junctions_with_a_warning():
         target=a.TARGET,
     )
     assert not result.get("failed"), result.get("msg")
-    assert [i["source"] for i in host.calls[-1].parameters["Items"]] == ["Users"]
+    assert [i["source"] for i in copy_call(host)["Items"]] == ["Users"]
     assert any(w.startswith("not copied: \\Documents and Settings (junctions") for w in result["warnings"])
 
 
@@ -305,7 +345,7 @@ def test_check_mode_copy_returns_what_would_be_copied_and_copies_nothing():
         target=a.TARGET,
     )
     assert not result.get("failed"), result.get("msg")
-    assert f"{MOUNT}:Copy" not in order(host)
+    assert START not in order(host)
     assert result["changed"] is True and result["msg"].startswith("check mode: would copy 1 item(s)")
     assert result["items"][0]["destination"] == CONFIG and result["items"][0]["size"] == 2048
     assert "copied" not in result
@@ -355,7 +395,7 @@ def test_an_existing_target_is_not_overwritten_without_force():
     )
     assert result["failed"] is True and result["step"] == "check target"
     assert f"{CONFIG} already exist(s) in the target" in result["msg"]
-    assert f"{MOUNT}:Copy" not in order(host)
+    assert START not in order(host)
 
 
 def test_force_overwrites_with_a_warning():
@@ -383,7 +423,7 @@ def test_a_folder_is_copied_whole():
     )
     assert not result.get("failed"), result.get("msg")
     assert host.calls[5].parameters == {"Paths": [], "Hash": False, "Folders": [f"{a.TARGET}\\wwwroot"]}
-    assert host.calls[6].parameters["Items"] == [
+    assert copy_call(host)["Items"] == [
         {"source": "inetpub\\wwwroot", "type": "folder", "destination": f"{a.TARGET}\\wwwroot"}
     ]
 
@@ -509,3 +549,103 @@ def test_several_volumes_without_a_selector_are_listed():
     assert result["failed"] is True and "several volumes; give volume" in result["msg"]
     assert "partition 3 (label 'Windows', C: in the guest)" in result["msg"]
     assert len(result["volumes"]) == 4
+
+
+# ------------------------------------------------------------------------------ the detached copy job
+
+
+def one_file_copy(**job):
+    copy = a.copied(("inetpub\\wwwroot\\web.config", CONFIG, 1))
+    return copy_scenario(a.listed(a.item("inetpub\\wwwroot\\web.config")), copy, **job)
+
+
+def run_copy(scenario, **args):
+    return run(scenario, mode="copy", paths=["C:\\inetpub\\wwwroot\\web.config"], target=a.TARGET, **args)
+
+
+def test_the_job_is_polled_every_poll_interval(fake_time):
+    _host, result = run_copy(one_file_copy(polls=3), poll_interval=7)
+    assert not result.get("failed"), result.get("msg")
+    assert fake_time.sleeps == [7, 7, 7, 7]
+    assert result["changed"] is True and result["copied"][0]["exit_code"] == 1
+
+
+def test_a_dropped_connection_while_polling_is_retried_and_the_copy_goes_on():
+    scenario = one_file_copy()
+    scenario[STATUS].insert(1, unreachable())
+    _host, result = run_copy(scenario)
+    assert not result.get("failed"), result.get("msg")
+    assert any(
+        w.startswith("status poll failed, retrying (the copy job goes on on the host)") for w in result["warnings"]
+    )
+    assert result["copied"][0]["destination"] == CONFIG
+
+
+def test_a_runner_that_died_fails_the_task_and_the_clean_up_dismounts_its_disk():
+    scenario = one_file_copy()
+    scenario[STATUS] = [a.job_status(), a.job_status("running", alive=False, task_state="Ready", last_result=1)]
+    swept = {"marker": "r-0.mount.json", "path": a.WEB01_VHDX, "dismounted": True, "error": None}
+    scenario[CLEANUP] = [a.cleaned(swept)]
+    _host, result = run_copy(scenario)
+    assert result["failed"] is True and result["step"] == "copy guest files"
+    assert "stopped before it finished (its runner is gone, task result 1)" in result["msg"]
+    assert f"the clean-up dismounted the disk it had left mounted ({a.WEB01_VHDX})" in result["msg"]
+
+
+def test_a_runner_that_never_started_is_noticed():
+    scenario = one_file_copy()
+    scenario[STATUS] = [a.job_status(None, alive=False, task_state="Ready", last_result=2147942402)] * 3
+    _host, result = run_copy(scenario)
+    assert result["failed"] is True and "task result 2147942402" in result["msg"]
+    assert "no disk was left mounted" in result["msg"]
+
+
+def test_a_dead_runner_whose_disk_cannot_be_dismounted_says_so():
+    scenario = one_file_copy()
+    scenario[STATUS] = [a.job_status("running", alive=False, task_state="Ready")]
+    stuck = {"marker": "r-0.mount.json", "path": a.WEB01_VHDX, "dismounted": False, "error": "in use"}
+    scenario[CLEANUP] = [a.cleaned(stuck)]
+    _host, result = run_copy(scenario)
+    assert result["failed"] is True
+    assert f"a disk it had mounted could NOT be dismounted: {a.WEB01_VHDX} (in use)" in result["msg"]
+
+
+def test_a_job_whose_runner_failed_before_copying_names_the_reason():
+    scenario = one_file_copy()
+    scenario[STATUS] = [a.job_status("failed", alive=False, task_state="Ready", error="job.json: access denied")]
+    _host, result = run_copy(scenario)
+    assert result["failed"] is True
+    assert (
+        "the copy job" in result["msg"] and "failed: job.json: access denied; no disk was left mounted" in result["msg"]
+    )
+
+
+def test_a_clean_up_that_fails_is_a_warning():
+    scenario = one_file_copy()
+    scenario[CLEANUP] = [ps_error("Unregister-ScheduledTask : Access is denied")]
+    _host, result = run_copy(scenario)
+    assert not result.get("failed"), result.get("msg")
+    assert any("could not be cleaned up" in w and "Access is denied" in w for w in result["warnings"])
+
+
+def test_a_job_running_past_copy_timeout_fails_and_is_still_cleaned_up(fake_time):
+    scenario = one_file_copy()
+    scenario[STATUS] = [a.job_status() for _ in range(12)]
+    scenario[CLEANUP] = [ps_error("the copy job's task file-restore-x is still running")]
+    host, result = run_copy(scenario, poll_interval=5, copy_timeout=60)
+    assert result["failed"] is True and result["step"] == "poll copy"
+    assert "did not finish within copy_timeout (60 s)" in result["msg"]
+    assert len(host.calls_to(STATUS)) == 12 and len(host.calls_to(CLEANUP)) == 1
+    assert any("could not be cleaned up" in w for w in result["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({"poll_interval": 0}, "poll_interval: expected a whole number of seconds from 1 to 600, got 0"),
+        ({"copy_timeout": 10}, "copy_timeout: expected a whole number of seconds from 60 to 604800"),
+    ],
+)
+def test_bad_job_timing_is_refused_before_the_host_is_contacted(args, expected):
+    host, result = run({}, **args)
+    assert result["failed"] is True and expected in result["msg"] and host.calls == []
