@@ -291,7 +291,7 @@ class ActionModule(ActionBase):
             "List", where["Disks"], "read guest files", PartitionNumber=volume["partition"], Items=requests
         )
         self._step = "read guest files"
-        name = f"{volume['name']} of {volume['disk']}"
+        name = volume["name"] if volume["name"].startswith(volume["disk"]) else f"{volume['name']} of {volume['disk']}"
         if opts["mode"] == "list":
             path = opts["paths"][0]
             out["path"] = guest_text(path["parts"])
