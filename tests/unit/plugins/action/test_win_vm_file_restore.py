@@ -142,6 +142,8 @@ def test_every_mount_the_host_receives_is_read_only_without_drive_letters_and_un
         assert not re.search(
             r"Set-VHD|Set-Disk|Set-Partition|Repair-Volume|Format-Volume|Initialize-Disk", call.script, re.I
         )
+        # the sweep of a crashed run's mounts runs before this run mounts anything
+        assert call.script.index("$result.swept = Invoke-MountSweep") < call.script.index("Hyper-V\\Mount-VHD -Path")
     # no other payload the module sends mounts anything
     for call in host.calls:
         if call.payload != MOUNT:
