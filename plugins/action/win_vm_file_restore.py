@@ -57,6 +57,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.select impo
     select_generation,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.verify import backup_files, verify_listing
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import PollTimeout, StepFailed, poll_until
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import join, utc_text
 
 MOUNT = "win_vm_file_restore_mount"
@@ -86,12 +87,6 @@ ARGUMENT_SPEC = {
 }
 
 
-class _Failed(Exception):
-    def __init__(self, message: str, step: str) -> None:
-        super().__init__(message)
-        self.step = step
-
-
 class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
@@ -115,8 +110,8 @@ class ActionModule(ActionBase):
             self._restore()
         except PayloadError as err:
             self._out.update(payload_error_result(err, changed=self._out["changed"]))
-        except _Failed as err:
-            self._out.update(failed=True, msg=str(err), step=err.step)
+        except StepFailed as err:
+            self._out.update(failed=True, msg=err.message, step=err.step)
         except RestoreError as err:
             self._out.update(failed=True, msg=str(err), step=self._step)
         if self._warnings:
@@ -130,7 +125,7 @@ class ActionModule(ActionBase):
         self._step = step
         answer = run_payload(self, name, parameters, self._task_vars, step=step)
         if not isinstance(answer, Mapping):
-            raise _Failed(f"{step}: payload {name} returned {str(answer)[:200]!r}, expected an object", step)
+            raise StepFailed(step, f"{step}: payload {name} returned {str(answer)[:200]!r}, expected an object")
         return answer
 
     def _mount(self, action: str, disks: List[str], step: str, **parameters: Any) -> Mapping[str, Any]:
@@ -146,7 +141,7 @@ class ActionModule(ActionBase):
         left = dismount_problem(answer)
         if answer.get("error") or left:
             message = f"{step} failed: {answer['error']}" if answer.get("error") else f"{step}: done"
-            raise _Failed(f"{message}; {left or extra or 'the disk was dismounted again'}", step)
+            raise StepFailed(step, f"{message}; {left or extra or 'the disk was dismounted again'}")
         return answer
 
     def _copy_job(self, disk: str, partition: int, items: List[Mapping[str, Any]]) -> None:
@@ -175,7 +170,7 @@ class ActionModule(ActionBase):
         finally:
             try:
                 cleanup = self._payload("win_vm_file_restore_cleanup", {"JobId": job_id}, "clean up copy")
-            except (PayloadError, _Failed) as err:
+            except (PayloadError, StepFailed) as err:
                 self._warnings.append(
                     f"the copy job {job_id} could not be cleaned up ({err}); its task \\vaware.hyperv\\file-restore-"
                     f"{job_id} and folder stay on the host, and the next run dismounts a disk it left mounted"
@@ -187,35 +182,52 @@ class ActionModule(ActionBase):
                 verdict["answer"], "copy guest files", verdict["disk_state"] if verdict["error"] else None
             )
         if verdict["error"]:
-            raise _Failed(verdict["error"], "copy guest files")
+            raise StepFailed("copy guest files", verdict["error"])
 
     def _poll(self, job_id: str) -> Mapping[str, Any]:
+        """Poll the copy job until it recorded its end or its runner is gone; a lost connection is retried."""
         opts = self._options
         started = clock()
-        polls = 0
-        while True:
-            sleep(opts["poll_interval"])
-            polls += 1
-            try:
-                answer = self._payload("win_vm_file_restore_status", {"JobId": job_id}, "poll copy")
-            except PayloadError as err:
-                if not err.unreachable or clock() - started >= opts["copy_timeout"]:
-                    raise
-                self._warnings.append(f"status poll failed, retrying (the copy job goes on on the host): {err}")
-                continue
+        reads = []
+
+        def read() -> Mapping[str, Any]:
+            answer = self._payload("win_vm_file_restore_status", {"JobId": job_id}, "poll copy")
+            reads.append(answer)
+            return answer
+
+        def over(answer: Mapping[str, Any]) -> bool:
             status = answer.get("status") if isinstance(answer.get("status"), Mapping) else None
-            state = status.get("state") if status else None
-            if state in ("finished", "failed"):
-                return answer
+            if status and status.get("state") in ("finished", "failed"):
+                return True
             task_running = answer.get("task_state") in ("Running", "Queued")
-            if not task_running and not answer.get("runner_alive") and (status is not None or polls >= 3):
-                return answer  # the runner is gone without a final status
-            if clock() - started >= opts["copy_timeout"]:
-                raise _Failed(
-                    f"the copy job {job_id} did not finish within copy_timeout ({opts['copy_timeout']} s); Windows "
-                    "stops its task at that limit, and the next run of this module dismounts the disk it leaves",
-                    "poll copy",
-                )
+            # the runner is gone without a final status (a task that never started is given three reads)
+            return not task_running and not answer.get("runner_alive") and (status is not None or len(reads) >= 3)
+
+        def retry(err: Exception, _failures: int) -> bool:
+            if not getattr(err, "unreachable", False):
+                return False
+            self._warnings.append(f"status poll failed, retrying (the copy job goes on on the host): {err}")
+            return True
+
+        try:
+            return poll_until(
+                read,
+                over,
+                interval=opts["poll_interval"],
+                deadline=started + opts["copy_timeout"],
+                retry=retry,
+                retryable=(PayloadError,),
+                clock=clock,
+                sleep=sleep,
+            )
+        except PollTimeout as timeout:
+            raise StepFailed(
+                "poll copy",
+                f"the copy job {job_id} did not finish within copy_timeout ({opts['copy_timeout']} s)"
+                + (f" (last poll: {timeout.error})" if timeout.error else "")
+                + "; Windows stops its task at that limit, and the next run of this module dismounts the disk it "
+                "leaves",
+            ) from None
 
     # ---------------------------------------------------------------------------------- steps
 
@@ -233,7 +245,7 @@ class ActionModule(ActionBase):
         out["backup_host"] = host
         problem = inventory_problem(inventory, opts["destination"], host, host_path)
         if problem:
-            raise _Failed(problem, "read generations")
+            raise StepFailed("read generations", problem)
         self._step = "select"
         selected = select_generation(
             generation_entries(inventory.get("generations")), opts["vm"], opts["generation"], opts["before"]
@@ -262,10 +274,10 @@ class ActionModule(ActionBase):
         out["verification"] = verification
         self._warnings.extend(verification["warnings"])
         if not verification["ok"]:
-            raise _Failed(
+            raise StepFailed(
+                "verify backup",
                 f"the disks of VM {vm_name} in generation {generation} do not match the manifest, nothing was "
                 "mounted: " + "; ".join(verification["problems"][:10]),
-                "verify backup",
             )
 
         infos = self._payload("win_vm_file_restore_disks", {"Paths": [f["path"] for f in all_disks]}, "read disks")
@@ -315,10 +327,10 @@ class ActionModule(ActionBase):
         )
         there = existing_targets(items, state)
         if there and not opts["force"]:
-            raise _Failed(
+            raise StepFailed(
+                "check target",
                 f"{', '.join(there[:5])} already exist(s) in the target {target}; nothing was copied. "
                 "Set force: true to overwrite, or choose another target",
-                "check target",
             )
         if there:
             self._warnings.append(f"overwriting what already exists in {target}: {', '.join(there[:5])}")

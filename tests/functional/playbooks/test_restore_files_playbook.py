@@ -12,8 +12,8 @@ import json
 
 from ansible_collections.vaware.hyperv.tests.functional.playbooks.scripted_windows_host import scripted_collection
 from ansible_collections.vaware.hyperv.tests.functional.playbooks.test_restore_playbooks import run_playbook
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import file_restore_answers as a
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support import file_restore_answers as a
+from ansible_collections.vaware.hyperv.tests.support import restore_samples as samples
 
 MOUNT = "win_vm_file_restore_mount"
 HOST_VARS = {"hv01": {"hyperv_backup_destination": samples.DESTINATION, "hyperv_restore_path": "E:\\Restore"}}

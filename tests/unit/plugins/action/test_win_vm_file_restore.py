@@ -17,15 +17,15 @@ import tree_sitter_pwsh
 from ansible_collections.vaware.hyperv.plugins.action import win_vm_file_restore
 from ansible_collections.vaware.hyperv.plugins.action.win_vm_file_restore import ActionModule
 from ansible_collections.vaware.hyperv.plugins.plugin_utils import _payload
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import file_restore_answers as a
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import (
+from ansible_collections.vaware.hyperv.tests.support import backup_samples as backup
+from ansible_collections.vaware.hyperv.tests.support import file_restore_answers as a
+from ansible_collections.vaware.hyperv.tests.support import restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import (
     ScriptedHost,
     make_action,
     ps_error,
     unreachable,
 )
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _backup_samples as backup
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _restore_samples as samples
 
 MOUNT = "win_vm_file_restore_mount"
 START = "win_vm_file_restore_start"
@@ -568,7 +568,7 @@ def run_copy(scenario, **args):
 def test_the_job_is_polled_every_poll_interval(fake_time):
     _host, result = run_copy(one_file_copy(polls=3), poll_interval=7)
     assert not result.get("failed"), result.get("msg")
-    assert fake_time.sleeps == [7, 7, 7, 7]
+    assert fake_time.sleeps == [7, 7, 7]  # the first poll right after the start, then every poll_interval
     assert result["changed"] is True and result["copied"][0]["exit_code"] == 1
 
 
@@ -632,12 +632,13 @@ def test_a_clean_up_that_fails_is_a_warning():
 
 def test_a_job_running_past_copy_timeout_fails_and_is_still_cleaned_up(fake_time):
     scenario = one_file_copy()
-    scenario[STATUS] = [a.job_status() for _ in range(12)]
+    scenario[STATUS] = [a.job_status() for _ in range(13)]  # at 0, 5, ... 60 s
     scenario[CLEANUP] = [ps_error("the copy job's task file-restore-x is still running")]
     host, result = run_copy(scenario, poll_interval=5, copy_timeout=60)
     assert result["failed"] is True and result["step"] == "poll copy"
     assert "did not finish within copy_timeout (60 s)" in result["msg"]
-    assert len(host.calls_to(STATUS)) == 12 and len(host.calls_to(CLEANUP)) == 1
+    assert len(host.calls_to(STATUS)) == 13 and len(host.calls_to(CLEANUP)) == 1
+    assert fake_time.now - 1000.0 == 60
     assert any("could not be cleaned up" in w for w in result["warnings"])
 
 

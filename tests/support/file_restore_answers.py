@@ -6,9 +6,9 @@ backup-file checks come from the win_vm_restore answers, whose manifests the bac
 
 from __future__ import annotations
 
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action import restore_answers
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.scripted_host import ok
-from ansible_collections.vaware.hyperv.tests.unit.plugins.plugin_utils import _restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support import restore_answers
+from ansible_collections.vaware.hyperv.tests.support import restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import ok
 
 GEN = restore_answers.GEN
 GEN_PATH = f"{samples.HOST_PATH}\\{GEN}"
