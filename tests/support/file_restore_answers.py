@@ -192,7 +192,7 @@ def copy_job(copy_answer, *, polls=1):
     """Scenario entries of a copy job that runs ``polls`` polls and then records ``copy_answer``."""
     return {
         "win_vm_file_restore_start": [started()],
-        "win_vm_file_restore_status": [job_status() for _ in range(polls)]
+        "win_vm_file_restore_status": [job_status() for _poll in range(polls)]
         + [job_status("finished", copy_answer, alive=False, task_state="Ready", last_result=0)],
         "win_vm_file_restore_cleanup": [cleaned()],
     }

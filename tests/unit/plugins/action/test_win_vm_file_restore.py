@@ -632,7 +632,7 @@ def test_a_clean_up_that_fails_is_a_warning():
 
 def test_a_job_running_past_copy_timeout_fails_and_is_still_cleaned_up(fake_time):
     scenario = one_file_copy()
-    scenario[STATUS] = [a.job_status() for _ in range(13)]  # at 0, 5, ... 60 s
+    scenario[STATUS] = [a.job_status() for _poll in range(13)]  # at 0, 5, ... 60 s
     scenario[CLEANUP] = [ps_error("the copy job's task file-restore-x is still running")]
     host, result = run_copy(scenario, poll_interval=5, copy_timeout=60)
     assert result["failed"] is True and result["step"] == "poll copy"
