@@ -15,7 +15,7 @@ from ansible_collections.vaware.hyperv.tests.functional.playbooks.scripted_windo
 from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
 from ansible_collections.vaware.hyperv.tests.support.scripted_host import ok, unreachable
 
-FIXTURES = pathlib.Path(hv.__file__).resolve().parents[2] / "fixtures"
+FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "unit" / "fixtures"  # tests/unit/fixtures
 VOLUME_FACTS = FIXTURES / "win_volume_guid_facts" / "hyperv_host.json"
 
 
