@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.plan import (
     check_folder_name,
@@ -117,6 +117,23 @@ def parse_before(value: Any) -> datetime.datetime:
     return stamp.astimezone(datetime.timezone.utc)
 
 
+def check_generation(generation: Any, before: Any) -> Tuple[str, Optional[datetime.datetime]]:
+    """``generation`` (``latest`` or an id) and ``before`` (None or aware UTC) as the restore modules take them.
+
+    Raises :class:`RestoreError` naming the bad value, or both when both were given.
+    """
+    generation = generation or "latest"
+    if generation != "latest" and (not isinstance(generation, str) or parse_generation_id(generation) is None):
+        raise RestoreError(
+            f"generation: expected 'latest' or a generation id such as 20261125T020000Z, got {generation!r}"
+        )
+    if before in (None, ""):
+        return generation, None
+    if generation != "latest":
+        raise RestoreError(f"generation {generation!r} and before {before!r} were both given: use one of them")
+    return generation, parse_before(before)
+
+
 def validate_options(args: Mapping[str, Any]) -> Dict[str, Any]:
     """Check the task options beyond their types and return them normalized.
 
@@ -126,18 +143,7 @@ def validate_options(args: Mapping[str, Any]) -> Dict[str, Any]:
     if mode not in MODES:
         raise RestoreError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
     vm = check_folder_name(args.get("vm"), "vm")
-    generation = args.get("generation") or "latest"
-    if generation != "latest" and parse_generation_id(generation) is None:
-        raise RestoreError(
-            f"generation: expected 'latest' or a generation id such as 20261125T020000Z, got {generation!r}"
-        )
-    before = None
-    if args.get("before") not in (None, ""):
-        if generation != "latest":
-            raise RestoreError(
-                f"generation {generation!r} and before {args['before']!r} were both given: use one of them"
-            )
-        before = parse_before(args["before"])
+    generation, before = check_generation(args.get("generation"), args.get("before"))
     backup_host = args.get("backup_host") or None
     if backup_host is not None:
         backup_host = check_folder_name(backup_host, "backup_host")

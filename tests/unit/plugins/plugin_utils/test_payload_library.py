@@ -55,7 +55,7 @@ def payload_dir(tmp_path, monkeypatch):
 
 
 def test_the_library_exists_and_every_vss_payload_includes_it_once_right_after_its_param_block():
-    assert [p.name for p in LIBRARIES] == ["vss_common.ps1"]
+    assert [p.name for p in LIBRARIES] == ["file_restore.ps1", "vss_common.ps1"]
     assert len(VSS_PAYLOADS) == 7, VSS_PAYLOADS
     for name in VSS_PAYLOADS:
         text = raw(name)
@@ -65,6 +65,17 @@ def test_the_library_exists_and_every_vss_payload_includes_it_once_right_after_i
         assert first.type == "param_block", name
         after = text.encode("utf-8")[first.end_byte :].decode("utf-8")
         assert after.startswith("\n#vaware:include vss_common\n"), name
+
+
+def test_the_file_restore_payloads_include_both_libraries_right_after_their_param_block():
+    names = ["win_vm_file_restore_mount", "win_vm_file_restore_start", "win_vm_file_restore_status",
+             "win_vm_file_restore_cleanup"]  # fmt: skip
+    for name in names:
+        text = raw(name)
+        assert INCLUDE_LINE.findall(text) == ["vss_common", "file_restore"], name
+        first = top_level(text)[0]
+        after = text.encode("utf-8")[first.end_byte :].decode("utf-8")
+        assert after.startswith("\n#vaware:include vss_common\n#vaware:include file_restore\n"), name
 
 
 @pytest.mark.parametrize("name", _payload.available_payloads())
