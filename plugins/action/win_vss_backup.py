@@ -813,38 +813,8 @@ class BackupRun:
             self.signal(job_id, "verdict.json", verdict, "finalize", manifest_status=manifest["status"])
             final = (self.poll(job_id, ("done",), "write the manifest").get("status")) or status
 
-        # this job's shadows that still exist (the runner deletes them; anything left is deleted here)
-        job_set_ids = {normalize_guid(s) for s in (status.get("shadow_set_ids") or [])}
-        if ds.get("shadow_set_id"):
-            job_set_ids.add(ds["shadow_set_id"])
-        job_shadow_ids = {s["id"] for s in ds.get("shadows") or []}
-        mount_folders = [v["mount_folder"] for v in plan.get("volumes") or []]
-        left = [
-            normalize_guid(str(s.get("id")))
-            for s in collected["shadows"]
-            if normalize_guid(str(s.get("set_id") or "")) in job_set_ids
-            or normalize_guid(str(s.get("id") or "")) in job_shadow_ids
-            or jobs.exposed_under(s, mount_folders)
-        ]
         failed = manifest["status"] != "complete" or bool(final.get("error")) or runner_dead
-        cleanup_params: Dict[str, Any] = {"RemoveJobs": [job_id]}
-        if left:
-            cleanup_params["ShadowIds"] = left
-        if runner_dead or final.get("mount_folders_left") or left:
-            cleanup_params["MountFolders"] = mount_folders
-        if runner_dead:
-            cleanup_params["ReleaseLockOf"] = job_id
-        if failed and self.args["keep_failed_job"]:
-            cleanup_params["KeepJobFolders"] = [job_id]
-        cleaned: Dict[str, Any] = {}
-        try:
-            cleaned = self.call("win_vss_backup_cleanup", cleanup_params, "cleanup")
-        except PayloadError as exc:
-            self.warnings.append(f"cleanup of job {job_id} failed: {exc.message}")
-        for err in cleaned.get("shadow_errors") or []:
-            self.warnings.append(
-                f"shadow copy {err.get('id')} of job {job_id} could not be deleted: {err.get('error')}"
-            )
+        cleaned = self.clean_up(job_id, plan, status, ds, collected, final, runner_dead, failed)
 
         deleted = outcome.deleted_shadows(ds, collected, final, cleaned)
         result.update(
@@ -981,37 +951,8 @@ class BackupRun:
             forgotten = restic_job.forget_results(retention, final, more, location)
             self.warnings.extend(f"retention: {error}" for error in forgotten["errors"])
 
-        job_set_ids = {normalize_guid(s) for s in (status.get("shadow_set_ids") or [])}
-        if ds.get("shadow_set_id"):
-            job_set_ids.add(ds["shadow_set_id"])
-        job_shadow_ids = {s["id"] for s in ds.get("shadows") or []}
-        mount_folders = [v["mount_folder"] for v in plan.get("volumes") or []]
-        left = [
-            normalize_guid(str(s.get("id")))
-            for s in collected["shadows"]
-            if normalize_guid(str(s.get("set_id") or "")) in job_set_ids
-            or normalize_guid(str(s.get("id") or "")) in job_shadow_ids
-            or jobs.exposed_under(s, mount_folders)
-        ]
         failed = not verified or bool(final.get("error"))
-        cleanup_params: Dict[str, Any] = {"RemoveJobs": [job_id]}
-        if left:
-            cleanup_params["ShadowIds"] = left
-        if runner_dead or final.get("mount_folders_left") or left:
-            cleanup_params["MountFolders"] = mount_folders
-        if runner_dead:
-            cleanup_params["ReleaseLockOf"] = job_id
-        if failed and self.args["keep_failed_job"]:
-            cleanup_params["KeepJobFolders"] = [job_id]
-        cleaned: Dict[str, Any] = {}
-        try:
-            cleaned = self.call("win_vss_backup_cleanup", cleanup_params, "cleanup")
-        except PayloadError as exc:
-            self.warnings.append(f"cleanup of job {job_id} failed: {exc.message}")
-        for err in cleaned.get("shadow_errors") or []:
-            self.warnings.append(
-                f"shadow copy {err.get('id')} of job {job_id} could not be deleted: {err.get('error')}"
-            )
+        cleaned = self.clean_up(job_id, plan, status, ds, collected, final, runner_dead, failed)
 
         removed = [i for entry in forgotten["forget"] for i in entry["removed"]]
         result.update(
@@ -1075,6 +1016,51 @@ class BackupRun:
             {"name": vm["name"], "count": len(vm["generations"]), "oldest": vm["generations"][-1]}
             for vm in restorable_vms(generation_entries(raw))
         ]
+
+    def clean_up(
+        self,
+        job_id: str,
+        plan: Mapping[str, Any],
+        status: Mapping[str, Any],
+        ds: Mapping[str, Any],
+        collected: Mapping[str, Any],
+        final: Mapping[str, Any],
+        runner_dead: bool,
+        failed: bool,
+    ) -> Dict[str, Any]:
+        """Remove the job: its shadows that still exist (the runner deletes them; anything left is deleted here, by
+        id), its mount folders when needed, its task and folder (kept after a failure with keep_failed_job)."""
+        job_set_ids = {normalize_guid(s) for s in (status.get("shadow_set_ids") or [])}
+        if ds.get("shadow_set_id"):
+            job_set_ids.add(ds["shadow_set_id"])
+        job_shadow_ids = {s["id"] for s in ds.get("shadows") or []}
+        mount_folders = [v["mount_folder"] for v in plan.get("volumes") or []]
+        left = [
+            normalize_guid(str(s.get("id")))
+            for s in collected["shadows"]
+            if normalize_guid(str(s.get("set_id") or "")) in job_set_ids
+            or normalize_guid(str(s.get("id") or "")) in job_shadow_ids
+            or jobs.exposed_under(s, mount_folders)
+        ]
+        cleanup_params: Dict[str, Any] = {"RemoveJobs": [job_id]}
+        if left:
+            cleanup_params["ShadowIds"] = left
+        if runner_dead or final.get("mount_folders_left") or left:
+            cleanup_params["MountFolders"] = mount_folders
+        if runner_dead:
+            cleanup_params["ReleaseLockOf"] = job_id
+        if failed and self.args["keep_failed_job"]:
+            cleanup_params["KeepJobFolders"] = [job_id]
+        cleaned: Dict[str, Any] = {}
+        try:
+            cleaned = self.call("win_vss_backup_cleanup", cleanup_params, "cleanup")
+        except PayloadError as exc:
+            self.warnings.append(f"cleanup of job {job_id} failed: {exc.message}")
+        for err in cleaned.get("shadow_errors") or []:
+            self.warnings.append(
+                f"shadow copy {err.get('id')} of job {job_id} could not be deleted: {err.get('error')}"
+            )
+        return cleaned
 
     def retention_policy(self) -> Dict[str, int]:
         return {k: v for k, v in (self.args.get("retention") or {}).items() if v}
