@@ -10,9 +10,9 @@
 param(
     [Parameter(Mandatory)][string]$JobDir
 )
+#vaware:include vss_common
 
 $ErrorActionPreference = 'Stop'
-$utf8 = New-Object Text.UTF8Encoding($false)
 $self = Get-Process -Id $PID
 $status = [ordered]@{
     state = 'running'
@@ -25,23 +25,7 @@ $status = [ordered]@{
 }
 
 function Write-Status {
-    $path = Join-Path $JobDir 'status.json'
-    $tmp = $path + '.tmp'
-    [IO.File]::WriteAllText($tmp, ($status | ConvertTo-Json -Depth 8 -Compress), $utf8)
-    # A poll reading the file at this moment makes the replace fail: try again briefly.
-    for ($attempt = 1; $attempt -le 20; $attempt++) {
-        try {
-            if (Test-Path -LiteralPath $path) {
-                [IO.File]::Replace($tmp, $path, $null)
-            } else {
-                [IO.File]::Move($tmp, $path)
-            }
-            return
-        } catch {
-            if ($attempt -eq 20) { throw }
-            Start-Sleep -Milliseconds 250
-        }
-    }
+    Write-FileAtomically -Path (Join-Path $JobDir 'status.json') -Text ($status | ConvertTo-Json -Depth 8 -Compress)
 }
 
 Write-Status
@@ -51,7 +35,8 @@ try {
             @{ source = [string]$item.source; type = [string]$item.type; destination = [string]$item.destination }
         })
     $Ansible = [pscustomobject]@{ Changed = $false; Result = $null; Failed = $false }
-    $null = & (Join-Path $JobDir 'mount.ps1') -Action Copy -Disks @([string]$job.disk) -RunId ([string]$job.run_id) `
+    $mountPayload = Join-Path $JobDir 'mount.ps1'
+    $null = & $mountPayload -Action Copy -Disks @([string]$job.disk) -RunId ([string]$job.run_id) `
         -PartitionNumber ([int]$job.partition_number) -Items $items
     $status.result = $Ansible.Result
     $status.state = 'finished'

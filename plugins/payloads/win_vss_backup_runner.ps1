@@ -85,23 +85,7 @@ function Write-Status {
     param([string]$Phase)
     if ($Phase) { $status.phase = $Phase }
     $status.updated_at = [DateTime]::UtcNow.ToString('o')
-    $path = Join-Path $jobDir 'status.json'
-    $tmp = $path + '.tmp'
-    [IO.File]::WriteAllText($tmp, ($status | ConvertTo-Json -Depth 6 -Compress), $utf8)
-    # A poll reading the file at this moment makes the replace fail: try again briefly.
-    for ($attempt = 1; $attempt -le 20; $attempt++) {
-        try {
-            if (Test-Path -LiteralPath $path) {
-                [IO.File]::Replace($tmp, $path, $null)
-            } else {
-                [IO.File]::Move($tmp, $path)
-            }
-            return
-        } catch {
-            if ($attempt -eq 20) { throw }
-            Start-Sleep -Milliseconds 250
-        }
-    }
+    Write-FileAtomically -Path (Join-Path $jobDir 'status.json') -Text ($status | ConvertTo-Json -Depth 6 -Compress)
 }
 
 function Get-FolderBytes {

@@ -106,6 +106,27 @@ function Get-VerdictMac {
     }
 }
 
+function Write-FileAtomically {
+    # Writes $Text (UTF-8, no BOM) to $Path through $Path.tmp and a replace, so a reader sees the old file or the new
+    # one, never half of one. A reader holding the file at that moment makes the replace fail: try again briefly.
+    param([string]$Path, [string]$Text)
+    $tmp = $Path + '.tmp'
+    [IO.File]::WriteAllText($tmp, $Text, (New-Object Text.UTF8Encoding($false)))
+    for ($attempt = 1; $attempt -le 20; $attempt++) {
+        try {
+            if (Test-Path -LiteralPath $Path) {
+                [IO.File]::Replace($tmp, $Path, $null)
+            } else {
+                [IO.File]::Move($tmp, $Path)
+            }
+            return
+        } catch {
+            if ($attempt -eq 20) { throw }
+            Start-Sleep -Milliseconds 250
+        }
+    }
+}
+
 function Read-JsonFile {
     # The JSON content of a file; $null when there is no such file. A read that fails (e.g. racing the
     # runner replacing the file) is tried again -Retries times after 200 ms; a file still unreadable

@@ -302,7 +302,8 @@ def test_copy_a_file_and_a_glob():
     # the job runs the mount payload exactly as the collection ships it: read-only mount, dismount in finally
     assert job["Mount"] == _payload.load_payload(MOUNT)
     assert job["Runner"] == _payload.load_payload("win_vm_file_restore_runner")
-    assert "& (Join-Path $JobDir 'mount.ps1') -Action Copy" in job["Runner"]
+    assert "$mountPayload = Join-Path $JobDir 'mount.ps1'" in job["Runner"]
+    assert "& $mountPayload -Action Copy" in job["Runner"]
     assert [c.parameters for c in host.calls_to(STATUS)] == [{"JobId": job["JobId"]}] * 2
     assert host.calls_to(CLEANUP)[0].parameters == {"JobId": job["JobId"]}
     assert result["job_id"] == job["JobId"]
