@@ -20,6 +20,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils import _payload
 from ansible_collections.vaware.hyperv.tests.support import backup_samples as backup
 from ansible_collections.vaware.hyperv.tests.support import file_restore_answers as a
 from ansible_collections.vaware.hyperv.tests.support import restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support.fake_clock import FakeClock
 from ansible_collections.vaware.hyperv.tests.support.scripted_host import (
     ScriptedHost,
     make_action,
@@ -32,21 +33,6 @@ START = "win_vm_file_restore_start"
 STATUS = "win_vm_file_restore_status"
 CLEANUP = "win_vm_file_restore_cleanup"
 CONFIG = f"{a.TARGET}\\web.config"
-
-
-class FakeClock:
-    """Stands in for time: sleeping advances the clock, nobody waits."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils import _payload
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import marker
 from ansible_collections.vaware.hyperv.tests.support import backup_samples as backup
 from ansible_collections.vaware.hyperv.tests.support import restore_samples as samples
+from ansible_collections.vaware.hyperv.tests.support.fake_clock import FakeClock
 from ansible_collections.vaware.hyperv.tests.support.restore_answers import (
     GEN,
     NEW_ID,
@@ -42,21 +43,6 @@ CHANGING = {
     "win_vm_restore_boot",
     "win_vm_restore_files",
 }
-
-
-class FakeClock:
-    """Stands in for time: sleeping advances the clock, nobody waits."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ payloads produce (see ``vss_backup_host.py``). A fake clock makes polling instan
 
 from __future__ import annotations
 
-import datetime
 import json
 import pathlib
 import re
@@ -18,6 +17,7 @@ from ansible_collections.vaware.hyperv.plugins.action import win_vss_backup as p
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import load_payload
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss import outcome
 from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
+from ansible_collections.vaware.hyperv.tests.support.fake_clock import FakeClock
 from ansible_collections.vaware.hyperv.tests.support.scripted_host import (
     ScriptedHost,
     _Connection,
@@ -31,26 +31,9 @@ ARGS = {"destination": hv.DESTINATION}
 CHANGING_PAYLOADS = {"win_vss_backup_start", "win_vss_backup_signal", "win_vss_backup_cleanup"}
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def utcnow(self):
-        return hv.NOW + datetime.timedelta(seconds=self.now - 1000.0)
-
-
 @pytest.fixture
 def clock(monkeypatch):
-    fake = FakeClock()
+    fake = FakeClock(utc_start=hv.NOW)
     monkeypatch.setattr(plugin, "monotonic", fake.monotonic)
     monkeypatch.setattr(plugin, "sleep", fake.sleep)
     monkeypatch.setattr(plugin, "utcnow", fake.utcnow)

@@ -15,9 +15,9 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.vaware.hyperv.tests.support import restic_backup_host as rh
 from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
+from ansible_collections.vaware.hyperv.tests.support.fake_clock import FakeClock
 from ansible_collections.vaware.hyperv.tests.support.scripted_host import ScriptedHost, make_action, ok
 from ansible_collections.vaware.hyperv.tests.unit.plugins.action.test_win_vss_backup import (
-    FakeClock,
     assert_failure_safe,
     plugin,
 )
@@ -26,7 +26,7 @@ from ansible_collections.vaware.hyperv.tests.unit.plugins.action.test_win_vss_ba
 @pytest.fixture
 def clock(monkeypatch):
     """The files tests' fake clock: polling is instant, hv.NOW is the job's start."""
-    fake = FakeClock()
+    fake = FakeClock(utc_start=hv.NOW)
     monkeypatch.setattr(plugin, "monotonic", fake.monotonic)
     monkeypatch.setattr(plugin, "sleep", fake.sleep)
     monkeypatch.setattr(plugin, "utcnow", fake.utcnow)

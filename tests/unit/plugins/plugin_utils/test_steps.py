@@ -5,19 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import PollTimeout, StepFailed, poll_until
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
+from ansible_collections.vaware.hyperv.tests.support.fake_clock import FakeClock
 
 
 class Lost(Exception):
@@ -37,7 +25,7 @@ def reader(answers):
 
 
 def test_reads_until_finished_and_returns_that_answer():
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     got = poll_until(
         reader(["a", "b", "done"]), lambda x: x == "done", interval=5, deadline=100, clock=clock, sleep=clock.sleep
     )
@@ -46,13 +34,13 @@ def test_reads_until_finished_and_returns_that_answer():
 
 
 def test_a_first_answer_that_is_finished_reads_nothing():
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     got = poll_until(reader([]), lambda x: x == "done", interval=5, deadline=100, first="done", clock=clock)
     assert got == "done"
 
 
 def test_a_first_answer_is_followed_by_a_wait_before_the_first_read():
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     got = poll_until(
         reader(["done"]), lambda x: x == "done", interval=7, deadline=100, first="x", clock=clock, sleep=clock.sleep
     )
@@ -61,7 +49,7 @@ def test_a_first_answer_is_followed_by_a_wait_before_the_first_read():
 
 
 def test_the_deadline_raises_with_the_last_answer():
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     with pytest.raises(PollTimeout) as info:
         poll_until(reader(["a"] * 10), lambda x: False, interval=10, deadline=25, clock=clock, sleep=clock.sleep)
     assert info.value.last == "a"
@@ -71,7 +59,7 @@ def test_the_deadline_raises_with_the_last_answer():
 
 
 def test_retried_errors_back_off_and_a_success_resets_the_count():
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     seen = []
 
     def retry(error, failures):
@@ -95,7 +83,7 @@ def test_retried_errors_back_off_and_a_success_resets_the_count():
 
 
 def test_backoff_is_capped():
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     poll_until(
         reader([Lost()] * 5 + ["done"]),
         lambda x: x == "done",
@@ -112,7 +100,7 @@ def test_backoff_is_capped():
 
 
 def test_an_error_not_retried_propagates():
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     with pytest.raises(Lost):
         poll_until(reader([Lost()]), lambda x: True, interval=1, deadline=10, retryable=(Lost,), clock=clock)
 
@@ -127,13 +115,13 @@ def test_an_error_that_is_not_retryable_propagates_without_asking():
             deadline=10,
             retry=lambda e, n: asked.append(e) or True,
             retryable=(Lost,),
-            clock=Clock(),
+            clock=FakeClock(start=0.0),
         )
     assert asked == []
 
 
 def test_errors_until_the_deadline_raise_with_the_error():
-    clock = Clock()
+    clock = FakeClock(start=0.0)
     with pytest.raises(PollTimeout) as info:
         poll_until(
             reader([Lost("gone")] * 20),
