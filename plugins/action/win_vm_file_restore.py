@@ -57,7 +57,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.select impo
     select_generation,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.verify import backup_files, verify_listing
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import PollTimeout, StepFailed, poll_until
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import PollTimeout, StepFailed, poll_job
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import join, utc_text
 
 MOUNT = "win_vm_file_restore_mount"
@@ -188,35 +188,14 @@ class ActionModule(ActionBase):
         """Poll the copy job until it recorded its end or its runner is gone; a lost connection is retried."""
         opts = self._options
         started = clock()
-        reads = []
-
-        def read() -> Mapping[str, Any]:
-            answer = self._payload("win_vm_file_restore_status", {"JobId": job_id}, "poll copy")
-            reads.append(answer)
-            return answer
-
-        def over(answer: Mapping[str, Any]) -> bool:
-            status = answer.get("status") if isinstance(answer.get("status"), Mapping) else None
-            if status and status.get("state") in ("finished", "failed"):
-                return True
-            task_running = answer.get("task_state") in ("Running", "Queued")
-            # the runner is gone without a final status (a task that never started is given three reads)
-            return not task_running and not answer.get("runner_alive") and (status is not None or len(reads) >= 3)
-
-        def retry(err: Exception, _failures: int) -> bool:
-            if not getattr(err, "unreachable", False):
-                return False
-            self._warnings.append(f"status poll failed, retrying (the copy job goes on on the host): {err}")
-            return True
-
         try:
-            return poll_until(
-                read,
-                over,
+            return poll_job(
+                lambda: self._payload("win_vm_file_restore_status", {"JobId": job_id}, "poll copy"),
                 interval=opts["poll_interval"],
                 deadline=started + opts["copy_timeout"],
-                retry=retry,
+                warn=self._warnings.append,
                 retryable=(PayloadError,),
+                what="the copy job",
                 clock=clock,
                 sleep=sleep,
             )

@@ -17,6 +17,7 @@ param(
 )
 #vaware:include vss_common
 #vaware:include file_restore
+#vaware:include job_task
 
 $ErrorActionPreference = 'Stop'
 $paths = Get-FileRestorePaths -JobId $JobId
@@ -40,23 +41,10 @@ try {
     [IO.File]::WriteAllText((Join-Path $jobDir 'runner.ps1'), $Runner, (New-Object Text.UTF8Encoding($true)))
     [IO.File]::WriteAllText((Join-Path $jobDir 'mount.ps1'), $Mount, (New-Object Text.UTF8Encoding($true)))
 
-    $argument = '-NoProfile -NonInteractive -ExecutionPolicy Bypass -File "' + (Join-Path $jobDir 'runner.ps1') + '" -JobDir "' + $jobDir + '"'
-    $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument $argument -WorkingDirectory $jobDir
-    $settingsArgs = @{
-        AllowStartIfOnBatteries = $true
-        DontStopIfGoingOnBatteries = $true
-        MultipleInstances = 'IgnoreNew'
-        ExecutionTimeLimit = [TimeSpan]::FromSeconds($ExecutionTimeLimitSeconds)
-        Priority = 4
-    }
-    $settings = New-ScheduledTaskSettingsSet @settingsArgs
-    # 'SYSTEM' is the same word in every Windows language (the 'NT AUTHORITY' prefix is localized).
-    $principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
-    $null = Register-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name -Action $action -Settings $settings `
-        -Principal $principal
-    $registered = $true
-    Start-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name
-    $task = Get-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name
+    $registered = $true  # set first: a task that registered but failed to start is unregistered below
+    $task = Register-JobTask -TaskPath $paths.task_path -TaskName $paths.task_name -JobDir $jobDir `
+        -Runner (Join-Path $jobDir 'runner.ps1') -RunnerArguments ('-JobDir "' + $jobDir + '"') `
+        -ExecutionTimeLimitSeconds $ExecutionTimeLimitSeconds
 } catch {
     $failure = $_
     if ($registered) {

@@ -10,6 +10,7 @@ param(
     [string]$BackupHost = '',
     [long]$MaxManifestBytes = 67108864
 )
+#vaware:include vss_common
 
 $ErrorActionPreference = 'Stop'
 $WhatIfPreference = $false
@@ -52,24 +53,10 @@ if ($result.host_path_exists) {
         })
 }
 
-if (Get-Command -Name Get-VM -Module Hyper-V -ErrorAction SilentlyContinue) {
-    try {
-        $result.vms = @(Hyper-V\Get-VM | ForEach-Object -Process {
-                [ordered]@{
-                    name = $_.Name
-                    id = $_.Id.ToString()
-                    state = $_.State.ToString()
-                    path = $_.ConfigurationLocation
-                    notes = $_.Notes
-                }
-            })
-        $result.hyperv = $true
-    } catch {
-        $result.hyperv_error = $_.Exception.Message
-    }
-} else {
-    $result.hyperv_error = 'the Hyper-V PowerShell module is not installed'
-}
+$registered = Get-RegisteredVms
+$result.vms = $registered.vms
+$result.hyperv = $registered.hyperv
+$result.hyperv_error = $registered.hyperv_error
 
 $Ansible.Changed = $false
 $Ansible.Result = $result | ConvertTo-Json -Depth 4 -Compress

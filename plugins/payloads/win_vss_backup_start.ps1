@@ -19,31 +19,9 @@ param(
     [securestring]$ResticEnvironment
 )
 #vaware:include vss_common
+#vaware:include job_task
 
 $ErrorActionPreference = 'Stop'
-
-function Write-SecretFile {
-    # The file is created with its ACL in one call: protected, one rule for the job account (read, delete).
-    param([string]$Path, [securestring]$Secret)
-    if ($RunAs) {
-        $sid = (New-Object Security.Principal.NTAccount($RunAs)).Translate([Security.Principal.SecurityIdentifier])
-    } else {
-        $sid = New-Object Security.Principal.SecurityIdentifier('S-1-5-18')
-    }
-    $security = New-Object Security.AccessControl.FileSecurity
-    $security.SetAccessRuleProtection($true, $false)
-    $rights = [Security.AccessControl.FileSystemRights]'Read, Delete'
-    $security.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule($sid, $rights, 'Allow')))
-    $plain = (New-Object System.Net.NetworkCredential('', $Secret)).Password
-    $stream = [IO.File]::Create($Path, 4096, [IO.FileOptions]::None, $security)
-    try {
-        $bytes = (New-Object Text.UTF8Encoding($false)).GetBytes($plain)
-        $stream.Write($bytes, 0, $bytes.Length)
-    } finally {
-        $stream.Dispose()
-        $plain = $null
-    }
-}
 
 $paths = Get-VawarePaths -JobId $JobId
 $lockPath = $paths.lock_path
@@ -93,41 +71,19 @@ try {
         [IO.File]::WriteAllText((Join-Path $jobDir $name), [string]$entry.text, $encoding)
     }
     if ($ResticPassword) {
-        Write-SecretFile -Path (Join-Path $jobDir 'restic.pass') -Secret $ResticPassword
-        Write-SecretFile -Path (Join-Path $jobDir 'restic.env.json') -Secret $ResticEnvironment
+        $sid = Get-JobAccountSid -RunAs $RunAs
+        Write-SecretFile -Path (Join-Path $jobDir 'restic.pass') -Secret $ResticPassword -Sid $sid
+        Write-SecretFile -Path (Join-Path $jobDir 'restic.env.json') -Secret $ResticEnvironment -Sid $sid
     }
     $runner = Join-Path $jobDir 'runner.ps1'
     if (-not (Test-Path -LiteralPath $runner -PathType Leaf)) {
         throw "the job files contain no runner.ps1"
     }
 
-    $argument = '-NoProfile -NonInteractive -ExecutionPolicy Bypass -File "' + $runner + '"'
-    $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument $argument -WorkingDirectory $jobDir
-    $settingsArgs = @{
-        AllowStartIfOnBatteries = $true
-        DontStopIfGoingOnBatteries = $true
-        MultipleInstances = 'IgnoreNew'
-        ExecutionTimeLimit = [TimeSpan]::FromSeconds($ExecutionTimeLimitSeconds)
-        # Normal priority: the task default (7) also lowers the runner's I/O and memory priority,
-        # which stretches a large copy far past its window.
-        Priority = 4
-    }
-    $settings = New-ScheduledTaskSettingsSet @settingsArgs
-    if ($RunAs) {
-        $plain = (New-Object System.Net.NetworkCredential('', $RunAsPassword)).Password
-        $null = Register-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name -Action $action -Settings $settings `
-            -User $RunAs -Password $plain -RunLevel Highest
-        $plain = $null
-    } else {
-        # 'SYSTEM' (LocalSystem, S-1-5-18) is the same word in every Windows language; the domain part
-        # 'NT AUTHORITY' is localized (e.g. 'NT-AUTORITAET' in German) and would not resolve there.
-        $principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
-        $null = Register-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name -Action $action -Settings $settings `
-            -Principal $principal
-    }
+    # Register-JobTask starts the task; $registered is set first so a failed start still unregisters it.
     $registered = $true
-    Start-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name
-    $task = Get-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name
+    $task = Register-JobTask -TaskPath $paths.task_path -TaskName $paths.task_name -JobDir $jobDir -Runner $runner `
+        -RunAs $RunAs -RunAsPassword $RunAsPassword -ExecutionTimeLimitSeconds $ExecutionTimeLimitSeconds
 } catch {
     $failure = $_
     if ($registered) {

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, Optional, TypeVar
+from typing import Any, Callable, Dict, Mapping, Optional, TypeVar
 
 T = TypeVar("T")
 
@@ -94,3 +94,57 @@ def poll_until(
         if deadline - clock() <= 0:
             raise PollTimeout(last, None)
         pending_delay = interval
+
+
+def job_over(answer: Any, reads: int) -> bool:
+    """Whether a detached job's status answer (``win_vm_file_restore_status``) shows the job over.
+
+    Over: its ``status.json`` says finished or failed, or its task no longer runs and its runner process is
+    gone (a task that never started is given ``reads >= 3`` reads before it counts as gone).
+    """
+    status = answer.get("status") if isinstance(answer.get("status"), Mapping) else None
+    if status and status.get("state") in ("finished", "failed"):
+        return True
+    task_running = answer.get("task_state") in ("Running", "Queued")
+    return not task_running and not answer.get("runner_alive") and (status is not None or reads >= 3)
+
+
+def poll_job(
+    read: Callable[[], Any],
+    *,
+    interval: float,
+    deadline: float,
+    warn: Callable[[str], None],
+    retryable: tuple,
+    what: str = "the job",
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Any:
+    """Poll a detached job's status with ``read()`` until :func:`job_over`; a lost connection is retried.
+
+    A read raising one of ``retryable`` with ``unreachable`` set is retried (``warn`` says so: the job goes on on
+    the host); any other error propagates. Raises :class:`PollTimeout` at ``deadline``.
+    """
+    reads = []
+
+    def counted() -> Any:
+        answer = read()
+        reads.append(answer)
+        return answer
+
+    def retry(err: Exception, _failures: int) -> bool:
+        if not getattr(err, "unreachable", False):
+            return False
+        warn(f"status poll failed, retrying ({what} goes on on the host): {err}")
+        return True
+
+    return poll_until(
+        counted,
+        lambda answer: job_over(answer, len(reads)),
+        interval=interval,
+        deadline=deadline,
+        retry=retry,
+        retryable=retryable,
+        clock=clock,
+        sleep=sleep,
+    )

@@ -30,7 +30,7 @@ def test_payload_uses_only_documented_commands_parameters_and_cim_properties(pay
         # a property of a CIM class read in a pipeline stage of a real payload
         ("win_vss_backup_runner.ps1", "[string]$_.ExposedName", "[string]$_.ExposedNam", "has no property ExposedNam"),
         # a key of a splatted hashtable in a real payload
-        ("win_vss_backup_start.ps1", "Priority = 4", "Priorty = 4", "has no parameter -Priorty"),
+        ("lib/job_task.ps1", "Priority = 4", "Priorty = 4", "has no parameter -Priorty"),
         # a named parameter in a real payload
         ("win_vss_backup_preflight.ps1", "Get-VMSnapshot -VM $vm", "Get-VMSnapshot -VMM $vm", "no parameter -VMM"),
     ],
@@ -39,7 +39,7 @@ def test_the_gate_sees_what_the_real_payloads_do(tmp_path, payload, good, bad, e
     """One misspelling put into a real payload is found: the gate reads the payloads' own constructs."""
     text = (ROOT / "plugins" / "payloads" / payload).read_text(encoding="utf-8")
     assert good in text
-    broken = tmp_path / payload
+    broken = tmp_path / pathlib.Path(payload).name
     broken.write_text(text.replace(good, bad, 1), encoding="utf-8")
     assert any(expected in p for p in facts.payload_problems(broken, DEFINED))
 

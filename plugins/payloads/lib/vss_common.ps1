@@ -307,3 +307,28 @@ public static extern bool GetDiskFreeSpaceEx(string directory, out ulong freeFor
     }
     return [pscustomobject]@{ free_bytes = $free; total_bytes = $total }
 }
+
+function Get-RegisteredVms {
+    # The VMs registered on this host (name, id, state, folder, notes) for the restore modules, and whether
+    # Hyper-V could be asked: @{ hyperv = $true|$false; hyperv_error = $null|text; vms = @(...) }.
+    $answer = @{ hyperv = $false; hyperv_error = $null; vms = @() }
+    if (-not (Get-Command -Name Get-VM -Module Hyper-V -ErrorAction SilentlyContinue)) {
+        $answer.hyperv_error = 'the Hyper-V PowerShell module is not installed'
+        return $answer
+    }
+    try {
+        $answer.vms = @(Hyper-V\Get-VM | ForEach-Object -Process {
+                [ordered]@{
+                    name = $_.Name
+                    id = $_.Id.ToString()
+                    state = $_.State.ToString()
+                    path = $_.ConfigurationLocation
+                    notes = $_.Notes
+                }
+            })
+        $answer.hyperv = $true
+    } catch {
+        $answer.hyperv_error = $_.Exception.Message
+    }
+    return $answer
+}

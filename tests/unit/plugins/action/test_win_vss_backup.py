@@ -1111,8 +1111,8 @@ def test_a_rejected_verdict_is_reported_as_a_warning(clock):
 
 
 def test_the_job_task_runs_at_normal_priority():
-    """The scheduled task default (7) lowers I/O priority; the start payload sets 4 (normal)."""
-    start = (PAYLOADS / "win_vss_backup_start.ps1").read_text(encoding="utf-8")
+    """The scheduled task default (7) lowers I/O priority; the start payload's task (lib/job_task.ps1) sets 4."""
+    start = load_payload("win_vss_backup_start")
     body = start[start.index("$settingsArgs = @{") :]
     body = body[: body.index("}")]
     assert re.search(r"^\s*Priority = 4$", body, re.M), body

@@ -54,28 +54,36 @@ def payload_dir(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------- the shipped payloads
 
 
-def test_the_library_exists_and_every_vss_payload_includes_it_once_right_after_its_param_block():
-    assert [p.name for p in LIBRARIES] == ["file_restore.ps1", "vss_common.ps1"]
+#: the libraries each payload that includes any takes, in order (every win_vss_backup payload takes vss_common)
+INCLUDES = {
+    **{name: ["vss_common"] for name in VSS_PAYLOADS},
+    "win_vss_backup_start": ["vss_common", "job_task"],
+    "win_vm_file_restore_mount": ["vss_common", "file_restore"],
+    "win_vm_file_restore_start": ["vss_common", "file_restore", "job_task"],
+    "win_vm_file_restore_status": ["vss_common", "file_restore"],
+    "win_vm_file_restore_cleanup": ["vss_common", "file_restore"],
+    "win_vm_file_restore_runner": ["vss_common"],
+    "win_vm_restore_generations": ["vss_common"],
+    "win_restic_read": ["vss_common", "job_task"],
+    "win_vm_restore_restic_start": ["vss_common", "file_restore", "job_task"],
+    "win_vm_restore_restic_runner": ["vss_common"],
+}
+
+
+def test_the_libraries_exist_and_each_payload_includes_its_own_right_after_its_param_block():
+    assert [p.name for p in LIBRARIES] == ["file_restore.ps1", "job_task.ps1", "vss_common.ps1"]
     assert len(VSS_PAYLOADS) == 7, VSS_PAYLOADS
-    for name in VSS_PAYLOADS:
+    for name in _payload.available_payloads():
         text = raw(name)
-        assert INCLUDE_LINE.findall(text) == ["vss_common"], name
-        # the payload's own param() block stays the script's first statement; the include line follows it
+        wanted = INCLUDES.get(name, [])
+        assert INCLUDE_LINE.findall(text) == wanted, name
+        if not wanted:
+            continue
+        # the payload's own param() block stays the script's first statement; the include lines follow it
         first = top_level(text)[0]
         assert first.type == "param_block", name
         after = text.encode("utf-8")[first.end_byte :].decode("utf-8")
-        assert after.startswith("\n#vaware:include vss_common\n"), name
-
-
-def test_the_file_restore_payloads_include_both_libraries_right_after_their_param_block():
-    names = ["win_vm_file_restore_mount", "win_vm_file_restore_start", "win_vm_file_restore_status",
-             "win_vm_file_restore_cleanup"]  # fmt: skip
-    for name in names:
-        text = raw(name)
-        assert INCLUDE_LINE.findall(text) == ["vss_common", "file_restore"], name
-        first = top_level(text)[0]
-        after = text.encode("utf-8")[first.end_byte :].decode("utf-8")
-        assert after.startswith("\n#vaware:include vss_common\n#vaware:include file_restore\n"), name
+        assert after.startswith("\n" + "".join(f"#vaware:include {lib}\n" for lib in wanted)), name
 
 
 @pytest.mark.parametrize("name", _payload.available_payloads())
@@ -105,6 +113,8 @@ def test_no_composed_payload_or_library_deletes_every_shadow_copy():
 def test_composed_text_is_the_file_with_the_library_in_place_of_the_include_line():
     library = (PAYLOADS / "lib" / "vss_common.ps1").read_text(encoding="utf-8")
     for name in VSS_PAYLOADS:
+        if INCLUDES[name] != ["vss_common"]:
+            continue
         text = raw(name)
         expected = text.replace(
             "#vaware:include vss_common\n",

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import PollTimeout, StepFailed, poll_until
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import (
+    PollTimeout,
+    StepFailed,
+    job_over,
+    poll_job,
+    poll_until,
+)
 from ansible_collections.vaware.hyperv.tests.support.fake_clock import FakeClock
 
 
@@ -142,3 +148,63 @@ def test_step_failed_names_the_step_and_keeps_the_partial_result():
     assert str(err) == "copy: robocopy failed for web01"
     assert err.message == "robocopy failed for web01"
     assert err.partial == {"job_id": "j1"}
+
+
+# ------------------------------------------------------------------------------ detached jobs
+
+
+class Unreachable(Exception):
+    unreachable = True
+
+
+RUNNING = {"status": {"state": "running"}, "task_state": "Running", "runner_alive": True}
+
+
+@pytest.mark.parametrize(
+    ("answer", "reads", "over"),
+    [
+        (RUNNING, 5, False),
+        ({"status": {"state": "finished"}, "task_state": "Ready"}, 1, True),
+        ({"status": {"state": "failed"}, "task_state": "Running"}, 1, True),
+        # the runner died without a final status: over at once
+        ({"status": {"state": "running"}, "task_state": "Ready", "runner_alive": False}, 1, True),
+        # a task that has not started yet (no status.json) gets three reads
+        ({"status": None, "task_state": "Ready", "runner_alive": False}, 2, False),
+        ({"status": None, "task_state": "Ready", "runner_alive": False}, 3, True),
+        ({"status": None, "task_state": "Queued", "runner_alive": False}, 9, False),
+    ],
+)
+def test_job_over_reads_the_status_the_task_and_the_runner(answer, reads, over):
+    assert job_over(answer, reads) is over
+
+
+def test_poll_job_retries_a_lost_connection_and_says_so():
+    clock = FakeClock(start=0.0)
+    warnings = []
+    done = {"status": {"state": "finished"}, "task_state": "Ready"}
+    got = poll_job(
+        reader([RUNNING, Unreachable("gone"), done]),
+        interval=10,
+        deadline=100,
+        warn=warnings.append,
+        retryable=(Unreachable, Lost),
+        what="the restore job",
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert got == done
+    assert warnings == ["status poll failed, retrying (the restore job goes on on the host): gone"]
+
+
+def test_poll_job_does_not_retry_an_error_that_is_not_a_lost_connection():
+    clock = FakeClock(start=0.0)
+    with pytest.raises(Lost):
+        poll_job(
+            reader([RUNNING, Lost("script failed")]),
+            interval=10,
+            deadline=100,
+            warn=lambda _text: None,
+            retryable=(Unreachable, Lost),
+            clock=clock,
+            sleep=clock.sleep,
+        )
