@@ -53,6 +53,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.messages imp
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import (
     WEEKDAYS,
     ResticOptionError,
+    dir_tags,
     restic_environment,
     validate_repository,
     vm_tags,
@@ -184,6 +185,7 @@ def add_restic_steps(plan: Mapping[str, Any], repository: Mapping[str, Any]) -> 
         aliases = list(vm["aliases"])
         base = folders[aliases[0]] if len(aliases) == 1 else mount_root
         paths = []
+        origins: Dict[str, str] = {}  # folder in the snapshot -> the folder it was on the host (for the restore)
         for planned in vm["files"]:
             shadow = planned["shadow_path"]
             if not is_under(shadow, base):
@@ -191,7 +193,11 @@ def add_restic_steps(plan: Mapping[str, Any], repository: Mapping[str, Any]) -> 
             rel = _relative(shadow, base)
             if rel.casefold() not in (p.casefold() for p in paths):
                 paths.append(rel)
+            inside = rel.rpartition("\\")[0]
+            if inside.casefold() not in (key.casefold() for key in origins):
+                origins[inside] = planned["original_path"].rpartition("\\")[0]
         tags = vm_tags(vm["name"], vm["id"], list(repository.get("tags") or []))
+        tags += [tag for tag in dir_tags(origins, len(paths)) if tag not in tags]
         step_id = f"r{len(steps) + 1:03d}"
         args = command.backup_args(repository, paths, tags, result["host"])
         steps.append(

@@ -23,6 +23,12 @@ anything runs. Keys::
 :func:`restic_environment` builds the environment a restic process gets: ``RESTIC_REPOSITORY`` (so
 even a location with credentials in its URL is not on a command line), ``RESTIC_PASSWORD_FILE`` and the
 backend credentials. :func:`vm_tags` and :func:`vm_filter_tag` name a VM's snapshots.
+
+A VM's snapshot also carries what a restore needs to put it back, which a files repository keeps in its
+manifest (:func:`dir_tags`): ``files:<count>`` (how many files the backup planned, so a snapshot that
+misses one is seen as incomplete) and one ``dir:<folder in the snapshot>=<folder on the host>`` per folder
+holding a VM file (so the restore knows which original path each restored disk stands for; the VM's
+configuration names its disks by those paths). Both parts are percent-encoded like the VM name.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ __all__ = [
     "WEEKDAYS",
     "ResticOptionError",
     "check_tag",
+    "dir_tags",
+    "file_count_from_tags",
+    "original_dirs_from_tags",
     "restic_environment",
     "validate_repository",
     "vm_filter_tag",
@@ -289,6 +298,44 @@ def vm_tags(vm_name: Any, vm_id: Any, extra: Optional[List[str]] = None) -> List
         if tag not in tags:
             tags.append(check_tag(tag, "tag"))
     return tags
+
+
+_DIR_TAG = "dir:"
+_FILES_TAG = "files:"
+_TAG_SAFE = " !#$&'()*+/:;?@[]^`{|}~<>\"\\"  # everything but %, comma and = stays readable
+
+
+def dir_tags(folders: Mapping[str, str], file_count: int) -> List[str]:
+    """``files:<count>`` and one ``dir:<folder in the snapshot>=<original folder>`` per entry of ``folders``.
+
+    ``folders`` maps a folder of the snapshot (backslashes, relative: ``Hyper-V\\web01\\Virtual Hard Disks``)
+    to the folder the VM's files were in on the host (``D:\\Hyper-V\\web01\\Virtual Hard Disks``).
+    """
+    if isinstance(file_count, bool) or not isinstance(file_count, int) or file_count < 1:
+        raise ResticOptionError(f"file count for the snapshot tags must be a positive whole number; got {file_count!r}")
+    tags = [f"{_FILES_TAG}{file_count}"]
+    for inside, original in sorted(folders.items(), key=lambda item: item[0].casefold()):
+        _text(original, "original folder")
+        tags.append(f"{_DIR_TAG}{quote(inside, safe=_TAG_SAFE)}={quote(original, safe=_TAG_SAFE)}")
+    return tags
+
+
+def original_dirs_from_tags(tags: Any) -> Dict[str, str]:
+    """The ``dir:`` tags of :func:`dir_tags` as ``{folder in the snapshot, case-folded: original folder}``."""
+    found: Dict[str, str] = {}
+    for tag in tags or []:
+        if isinstance(tag, str) and tag.startswith(_DIR_TAG) and "=" in tag:
+            inside, _sep, original = tag[len(_DIR_TAG) :].partition("=")
+            found[unquote(inside).casefold()] = unquote(original)
+    return found
+
+
+def file_count_from_tags(tags: Any) -> Optional[int]:
+    """The ``files:<count>`` of :func:`dir_tags`, or None (a snapshot made without it)."""
+    for tag in tags or []:
+        if isinstance(tag, str) and tag.startswith(_FILES_TAG) and tag[len(_FILES_TAG) :].isdigit():
+            return int(tag[len(_FILES_TAG) :])
+    return None
 
 
 def vm_name_from_tags(tags: Any) -> Optional[str]:

@@ -12,7 +12,11 @@ import subprocess
 import pytest
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import job
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import ResticOptionError
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import (
+    ResticOptionError,
+    file_count_from_tags,
+    original_dirs_from_tags,
+)
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.plan import build_plan
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.scripts import render_script
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.volumes import normalize_volumes
@@ -64,7 +68,14 @@ def test_plan_has_one_backup_step_per_vm_from_its_mount_folder():
         f"db01\\Virtual Machines\\{hv.DB01_ID.upper()}.vmcx",
         "db01\\Virtual Hard Disks\\db01.vhdx",
     ]
-    assert db01["tags"] == ["vaware.hyperv", f"vm-id:{hv.DB01_ID}", "vm:db01"]
+    assert db01["tags"][:3] == ["vaware.hyperv", f"vm-id:{hv.DB01_ID}", "vm:db01"]
+    # what the restore needs: how many files, and the folder on the host each snapshot folder came from
+    originals = {f["original_path"].rpartition("\\")[0] for f in plan["vms"][1]["files"]}
+    assert file_count_from_tags(db01["tags"]) == 2
+    assert original_dirs_from_tags(db01["tags"]) == {
+        "db01\\virtual machines": next(o for o in originals if o.endswith("Virtual Machines")),
+        "db01\\virtual hard disks": next(o for o in originals if o.endswith("Virtual Hard Disks")),
+    }
     assert db01["stdout"] == hv.JOB_DIR + "\\restic-r002.out" and db01["command_line"] == subprocess.list2cmdline(
         db01["args"]
     )
