@@ -22,15 +22,21 @@ from typing import Any, Dict, List, Mapping
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.vaware.hyperv.plugins.plugin_utils import _restic_host
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
     PayloadError,
     payload_error_result,
     run_payload,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._proofs import proven_restore
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import command as restic_command
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.job import display_location
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.messages import parse_ls, parse_snapshots
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import REPOSITORY_ARGUMENT_SPEC, TAG
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import (
     DEFAULT_BOOT_TIMEOUT,
     DEFAULT_POLL_INTERVAL,
+    DEFAULT_RESTORE_TIMEOUT,
     DEFAULT_STABLE_SECONDS,
     MODES,
     TEST_CHECKS,
@@ -41,6 +47,12 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options imp
     parse_marker,
     restored_name,
     validate_options,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.restic import (
+    restore_job_id,
+    select_snapshot,
+    snapshot_files,
+    staging_folder,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.select import (
     generation_entries,
@@ -63,7 +75,11 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import join
 
 ARGUMENT_SPEC = {
     "vm": {"type": "str", "required": True},
-    "destination": {"type": "str", "required": True},
+    "destination": {"type": "str"},
+    "repository": REPOSITORY_ARGUMENT_SPEC,
+    "run_as": {"type": "str"},
+    "run_as_password": {"type": "str", "no_log": True},
+    "restore_timeout": {"type": "int", "default": DEFAULT_RESTORE_TIMEOUT},
     "restore_path": {"type": "str", "required": True},
     "backup_host": {"type": "str"},
     "generation": {"type": "str", "default": "latest"},
@@ -140,9 +156,18 @@ class ActionModule(ActionBase):
             raise StepFailed(step, f"{step}: payload {name} returned {str(answer)[:200]!r}, expected an object")
         return answer
 
-    def _restore(self) -> None:
+    def _require_hyperv(self, answer: Mapping[str, Any], step: str) -> None:
+        if self._options["mode"] != "files" and not answer.get("hyperv"):
+            raise StepFailed(
+                step,
+                f"mode {self._options['mode']} needs Hyper-V on the host "
+                f"({answer.get('hyperv_error') or 'the Hyper-V PowerShell module was not found'}); "
+                "mode files only copies the files",
+            )
+
+    def _read_generation(self) -> Dict[str, Any]:
+        """The VM's files in the chosen generation of a files repository (the destination's host folder)."""
         opts = self._options
-        out = self._out
         inventory = self._payload(
             "win_vm_restore_generations",
             {"Destination": opts["destination"], "BackupHost": opts["backup_host"] or ""},
@@ -150,18 +175,11 @@ class ActionModule(ActionBase):
         )
         host = str(inventory.get("backup_host") or opts["backup_host"] or "")
         host_path = str(inventory.get("host_path") or join(opts["destination"], host))
-        out.update(backup_host=host)
+        self._out.update(backup_host=host)
         problem = inventory_problem(inventory, opts["destination"], host, host_path)
         if problem:
             raise StepFailed("read generations", problem)
-        if opts["mode"] != "files" and not inventory.get("hyperv"):
-            raise StepFailed(
-                "read generations",
-                f"mode {opts['mode']} needs Hyper-V on the host "
-                f"({inventory.get('hyperv_error') or 'the Hyper-V PowerShell module was not found'}); "
-                "mode files only copies the files",
-            )
-
+        self._require_hyperv(inventory, "read generations")
         selected = select_generation(
             generation_entries(inventory.get("generations")), opts["vm"], opts["generation"], opts["before"]
         )
@@ -169,22 +187,94 @@ class ActionModule(ActionBase):
         vm_name = str(vm_entry["name"])  # the case the backup used
         generation = selected["id"]
         generation_path = join(host_path, generation)
-        files = backup_files(join(generation_path, vm_name), vm_entry)
+        self._out.update(generation_path=generation_path)
+        return {
+            "host": host,
+            "vms": inventory.get("vms") or [],
+            "selected": selected,
+            "vm_name": vm_name,
+            "vm_id": vm_entry.get("id"),
+            "name_id": generation,
+            "files": backup_files(join(generation_path, vm_name), vm_entry),
+            "staging": None,
+        }
+
+    def _read_restic(self) -> Dict[str, Any]:
+        """The VM's files in the chosen snapshot of a restic repository, where ``restic restore`` will put them."""
+        opts = self._options
+        repository = opts["repository"]
+        here = _restic_host.read(self, self._task_vars, repository, None, "read snapshots", list_vms=True)
+        host = opts["backup_host"] or str(here.get("computer_name") or "")
+        self._out.update(backup_host=host, repository=display_location(repository["location"]))
+        self._require_hyperv(here, "read snapshots")
+        if not here.get("restic_found"):
+            raise StepFailed(
+                "read snapshots",
+                f"restic was not found at {repository['restic_path']} on the host (repository.restic_path); "
+                "install it there (the hyperv_backup role can deploy it) or set restic_path",
+            )
+        listed = _restic_host.read(
+            self,
+            self._task_vars,
+            repository,
+            restic_command.snapshots_args(repository, host=host, tags=[TAG]),
+            "read snapshots",
+        )
+        try:
+            snapshots = parse_snapshots(listed.get("stdout"))
+        except ValueError as err:
+            raise StepFailed("read snapshots", f"restic snapshots: {err}") from None
+        selected = select_snapshot(snapshots, host, opts["vm"], opts["generation"], opts["before"])
+        listed = _restic_host.read(
+            self,
+            self._task_vars,
+            repository,
+            restic_command.ls_args(repository, selected["snapshot_id"]),
+            "list snapshot",
+        )
+        try:
+            listing = parse_ls(listed.get("stdout"))
+        except ValueError as err:
+            raise StepFailed("list snapshot", f"restic ls {selected['id']}: {err}") from None
+        vm_name = selected["vm"]["name"]
+        name = restored_name(vm_name, selected["name_id"], opts["mode"], opts["name"])
+        folder = join(opts["restore_path"], name)
+        staging = None if opts["mode"] == "files" else staging_folder(opts["restore_path"], name, selected["id"])
+        self._out.update(snapshot_id=selected["snapshot_id"], staging_path=staging)
+        return {
+            "host": host,
+            "vms": here.get("vms") or [],
+            "selected": selected,
+            "vm_name": vm_name,
+            "vm_id": selected["vm"]["id"],
+            "name_id": selected["name_id"],
+            "files": snapshot_files(listing, staging or folder, selected),
+            "staging": staging,
+        }
+
+    def _restore(self) -> None:
+        opts = self._options
+        out = self._out
+        source = self._read_restic() if opts["repository"] else self._read_generation()
+        host, vm_name, files, selected = source["host"], source["vm_name"], source["files"], source["selected"]
+        generation = selected["id"]
+        finished = selected.get("finished_at")
         out.update(
             vm=vm_name,
             generation=generation,
-            generation_path=generation_path,
             generation_started_at=utc_text(selected["started_at"]),
-            generation_finished_at=utc_text(selected["finished_at"]),
+            generation_finished_at=utc_text(finished) if finished else None,
             selected_by="id" if opts["generation"] != "latest" else ("before" if opts["before"] else "latest"),
-            backup_vm_id=str(vm_entry.get("id") or ""),
+            backup_vm_id=str(source["vm_id"] or ""),
         )
         mode = opts["mode"]
-        name = restored_name(vm_name, generation, mode, opts["name"])
+        name = restored_name(vm_name, source["name_id"], mode, opts["name"])
         folder = join(opts["restore_path"], name)
         out.update(name=vm_name if mode == "replace" else name, path=folder)
         self._marker = marker(host, generation, vm_name)
-        vms = inventory.get("vms") or []
+        vms = source["vms"]
+        vm_entry = {"id": source["vm_id"]}
+        staging = source["staging"]
 
         config = None
         if mode != "files":
@@ -208,13 +298,36 @@ class ActionModule(ActionBase):
 
         # Check the backup against its manifest (and look at the target) before anything changes.
         targets = [join(folder, f["relative_path"]) for f in files] if mode == "files" else []
-        want_hash = opts["verify"] == "hash" and any(f.get("sha256") for f in files)
-        listing = self._payload(
-            "win_vm_restore_verify",
-            {"Paths": [f["path"] for f in files] + targets, "Hash": want_hash, "Folders": [folder]},
-            "verify backup",
-        )
-        verification = verify_listing(files, listing.get("files"), opts["verify"])
+        if opts["repository"]:
+            # restic checks every blob it restores against its hash; the snapshot's listing was checked against
+            # the file count its backup recorded, and the restored files are checked by size after the restore
+            listing = self._payload(
+                "win_vm_restore_verify",
+                {"Paths": targets, "Hash": False, "Folders": [folder] + ([staging] if staging else [])},
+                "verify backup",
+            )
+            verification = {
+                "ok": True,
+                "method": "snapshot",
+                "files": len(files),
+                "bytes": sum(f["size"] or 0 for f in files),
+                "problems": [],
+                "warnings": [],
+            }
+            if opts["verify"] == "hash":
+                verification["warnings"].append(
+                    "verify is hash, but a restic snapshot records no file hashes: restic checks each restored "
+                    "block against its own hash, and the restored files are checked by size"
+                )
+            targets = [f["path"] for f in files] if mode == "files" else []
+        else:
+            want_hash = opts["verify"] == "hash" and any(f.get("sha256") for f in files)
+            listing = self._payload(
+                "win_vm_restore_verify",
+                {"Paths": [f["path"] for f in files] + targets, "Hash": want_hash, "Folders": [folder]},
+                "verify backup",
+            )
+            verification = verify_listing(files, listing.get("files"), opts["verify"])
         out["verification"] = {"backup": verification}
         self._warnings.extend(verification["warnings"])
         if not verification["ok"]:
@@ -246,15 +359,27 @@ class ActionModule(ActionBase):
             "test_check": opts["test_check"],
         }
         out["plan"] = plan_steps(mode, context)
+        if opts["repository"]:
+            out["plan"].insert(
+                1,
+                f"restore snapshot {generation} with restic into {staging or folder} (a job on the host)"
+                + ("; the import copies the VM out of it, then it is deleted" if staging else ""),
+            )
         if self._play_context.check_mode:
             out["changed"] = mode != "test"
             out["msg"] = f"check mode: would restore {vm_name} from generation {generation} ({mode})"
             return
 
+        if opts["repository"]:
+            self._restic_restore(files, staging or folder, host, source["selected"]["snapshot_id"])
         if mode == "files":
             self._files(files, targets, folder)
         else:
-            imported = self._import(config, files, folder, name, mode)
+            try:
+                imported = self._import(config, files, folder, name, mode)
+            finally:
+                if staging:
+                    self._unstage(staging)
             if mode == "copy":
                 out["msg"] = f"restored {vm_name} from generation {generation} as {name}"
             elif mode == "replace":
@@ -556,14 +681,15 @@ class ActionModule(ActionBase):
         self._out["msg"] = f"test restore of {vm_name} from generation {generation} passed: {outcome['reason']}"
 
     def _files(self, files, targets, folder) -> None:
-        answer = self._payload(
-            "win_vm_restore_files",
-            {"Items": [{"source": f["path"], "destination": t} for f, t in zip(files, targets)]},
-            "copy files",
-        )
-        self._out["changed"] = bool(answer.get("copied"))
-        if answer.get("error"):
-            raise StepFailed("copy files", f"copying the files to {folder} failed: {answer['error']}")
+        if not self._options["repository"]:  # restic restored them into the folder already
+            answer = self._payload(
+                "win_vm_restore_files",
+                {"Items": [{"source": f["path"], "destination": t} for f, t in zip(files, targets)]},
+                "copy files",
+            )
+            self._out["changed"] = bool(answer.get("copied"))
+            if answer.get("error"):
+                raise StepFailed("copy files", f"copying the files to {folder} failed: {answer['error']}")
         want_hash = self._options["verify"] == "hash" and any(f.get("sha256") for f in files)
         listing = self._payload(
             "win_vm_restore_verify", {"Paths": targets, "Hash": want_hash, "Folders": []}, "verify restored"
@@ -580,3 +706,57 @@ class ActionModule(ActionBase):
         self._out["msg"] = (
             f"copied {len(files)} files of {self._out['vm']} from generation {self._out['generation']} to {folder}"
         )
+
+    # --------------------------------------------------------------------------------- restic
+
+    def _restic_restore(self, files, target: str, host: str, snapshot_id: str) -> None:
+        """``restic restore`` of the snapshot into ``target`` as a job on the host, then the files checked by size."""
+        opts = self._options
+        self._out["changed"] = True
+        try:
+            outcome = _restic_host.restore(
+                self,
+                self._task_vars,
+                opts["repository"],
+                snapshot_id,
+                target,
+                restore_job_id(host, snapshot_id, target),
+                run_as=opts["run_as"],
+                run_as_password=opts["run_as_password"],
+                timeout=opts["restore_timeout"],
+                interval=opts["poll_interval"],
+                warn=self._warnings.append,
+                clock=clock,
+                sleep=sleep,
+            )
+            if not outcome["ok"]:
+                raise StepFailed("restic restore", f"{outcome['error']}; nothing was imported")
+            self._out["restic_restore"] = outcome["summary"]
+            listing = self._payload(
+                "win_vm_restore_verify", {"Paths": [f["path"] for f in files], "Hash": False, "Folders": []},
+                "verify restored",
+            )  # fmt: skip
+            check = verify_listing(files, listing.get("files"), "size")
+            self._out.setdefault("verification", {})["staged"] = check
+            if not check["ok"]:
+                raise StepFailed(
+                    "verify restored",
+                    f"the files restic restored into {target} do not match the snapshot: "
+                    + "; ".join(check["problems"][:10]),
+                )
+        except StepFailed:
+            if self._options["mode"] != "files":
+                self._unstage(target)
+            raise
+
+    def _unstage(self, staging: str) -> None:
+        try:
+            answer = self._payload("win_vm_restore_restic_unstage", {"Folder": staging}, "remove staging folder")
+        except (PayloadError, StepFailed) as err:
+            answer = {"exists": True, "error": str(err)}
+        if answer.get("exists"):
+            self._warnings.append(
+                f"the staging folder {staging} (the snapshot as restic restored it) could not be deleted"
+                + (f" ({answer['error']})" if answer.get("error") else "")
+                + "; delete it by hand"
+            )

@@ -4,7 +4,8 @@
 
 Runs the read-only payload ``win_vm_restore_generations`` (the one win_vm_restore starts with) and says
 which VMs can be restored: those with a complete backup in a complete generation
-(:func:`restore.restorable_vms`).
+(:func:`restore.restorable_vms`). With a restic ``repository`` it lists the host's snapshots instead
+(``win_restic_read`` with ``restic snapshots``, as win_vm_restore does) and says which VMs have one.
 """
 
 from __future__ import annotations
@@ -13,27 +14,42 @@ from typing import Mapping
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.vaware.hyperv.plugins.plugin_utils import _restic_host
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
     PayloadError,
     payload_error_result,
     run_payload,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import command as restic_command
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.job import check_repository_option, display_location
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.messages import parse_snapshots
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import (
+    REPOSITORY_ARGUMENT_SPEC,
+    TAG,
+    ResticOptionError,
+)
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import (
     RestoreError,
     check_path,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.restic import (
+    host_snapshots,
+    restorable_snapshot_vms,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.select import (
     generation_entries,
     inventory_problem,
     restorable_vms,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import StepFailed
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.plan import check_folder_name
 
 PAYLOAD = "win_vm_restore_generations"
 STEP = "read generations"
 
 ARGUMENT_SPEC = {
-    "destination": {"type": "str", "required": True},
+    "destination": {"type": "str"},
+    "repository": REPOSITORY_ARGUMENT_SPEC,
     "backup_host": {"type": "str"},
 }
 
@@ -49,10 +65,23 @@ class ActionModule(ActionBase):
         args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         result["changed"] = False
         try:
-            destination = check_path(args["destination"], "destination")
+            repository = check_repository_option(args["repository"])
+            if repository is None and not args["destination"]:
+                raise RestoreError("destination: required, unless repository says where a restic repository is")
+            if repository is not None and args["destination"]:
+                raise RestoreError("destination: not used with a restic repository (repository.location says where)")
+            destination = check_path(args["destination"], "destination") if repository is None else None
             backup_host = check_folder_name(args["backup_host"], "backup_host") if args["backup_host"] else ""
-        except (RestoreError, ValueError) as err:
+        except (RestoreError, ResticOptionError, ValueError) as err:
             result.update(failed=True, msg=f"invalid options: {err}")
+            return result
+        if repository is not None:
+            try:
+                result.update(self._snapshots(repository, backup_host, task_vars))
+            except PayloadError as err:
+                result.update(payload_error_result(err))
+            except StepFailed as err:
+                result.update(failed=True, step=err.step, msg=err.message)
             return result
         try:
             inventory = run_payload(
@@ -85,3 +114,32 @@ class ActionModule(ActionBase):
             f"in {host_path}"
         )
         return result
+
+    def _snapshots(self, repository, backup_host, task_vars):
+        """What a restic repository holds for the host: its VMs' snapshots (win_vm_restore's selection rules)."""
+        step = "read snapshots"
+        here = _restic_host.read(self, task_vars, repository, None, step, list_vms=True)
+        host = backup_host or str(here.get("computer_name") or "")
+        listed = _restic_host.read(
+            self, task_vars, repository, restic_command.snapshots_args(repository, host=host, tags=[TAG]), step
+        )
+        try:
+            snapshots = host_snapshots(parse_snapshots(listed.get("stdout")), host)
+        except ValueError as err:
+            raise StepFailed(step, f"restic snapshots: {err}") from None
+        vms = restorable_snapshot_vms(snapshots, host)
+        location = display_location(repository["location"])
+        return {
+            "backup_host": host,
+            "repository": location,
+            "generations": [
+                {"id": s["short_id"], "snapshot_id": s["id"], "time": s["time"], "vm": s["vm_name"]} for s in snapshots
+            ],
+            "vms": vms,
+            "registered_vms": [
+                {"name": v.get("name"), "id": v.get("id"), "state": v.get("state")}
+                for v in here.get("vms") or []
+                if isinstance(v, Mapping)
+            ],
+            "msg": f"{len(vms)} VM(s) can be restored from {len(snapshots)} snapshot(s) of host {host} in {location}",
+        }

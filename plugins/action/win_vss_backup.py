@@ -43,7 +43,10 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
     run_payload,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import job as restic_job
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import COMPRESSION_MODES, ResticOptionError
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import (
+    REPOSITORY_ARGUMENT_SPEC,
+    ResticOptionError,
+)
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.version import ResticVersionError, check_version
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.select import generation_entries, restorable_vms
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import PollTimeout, StepFailed, poll_until
@@ -133,22 +136,7 @@ ARGUMENT_SPEC = {
     "job_id": {"type": "str"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     # where the VMs go: files (generation folders below destination, the default) or a restic repository
-    "repository": {
-        "type": "dict",
-        "options": {
-            "type": {"type": "str", "choices": ["files", "restic"], "default": "files"},
-            "location": {"type": "str"},
-            "password": {"type": "str", "no_log": True},
-            "environment": {"type": "dict", "no_log": True},
-            "options": {"type": "dict"},
-            "compression": {"type": "str", "choices": list(COMPRESSION_MODES)},
-            "tags": {"type": "list", "elements": "str"},
-            "restic_path": {"type": "str"},
-            "init": {"type": "bool"},
-            "check_read_data_subset": {"type": "str"},
-            "prune_weekdays": {"type": "list", "elements": "str"},
-        },
-    },
+    "repository": REPOSITORY_ARGUMENT_SPEC,
 }
 
 

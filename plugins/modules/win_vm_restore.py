@@ -29,6 +29,8 @@ description:
     with robocopy and checks the copies against the manifest, without importing anything.
   - Every virtual disk of an imported VM is taken from the backup copy. A configuration that refers to a disk the
     backup does not hold is refused instead of attaching the live VM's disk.
+  - With O(repository) of type V(restic) it restores from a restic snapshot that M(vaware.hyperv.win_vss_backup)
+    made instead (see O(repository)); every mode works the same from there.
   - Runs small PowerShell scripts through M(ansible.windows.win_powershell); every value reaches them as a
     parameter. All decisions are made on the controller.
 options:
@@ -41,11 +43,43 @@ options:
     description:
       - The backup destination given to M(vaware.hyperv.win_vss_backup), a local path or a UNC path that the account
         Ansible connects as can read. Generations are read from C(<destination>\<backup_host>\).
+      - Required unless O(repository) names a restic repository.
     type: str
-    required: true
+  repository:
+    description:
+      - The restic repository M(vaware.hyperv.win_vss_backup) backed the VM up into (O(repository.type=restic)); the
+        same mapping the backup takes (keys that only concern backups are ignored). Leave it unset, or give
+        O(repository.type=files), to restore from O(destination).
+      - The VM's snapshots of O(backup_host) are listed (C(restic snapshots --host <backup host> --tag vaware.hyperv)),
+        one is chosen with O(generation) or O(before) and checked against the number of files its backup recorded
+        (C(restic ls)). Nothing changes on the host before that.
+      - Then a job on the host (a scheduled task, so a dropped connection does not stop it; followed again by a
+        second run) runs C(restic restore <snapshot> --target <folder>) - into
+        C(<restore_path>\<name>.restic-<snapshot>) for the import modes, which is deleted again once the import
+        copied the VM out of it (room for the VM twice is needed meanwhile), and straight into
+        C(<restore_path>\<name>) for O(mode=files). The restored files are checked by size before the import;
+        restic checks every block it restores against its hash.
+      - The password and O(repository.environment) reach the host only as sensitive parameters and lie in files only
+        the job account can read, deleted when the job ends. They are never on a command line.
+    type: dict
+  run_as:
+    description:
+      - With a restic repository, the account the restore job runs as, for example one that can read the repository's
+        SMB share. The job runs as SYSTEM (the host's computer account on the network) when not given.
+      - Give O(run_as_password) with it.
+    type: str
+  run_as_password:
+    description: The password of O(run_as). Never logged or returned.
+    type: str
+  restore_timeout:
+    description:
+      - With a restic repository, seconds the restore job may run (Windows stops its task then); 60 to 604800.
+    type: int
+    default: 86400
   backup_host:
     description:
-      - Name of the host folder under O(destination) whose backups are read.
+      - Name of the host folder under O(destination) whose backups are read, or with a restic repository the host name
+        the snapshots were made with (C(--host), the computer name of the backed-up host).
       - Defaults to the computer name of the host the task runs on. Set it to restore a VM backed up on another host.
     type: str
   generation:
@@ -53,6 +87,8 @@ options:
       - V(latest) restores from the newest complete generation holding a complete backup of the VM.
       - A generation id such as V(20261125T020000Z) restores from exactly that generation; it is refused when it is
         not complete.
+      - With a restic repository V(latest) is the VM's newest complete snapshot, and a snapshot id (8 to 64 hex
+        digits, as C(restic snapshots) and M(vaware.hyperv.win_vm_restore_info) show it) chooses one.
     type: str
     default: latest
   before:
@@ -130,6 +166,7 @@ extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
   - vaware.hyperv.windows_payload
+  - vaware.hyperv.restic_repository
 attributes:
   check_mode:
     support: full
@@ -165,6 +202,25 @@ EXAMPLES = r"""
     vm: web01
     destination: \\nas01\backups
     restore_path: E:\Restore
+
+- name: Prove that web01's newest restic snapshot boots (the same repository variable the backup uses)
+  vaware.hyperv.win_vm_restore:
+    vm: web01
+    repository: "{{ hyperv_backup_repository }}"
+    restore_path: E:\RestoreTest
+    mode: test
+
+- name: Restore web01 from one restic snapshot, running the restore job as an account that can read the share
+  vaware.hyperv.win_vm_restore:
+    vm: web01
+    repository:
+      type: restic
+      location: \\nas01\restic\hyperv
+      password: "{{ vault_restic_password }}"
+    generation: 4f2a9c1e
+    restore_path: E:\Restore
+    run_as: CORP\svc-hyperv-restore
+    run_as_password: "{{ vault_restore_password }}"
 
 - name: Restore web01 as it was before the bad update on Tuesday
   vaware.hyperv.win_vm_restore:
@@ -224,9 +280,30 @@ generation:
   sample: 20261125T020000Z
 generation_path:
   description: Folder of that generation.
-  returned: when a generation was chosen
+  returned: when a generation of a files repository was chosen
   type: str
   sample: \\nas01\backups\HV01\20261125T020000Z
+snapshot_id:
+  description: With a restic repository, the full id of the snapshot restored from (O(generation) is its short id).
+  returned: when a snapshot was chosen
+  type: str
+  sample: 4f2a9c1e7b0d3a5f6c8e9d1b2a3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e
+repository:
+  description: With a restic repository, its location (credentials in a URL shown as C(user:***@)).
+  returned: with a restic repository
+  type: str
+  sample: \\nas01\restic\hyperv
+staging_path:
+  description:
+    - With a restic repository and an import mode, the folder the snapshot was restored into before the import
+      (deleted again; a warning says when it could not be).
+  returned: with a restic repository, when a snapshot was chosen
+  type: str
+  sample: D:\Restore\web01-restored-20261125T020000Z.restic-4f2a9c1e
+restic_restore:
+  description: What C(restic restore) reported at its end (restic 0.17 and newer; null for older versions).
+  returned: after a restic restore
+  type: dict
 generation_started_at:
   description: When the generation's backup started (UTC), the point in time the restore returns to.
   returned: when a generation was chosen

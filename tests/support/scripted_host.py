@@ -38,7 +38,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 from ansible.errors import AnsibleConnectionFailure
 from ansible.parsing.dataloader import DataLoader
@@ -77,12 +77,15 @@ class ScriptedCall:
 class ScriptedHost:
     """Answers payload calls from ``scenario`` and records every call in ``calls``."""
 
-    scenario: Mapping[str, List[Answer]]
+    #: per payload a list of answers, taken in order, or a function ``(ScriptedCall) -> answer`` that answers every
+    #: call (a stand-in that does what the payload would, such as running the real restic)
+    scenario: Mapping[str, Union[List[Answer], Callable[[ScriptedCall], Answer]]]
     calls: List[ScriptedCall] = field(default_factory=list)
     check_parameters: bool = True  # False only for tests of the runner itself with made-up names
 
     def __post_init__(self) -> None:
-        self._pending = {name: list(answers) for name, answers in self.scenario.items()}
+        self._pending = {name: list(answers) for name, answers in self.scenario.items() if not callable(answers)}
+        self._handlers = {name: answers for name, answers in self.scenario.items() if callable(answers)}
 
     def install(self, action: Any) -> Any:
         """Replace ``action._execute_module`` with this host; returns ``action``."""
@@ -133,6 +136,11 @@ class ScriptedHost:
         unknown = [name for name in sent if name.lower() not in declared]
         if unknown and self.check_parameters:
             raise AssertionError(f"scripted host: payload {payload!r} declares no parameter {unknown}")
+        if payload in self._handlers:
+            answer = self._handlers[payload](self.calls[-1])
+            if isinstance(answer, BaseException):
+                raise answer
+            return copy.deepcopy(answer)
         answers = self._pending.get(payload)
         if not answers:
             raise AssertionError(f"scripted host: no answer left for payload {payload!r} (call #{len(self.calls)})")

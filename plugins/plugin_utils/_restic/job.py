@@ -72,6 +72,7 @@ __all__ = [
     "failure_text",
     "forget_results",
     "is_restic",
+    "restic_secrets",
     "retention_steps",
     "runner_parameters",
     "secret_parameters",
@@ -234,7 +235,13 @@ def add_restic_steps(plan: Mapping[str, Any], repository: Mapping[str, Any]) -> 
 
 def secret_parameters(plan: Mapping[str, Any], repository: Mapping[str, Any]) -> Dict[str, str]:
     """The start payload's sensitive parameters: the password and restic's environment (as JSON)."""
-    environment = restic_environment(repository, plan["restic"]["password_file"])
+    return restic_secrets(repository, plan["restic"]["password_file"])
+
+
+def restic_secrets(repository: Mapping[str, Any], password_file: str) -> Dict[str, str]:
+    """``ResticPassword`` and ``ResticEnvironment`` (JSON, ``RESTIC_PASSWORD_FILE`` naming ``password_file``):
+    the sensitive parameters of every payload that runs restic."""
+    environment = restic_environment(repository, password_file)
     return {"ResticPassword": repository["password"], "ResticEnvironment": json.dumps(environment, sort_keys=True)}
 
 

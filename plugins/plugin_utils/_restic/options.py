@@ -42,6 +42,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import is_a
 __all__ = [
     "COMPRESSION_MODES",
     "DEFAULT_RESTIC_PATH",
+    "REPOSITORY_ARGUMENT_SPEC",
     "REPOSITORY_KEYS",
     "TAG",
     "WEEKDAYS",
@@ -75,6 +76,26 @@ REPOSITORY_KEYS = (
     "check_read_data_subset",
     "prune_weekdays",
 )
+
+#: The ``repository`` option in the argument specs of win_vss_backup and the restore actions (validated further by
+#: :func:`validate_repository`); the restore actions take the same mapping and use the keys that say where the
+#: repository is and how to open it.
+REPOSITORY_ARGUMENT_SPEC = {
+    "type": "dict",
+    "options": {
+        "type": {"type": "str", "choices": ["files", "restic"], "default": "files"},
+        "location": {"type": "str"},
+        "password": {"type": "str", "no_log": True},
+        "environment": {"type": "dict", "no_log": True},
+        "options": {"type": "dict"},
+        "compression": {"type": "str", "choices": list(COMPRESSION_MODES)},
+        "tags": {"type": "list", "elements": "str"},
+        "restic_path": {"type": "str"},
+        "init": {"type": "bool"},
+        "check_read_data_subset": {"type": "str"},
+        "prune_weekdays": {"type": "list", "elements": "str"},
+    },
+}
 
 _BACKENDS = ("sftp", "s3", "rest", "b2", "azure", "gs", "swift", "rclone")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")

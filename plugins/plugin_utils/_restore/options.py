@@ -28,6 +28,8 @@ import datetime
 import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.job import check_repository_option
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import ResticOptionError
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.plan import (
     check_folder_name,
     normalize_path,
@@ -50,6 +52,8 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MARKER_RE = re.compile(
     r"^" + re.escape(MARKER_PREFIX) + r" host=(?P<host>\S+) generation=(?P<generation>\S+) vm=(?P<vm>.+)$"
 )
+_SNAPSHOT_CHOICE_RE = re.compile(r"^[0-9a-f]{8,64}$")
+DEFAULT_RESTORE_TIMEOUT = 86400
 _RESTORED_NAME_RE = re.compile(r"-restore(?:d|test)-\d{8}T\d{6}Z(?:-\d{2})?$", re.IGNORECASE)
 _VM_NAME_MAX = 100  # Hyper-V display names are limited to 100 characters
 
@@ -134,6 +138,52 @@ def check_generation(generation: Any, before: Any) -> Tuple[str, Optional[dateti
     return generation, parse_before(before)
 
 
+def check_snapshot_choice(generation: Any, before: Any) -> Tuple[str, Optional[datetime.datetime]]:
+    """``generation`` and ``before`` for a restic repository: ``latest`` or a snapshot id (8 to 64 hex digits)."""
+    text = "latest" if generation in (None, "") else generation
+    if text != "latest":
+        text = text.strip().lower() if isinstance(text, str) else ""
+        if not _SNAPSHOT_CHOICE_RE.match(text):
+            raise RestoreError(
+                "generation: with a restic repository expected 'latest' or a snapshot id (8 to 64 hex digits, as "
+                f"restic snapshots or win_vm_restore_info show it, for example 4f2a9c1e), got {generation!r}"
+            )
+    if before in (None, ""):
+        return text, None
+    if text != "latest":
+        raise RestoreError(f"generation {generation!r} and before {before!r} were both given: use one of them")
+    return text, parse_before(before)
+
+
+def _source(args: Mapping[str, Any]) -> Dict[str, Any]:
+    """Where the backup is read: ``destination`` (files) or ``repository`` (restic), with the snapshot choice."""
+    try:
+        repository = check_repository_option(args.get("repository"))
+    except ResticOptionError as err:
+        raise RestoreError(str(err)) from None
+    run_as, run_as_password = args.get("run_as") or None, args.get("run_as_password") or None
+    if repository is None:
+        if run_as:
+            raise RestoreError("run_as: only used with a restic repository (the account its restore job runs as)")
+        if args.get("destination") in (None, ""):
+            raise RestoreError(
+                "destination: required (the backup destination, such as E:\\Backups or \\\\nas\\backups), "
+                "unless repository says where a restic repository is"
+            )
+        generation, before = check_generation(args.get("generation"), args.get("before"))
+        return {"destination": _path(args.get("destination"), "destination"), "repository": None,
+                "generation": generation, "before": before, "run_as": None, "run_as_password": None}  # fmt: skip
+    if args.get("destination") not in (None, ""):
+        raise RestoreError("destination: not used with a restic repository (repository.location says where it is)")
+    if bool(run_as) != bool(run_as_password):
+        raise RestoreError("run_as and run_as_password: give both (the account the restore job runs as) or neither")
+    if run_as and (any(ord(c) < 32 for c in run_as) or not run_as.strip()):
+        raise RestoreError(f"run_as: expected an account name such as CORP\\svc-backup, got {quote_value(run_as)}")
+    generation, before = check_snapshot_choice(args.get("generation"), args.get("before"))
+    return {"destination": None, "repository": repository, "generation": generation, "before": before,
+            "run_as": run_as, "run_as_password": run_as_password}  # fmt: skip
+
+
 def validate_options(args: Mapping[str, Any]) -> Dict[str, Any]:
     """Check the task options beyond their types and return them normalized.
 
@@ -143,7 +193,7 @@ def validate_options(args: Mapping[str, Any]) -> Dict[str, Any]:
     if mode not in MODES:
         raise RestoreError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
     vm = check_folder_name(args.get("vm"), "vm")
-    generation, before = check_generation(args.get("generation"), args.get("before"))
+    source = _source(args)
     backup_host = args.get("backup_host") or None
     if backup_host is not None:
         backup_host = check_folder_name(backup_host, "backup_host")
@@ -179,12 +229,13 @@ def validate_options(args: Mapping[str, Any]) -> Dict[str, Any]:
             f"stable_seconds ({stable_seconds}) is longer than boot_timeout ({boot_timeout}): the test could never pass"
         )
     return {
+        **source,
         "mode": mode,
         "vm": vm,
-        "destination": _path(args.get("destination"), "destination"),
         "backup_host": backup_host,
-        "generation": generation,
-        "before": before,
+        "restore_timeout": _positive(
+            args.get("restore_timeout", DEFAULT_RESTORE_TIMEOUT), "restore_timeout", 60, 7 * 86400
+        ),
         "restore_path": _path(args.get("restore_path"), "restore_path"),
         "name": name,
         "verify": verify,

@@ -12,6 +12,7 @@ import pathlib
 
 import pytest
 import yaml
+from ansible.utils.plugin_docs import merge_fragment
 
 ACTIONS = sorted(
     p.stem
@@ -51,8 +52,28 @@ def test_every_action_is_checked():
 def test_documented_options_match_the_argument_spec(name):
     action = importlib.import_module(f"ansible_collections.vaware.hyperv.plugins.action.{name}")
     stub = importlib.import_module(f"ansible_collections.vaware.hyperv.plugins.modules.{name}")
-    documented = yaml.safe_load(stub.DOCUMENTATION)["options"]
-    assert _compare("", documented, action.ARGUMENT_SPEC) == []
+    assert _compare("", documented_options(stub.DOCUMENTATION), action.ARGUMENT_SPEC) == []
+
+
+def documented_options(documentation):
+    """The stub's options with the collection's documentation fragments merged in, as ansible-doc merges them."""
+    doc = yaml.safe_load(documentation)
+    options = doc["options"]
+    for name in doc.get("extends_documentation_fragment") or []:
+        if name.startswith("vaware.hyperv."):
+            fragment = importlib.import_module(
+                f"ansible_collections.vaware.hyperv.plugins.doc_fragments.{name.split('.', 2)[2]}"
+            )
+            merge_fragment(options, yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)["options"])
+    return options
+
+
+def test_the_restic_repository_fragment_gives_its_keys_and_the_module_its_description():
+    stub = importlib.import_module("ansible_collections.vaware.hyperv.plugins.modules.win_vm_restore")
+    repository = documented_options(stub.DOCUMENTATION)["repository"]
+    assert "password" in repository["suboptions"] and "restic snapshots" in " ".join(repository["description"])
+    without = stub.DOCUMENTATION.replace("  - vaware.hyperv.restic_repository\n", "")
+    assert "suboptions" not in documented_options(without)["repository"]  # the merge is what brings them
 
 
 def test_the_comparison_notices_a_difference():
