@@ -19,6 +19,7 @@ from ansible_collections.vaware.hyperv.plugins.action.win_vm_restore_info import
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import marker
 from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
 from ansible_collections.vaware.hyperv.tests.support.fake_clock import FakeClock
+from ansible_collections.vaware.hyperv.tests.support.restore_answers import boot, removed
 from ansible_collections.vaware.hyperv.tests.support.scripted_host import ScriptedHost, make_action
 
 
@@ -188,3 +189,24 @@ def test_a_damaged_repository_fails_the_restore_and_removes_the_staging_folder(t
     assert "win_vm_restore_import" not in order(host)
     assert order(host)[-1] == "win_vm_restore_restic_unstage"
     assert not stand_in.local(result["staging_path"]).exists()
+
+
+def test_a_test_restore_from_a_snapshot_boots_the_copy_proves_it_and_leaves_nothing(hv01):
+    newest = hv01.snapshots[-1]["db01"]
+    scenario = hv01.scenario(
+        win_vm_restore_boot=[boot(), boot(heartbeat="OkApplicationsHealthy")],
+        win_vm_restore_remove=[removed()],
+    )
+    host = ScriptedHost(scenario)
+    args = {"vm": "db01", "repository": hv01.task_repository(), "restore_path": RESTORE, "mode": "test"}
+    result = host.install(make_action(Restore, args)).run(task_vars={"inventory_hostname": "hv01"})
+    assert not result.get("failed"), result.get("msg")
+    assert result["test"]["outcome"] == "passed" and result["test"]["removed"] is True
+    proof = result["proven_restore"]
+    assert proof["passed"] is True and proof["vm"] == "db01" and proof["generation"] == newest
+    # the disk the configuration names on the folder-mounted volume is the restored copy
+    disks = host.calls_to("win_vm_restore_import")[0].parameters["Disks"]
+    assert [d["original"] for d in disks] == ["C:\\Mounts\\Fast\\db01\\Virtual Hard Disks\\db01.vhdx"]
+    assert not hv01.local(result["staging_path"]).exists()
+    assert result["changed"] is False  # the copy and the staging folder are gone
+    hv01.registered.clear()
