@@ -76,6 +76,7 @@ class ResticRestoreHost:
 
     def __init__(self, tmp_path: pathlib.Path, nights: int = 1):
         self.tmp = pathlib.Path(tmp_path)
+        self.tmp.mkdir(parents=True, exist_ok=True)
         self.plan_repository = restic_job.repository(PASSWORD)
         self.plan = restic_job.plan(self.plan_repository)
         local = dict(self.plan_repository, location=str(self.tmp / "repo"))
@@ -240,6 +241,40 @@ class ResticRestoreHost:
                   "adapters": []}  # fmt: skip
         return ok(answer, changed=True)
 
+    def remove(self, call: ScriptedCall) -> Dict[str, Any]:
+        """win_vm_restore_remove: the copy is unregistered and its folder deleted."""
+        self.registered = [vm for vm in self.registered if vm["id"] != call.parameters["VmId"]]
+        shutil.rmtree(self.local(call.parameters["VmFolder"]), ignore_errors=True)
+        return ok({"vm_found": True, "vm_removed": True, "folder_removed": True}, changed=True)
+
+    def record(self, runs: List[tuple], **more: List[Any]) -> Dict[str, List[Any]]:
+        """Run the actions in-process against this host and return every payload's answers in the order given.
+
+        ``runs``: ``(action class, task args)`` pairs, run one after the other; ``more``: answers of other payloads
+        (``win_vm_restore_boot``, ...), taken in order. The result replays the same runs through the scripted
+        Windows host of the playbook tests, with what the real restic printed and restored.
+        """
+        from ansible_collections.vaware.hyperv.tests.support.scripted_host import ScriptedHost, make_action
+
+        recorded: Dict[str, List[Any]] = {}
+        pending = {name: list(answers) for name, answers in more.items()}
+
+        def answer(name: str, handler: Optional[Callable[[ScriptedCall], Any]]) -> Callable[[ScriptedCall], Any]:
+            def respond(call: ScriptedCall) -> Any:
+                given = handler(call) if handler else pending[name].pop(0)
+                recorded.setdefault(name, []).append(given)
+                return given
+
+            return respond
+
+        handlers = {name: answer(name, handler) for name, handler in self.scenario().items()}
+        handlers.update({name: answer(name, None) for name in pending})
+        for action_cls, args in runs:
+            host = ScriptedHost(handlers)
+            result = host.install(make_action(action_cls, dict(args))).run(task_vars={"inventory_hostname": "hv01"})
+            assert not result.get("failed"), result.get("msg")
+        return recorded
+
     def scenario(self, **more: Any) -> Dict[str, Any]:
         """The ScriptedHost scenario: these stand-ins, plus ``more`` (recorded answers of other payloads)."""
         return {
@@ -250,6 +285,7 @@ class ResticRestoreHost:
             "win_vm_restore_verify": self.verify,
             "win_vm_restore_restic_unstage": self.unstage,
             "win_vm_restore_import": self.import_vm,
+            "win_vm_restore_remove": self.remove,
             **more,
         }
 
