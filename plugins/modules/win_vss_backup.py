@@ -47,7 +47,9 @@ options:
         shadow copies into a restic repository instead, which stores only the chunks it has not seen
         (deduplicated, compressed, encrypted), so a night costs what changed, not the size of the VMs.
       - With restic the job makes one snapshot per VM (C(restic backup --json) over the exposed shadow
-        folder, tagged C(vaware.hyperv), C(vm-id:<VM id>), C(vm:<VM name>) and O(repository.tags)), then runs
+        folder, tagged C(vaware.hyperv), C(vm-id:<VM id>), C(vm:<VM name>), C(files:<count>), one
+        C(dir:<folder in the snapshot>=<folder on the host>) per folder of the VM's files (what
+        M(vaware.hyperv.win_vm_restore) needs to restore it) and O(repository.tags)), then runs
         C(restic check). Only when every snapshot was made and the check found no error does it run
         C(restic forget --json) per VM with O(retention) (keep_last, keep_daily, keep_weekly, keep_monthly
         mapped 1:1 to C(--keep-*); never C(--prune)), and C(restic prune) on O(repository.prune_weekdays).
