@@ -71,12 +71,7 @@ if ($CommandLine) {
     }
 }
 
-if ($ListVms) {
-    $registered = Get-RegisteredVms
-    $result.vms = $registered.vms
-    $result.hyperv = $registered.hyperv
-    $result.hyperv_error = $registered.hyperv_error
-}
+if ($ListVms) { Add-RegisteredVms -Result $result }
 
 $Ansible.Changed = $false
 $Ansible.Result = $result | ConvertTo-Json -Depth 4 -Compress

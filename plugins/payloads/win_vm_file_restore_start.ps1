@@ -47,19 +47,10 @@ try {
         -ExecutionTimeLimitSeconds $ExecutionTimeLimitSeconds
 } catch {
     $failure = $_
-    if ($registered) {
-        Unregister-ScheduledTask -TaskPath $paths.task_path -TaskName $paths.task_name -Confirm:$false -ErrorAction SilentlyContinue
-    }
-    if (Test-Path -LiteralPath $jobDir) {
-        Remove-Item -LiteralPath $jobDir -Recurse -Force -ErrorAction SilentlyContinue
-    }
+    Undo-JobStart -TaskPath $paths.task_path -TaskName $paths.task_name -JobDir $jobDir -Registered $registered
     throw $failure
 }
 
 $Ansible.Changed = $true
-$Ansible.Result = [ordered]@{
-    job_id = $JobId
-    job_dir = $jobDir
-    task_name = $paths.task_path + $paths.task_name
-    task_state = $task.State.ToString()
-} | ConvertTo-Json -Compress
+$Ansible.Result = Get-JobStartResult -JobId $JobId -JobDir $jobDir -TaskPath $paths.task_path -TaskName $paths.task_name `
+    -Task $task

@@ -53,10 +53,7 @@ if ($result.host_path_exists) {
         })
 }
 
-$registered = Get-RegisteredVms
-$result.vms = $registered.vms
-$result.hyperv = $registered.hyperv
-$result.hyperv_error = $registered.hyperv_error
+Add-RegisteredVms -Result $result
 
 $Ansible.Changed = $false
 $Ansible.Result = $result | ConvertTo-Json -Depth 4 -Compress

@@ -13,16 +13,7 @@ param(
 #vaware:include vss_common
 
 $ErrorActionPreference = 'Stop'
-$self = Get-Process -Id $PID
-$status = [ordered]@{
-    state = 'running'
-    pid = $PID
-    pid_started_ticks = [long]$self.StartTime.ToUniversalTime().Ticks
-    started_at = [DateTime]::UtcNow.ToString('o')
-    finished_at = $null
-    result = $null
-    error = $null
-}
+$status = New-RunnerStatus
 $passwordFile = Join-Path $JobDir 'restic.pass'
 $environmentFile = Join-Path $JobDir 'restic.env.json'
 

@@ -32,3 +32,11 @@ class FakeClock:
         """The wall clock that goes with it: ``utc_start`` when the clock started, advanced by every sleep."""
         assert self.utc_start is not None, "give FakeClock a utc_start to read the wall clock"
         return self.utc_start + datetime.timedelta(seconds=self.now - self.start)
+
+    @classmethod
+    def install(cls, monkeypatch, module, **kwargs) -> FakeClock:
+        """A fake clock put in place of ``module.clock`` and ``module.sleep`` (as an action plugin names them)."""
+        fake = cls(**kwargs)
+        monkeypatch.setattr(module, "clock", fake.clock)
+        monkeypatch.setattr(module, "sleep", fake.sleep)
+        return fake

@@ -16,8 +16,10 @@ import datetime
 import hashlib
 import json
 import pathlib
-from typing import Any, Dict, List, Optional
+import re
+from typing import Any, Dict, List, Mapping, Optional
 
+from ansible_collections.vaware.hyperv.tests.support.fake_clock import FakeClock
 from ansible_collections.vaware.hyperv.tests.support.scripted_host import ok
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "unit" / "fixtures" / "win_vss_backup"
@@ -684,3 +686,31 @@ def cleanup_ok(**fields: Any) -> Dict[str, Any]:
     }
     body.update(fields)
     return ok(body, changed=True)
+
+
+# ---- shared by the files and restic tests of win_vss_backup --------------------------------------------------
+
+
+def install_clock(monkeypatch, plugin) -> Any:
+    """A fake clock for the action plugin module ``plugin``: polling is instant, NOW is the job's start, and every
+    job gets JOB_ID."""
+    fake = FakeClock(utc_start=NOW)
+    monkeypatch.setattr(plugin, "monotonic", fake.monotonic)
+    monkeypatch.setattr(plugin, "sleep", fake.sleep)
+    monkeypatch.setattr(plugin, "utcnow", fake.utcnow)
+    monkeypatch.setattr(plugin.BackupRun, "new_job_id", lambda self: JOB_ID)
+    return fake
+
+
+def assert_failure_safe(host: Any, result: Mapping[str, Any], cause: str) -> None:
+    """The common promises of every failure: message names the cause, old generations untouched."""
+    assert result["failed"] is True
+    assert re.search(cause, result["msg"]), result["msg"]
+    for call in host.calls_to("win_vss_backup_signal"):
+        if call.parameters["Name"] == "verdict.json":
+            assert json.loads(call.parameters["Text"])["delete_generations"] == []
+    for call in host.calls_to("win_vss_backup_cleanup"):
+        assert "delete_generations" not in json.dumps(call.parameters)
+    assert result["expired"] == []
+    # every shadow copy this job created is gone (deleted by the runner's finally or by the cleanup call)
+    assert set(result["shadows_created"]) <= set(result["shadows_deleted"])

@@ -78,3 +78,31 @@ function Register-JobTask {
     Start-ScheduledTask -TaskPath $TaskPath -TaskName $TaskName
     return Get-ScheduledTask -TaskPath $TaskPath -TaskName $TaskName
 }
+
+function Undo-JobStart {
+    # After a failed start: unregister the job's task (when it got that far) and delete the job folder, so the
+    # next run starts clean. Errors here are ignored: the start's own error is the one to report.
+    param(
+        [Parameter(Mandatory)][string]$TaskPath,
+        [Parameter(Mandatory)][string]$TaskName,
+        [Parameter(Mandatory)][string]$JobDir,
+        [bool]$Registered = $false
+    )
+    if ($Registered) {
+        Unregister-ScheduledTask -TaskPath $TaskPath -TaskName $TaskName -Confirm:$false -ErrorAction SilentlyContinue
+    }
+    if (Test-Path -LiteralPath $JobDir) {
+        Remove-Item -LiteralPath $JobDir -Recurse -Force -ErrorAction SilentlyContinue
+    }
+}
+
+function Get-JobStartResult {
+    # What a start payload returns: the job's id, folder, task name and the task's state.
+    param([string]$JobId, [string]$JobDir, [string]$TaskPath, [string]$TaskName, $Task)
+    return [ordered]@{
+        job_id = $JobId
+        job_dir = $JobDir
+        task_name = $TaskPath + $TaskName
+        task_state = $Task.State.ToString()
+    } | ConvertTo-Json -Compress
+}

@@ -332,3 +332,25 @@ function Get-RegisteredVms {
     }
     return $answer
 }
+
+function New-RunnerStatus {
+    # The status.json of a detached job's runner at its start: running, with this process's id and start time
+    # (Test-RunnerAlive tells a reused PID from it), the result and error still empty.
+    $self = Get-Process -Id $PID
+    return [ordered]@{
+        state = 'running'
+        pid = $PID
+        pid_started_ticks = [long]$self.StartTime.ToUniversalTime().Ticks
+        started_at = [DateTime]::UtcNow.ToString('o')
+        finished_at = $null
+        result = $null
+        error = $null
+    }
+}
+
+function Add-RegisteredVms {
+    # Get-RegisteredVms into the payload's -Result: its vms, hyperv and hyperv_error entries.
+    param([Parameter(Mandatory)]$Result)
+    $registered = Get-RegisteredVms
+    foreach ($key in @('vms', 'hyperv', 'hyperv_error')) { $Result[$key] = $registered[$key] }
+}

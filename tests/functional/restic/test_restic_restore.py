@@ -25,10 +25,7 @@ from ansible_collections.vaware.hyperv.tests.support.scripted_host import Script
 
 @pytest.fixture(autouse=True)
 def fake_time(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr(win_vm_restore, "clock", fake.clock)
-    monkeypatch.setattr(win_vm_restore, "sleep", fake.sleep)
-    return fake
+    return FakeClock.install(monkeypatch, win_vm_restore)
 
 
 @pytest.fixture(name="hv01", scope="module")

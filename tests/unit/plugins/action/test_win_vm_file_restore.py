@@ -37,10 +37,7 @@ CONFIG = f"{a.TARGET}\\web.config"
 
 @pytest.fixture(autouse=True)
 def fake_time(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr(win_vm_file_restore, "clock", fake.clock)
-    monkeypatch.setattr(win_vm_file_restore, "sleep", fake.sleep)
-    return fake
+    return FakeClock.install(monkeypatch, win_vm_file_restore)
 
 
 def run(scenario, check_mode=False, **args):

@@ -47,10 +47,7 @@ CHANGING = {
 
 @pytest.fixture(autouse=True)
 def fake_time(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr(win_vm_restore, "clock", fake.clock)
-    monkeypatch.setattr(win_vm_restore, "sleep", fake.sleep)
-    return fake
+    return FakeClock.install(monkeypatch, win_vm_restore)
 
 
 def run(scenario, check_mode=False, **args):

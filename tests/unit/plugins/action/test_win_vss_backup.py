@@ -17,7 +17,6 @@ from ansible_collections.vaware.hyperv.plugins.action import win_vss_backup as p
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import load_payload
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss import outcome
 from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
-from ansible_collections.vaware.hyperv.tests.support.fake_clock import FakeClock
 from ansible_collections.vaware.hyperv.tests.support.scripted_host import (
     ScriptedHost,
     _Connection,
@@ -33,12 +32,7 @@ CHANGING_PAYLOADS = {"win_vss_backup_start", "win_vss_backup_signal", "win_vss_b
 
 @pytest.fixture
 def clock(monkeypatch):
-    fake = FakeClock(utc_start=hv.NOW)
-    monkeypatch.setattr(plugin, "monotonic", fake.monotonic)
-    monkeypatch.setattr(plugin, "sleep", fake.sleep)
-    monkeypatch.setattr(plugin, "utcnow", fake.utcnow)
-    monkeypatch.setattr(plugin.BackupRun, "new_job_id", lambda self: hv.JOB_ID)
-    return fake
+    return hv.install_clock(monkeypatch, plugin)
 
 
 class ResettableConnection(_Connection):
@@ -83,20 +77,6 @@ def success_scenario(**overrides):
     }
     scenario.update(overrides)
     return scenario
-
-
-def assert_failure_safe(host, result, cause):
-    """The common promises of every failure: message names the cause, old generations untouched."""
-    assert result["failed"] is True
-    assert re.search(cause, result["msg"]), result["msg"]
-    for call in host.calls_to("win_vss_backup_signal"):
-        if call.parameters["Name"] == "verdict.json":
-            assert json.loads(call.parameters["Text"])["delete_generations"] == []
-    for call in host.calls_to("win_vss_backup_cleanup"):
-        assert "delete_generations" not in json.dumps(call.parameters)
-    assert result["expired"] == []
-    # every shadow copy this job created is gone (deleted by the runner's finally or by the cleanup call)
-    assert set(result["shadows_created"]) <= set(result["shadows_deleted"])
 
 
 # ------------------------------------------------------------------------------------ success
@@ -208,7 +188,7 @@ def test_verify_hash_mismatch_fails_names_vm_and_file_and_expires_nothing(clock)
     ]
     host, result = run(scenario, {"verify": "hash", "retention": {"keep_last": 1}})
     copy_sha = hv.digest("db01\\Virtual Hard Disks\\db01.vhdx")
-    assert_failure_safe(
+    hv.assert_failure_safe(
         host,
         result,
         rf"^verify: VM db01: Virtual Hard Disks\\db01\.vhdx: SHA-256 of the copy {copy_sha} differs from the"
@@ -234,7 +214,7 @@ def test_verify_hash_without_a_source_digest_fails(clock, hashes, reason):
     scenario = success_scenario()
     scenario["win_vss_backup_collect"] = [hv.collect(files=hv.listing(hashes=True), hashes=hv.source_hashes(**hashes))]
     host, result = run(scenario, {"verify": "hash", "retention": {"keep_last": 1}})
-    assert_failure_safe(
+    hv.assert_failure_safe(
         host,
         result,
         r"^verify: VM web01: Virtual Hard Disks\\web01\.vhdx: no SHA-256 of the file in the shadow copy " + reason,
@@ -246,7 +226,7 @@ def test_verify_hash_with_no_source_hash_file_at_all_fails_every_vm(clock):
     scenario = success_scenario()
     scenario["win_vss_backup_collect"] = [hv.collect(files=hv.listing(hashes=True))]
     host, result = run(scenario, {"verify": "hash", "retention": {"keep_last": 1}})
-    assert_failure_safe(host, result, r"^verify: VM web01: .*no SHA-256 of the file in the shadow copy.*; VM db01: ")
+    hv.assert_failure_safe(host, result, r"^verify: VM web01: .*no SHA-256 of the file in the shadow copy.*; VM db01: ")
     assert json.loads(verdict_of(host)["manifest_text"])["status"] == "failed"
 
 
@@ -254,7 +234,7 @@ def test_verify_hash_without_digests_fails_and_keeps_old_generations(clock):
     scenario = success_scenario()
     scenario["win_vss_backup_status"][-1] = hv.final_status(manifest_written=True)
     host, result = run(scenario, {"verify": "hash", "retention": {"keep_last": 1}})
-    assert_failure_safe(host, result, r"no SHA-256")
+    hv.assert_failure_safe(host, result, r"no SHA-256")
     assert json.loads(verdict_of(host)["manifest_text"])["status"] == "failed"
 
 
@@ -263,7 +243,7 @@ def test_size_mismatch_between_the_shadow_copy_and_the_destination_fails_verific
     sizes = {"db01\\Virtual Hard Disks\\db01.vhdx": 20 * hv.GIB - 4096}
     scenario["win_vss_backup_collect"] = [hv.collect(files=hv.listing(sizes=sizes))]
     host, result = run(scenario, {"retention": {"keep_last": 1}})
-    assert_failure_safe(
+    hv.assert_failure_safe(
         host,
         result,
         r"db01: Virtual Hard Disks\\db01\.vhdx: 21474832384 bytes at the destination, 21474836480 in the shadow",
@@ -287,7 +267,7 @@ def test_a_source_size_the_wrapper_could_not_read_fails_the_vm(clock):
     scenario = success_scenario()
     scenario["win_vss_backup_collect"] = [hv.collect(sizes=hv.source_sizes(unreadable=("db01.vhdx",)))]
     host, result = run(scenario, {"retention": {"keep_last": 1}})
-    assert_failure_safe(
+    hv.assert_failure_safe(
         host, result, r"db01: Virtual Hard Disks\\db01\.vhdx: size in the shadow copy unknown \(cmd\.exe could not read"
     )
 
@@ -296,7 +276,9 @@ def test_a_source_size_never_recorded_fails_the_vm(clock):
     scenario = success_scenario()
     scenario["win_vss_backup_collect"] = [hv.collect(sizes=hv.source_sizes(cut_after=len(hv.FILES) - 1))]
     host, result = run(scenario, {"retention": {"keep_last": 1}})
-    assert_failure_safe(host, result, r"size in the shadow copy unknown \(the copy wrapper recorded no size for it\)")
+    hv.assert_failure_safe(
+        host, result, r"size in the shadow copy unknown \(the copy wrapper recorded no size for it\)"
+    )
 
 
 def test_a_job_without_a_size_file_is_checked_by_exit_codes_with_a_warning(clock):
@@ -361,7 +343,7 @@ def test_check_mode_payloads_that_change_things_are_not_read_only():
 
 def test_hyperv_writer_failed_before_start(clock):
     host, result = run({"win_vss_backup_preflight": [hv.preflight(writers="vssadmin_writers_hyperv_failed.txt")]})
-    assert_failure_safe(host, result, r"^preflight: the Microsoft Hyper-V VSS Writer is in state 8")
+    hv.assert_failure_safe(host, result, r"^preflight: the Microsoft Hyper-V VSS Writer is in state 8")
     assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
     # the message names the service to restart and how to check it worked
     assert (
@@ -384,7 +366,7 @@ def test_hyperv_writer_failed_before_start(clock):
 
 def test_hyperv_writer_missing_on_a_german_host_names_the_service_to_start(clock):
     host, result = run({"win_vss_backup_preflight": [hv.preflight(writers="vssadmin_writers_de_no_hyperv.txt")]})
-    assert_failure_safe(
+    hv.assert_failure_safe(
         host, result, r"^preflight: the Microsoft Hyper-V VSS Writer \(\{66841cd4-[0-9a-f-]+\}\) is not listed"
     )
     assert "start the Hyper-V Virtual Machine Management service (vmms) or restart it" in result["msg"]
@@ -440,7 +422,7 @@ def test_hyperv_writer_excluded_fails_and_cleans_up(clock):
         ],
     )
     host, result = run(scenario, {"retention": {"keep_last": 1}})
-    assert_failure_safe(host, result, r"^snapshot: the Microsoft Hyper-V VSS Writer was excluded.*5F3C0C4E")
+    hv.assert_failure_safe(host, result, r"^snapshot: the Microsoft Hyper-V VSS Writer was excluded.*5F3C0C4E")
     assert result["writer"]["included"] is False and result["writer"]["outcome"] == "excluded"
     assert (
         "no application-consistent copy was made; restart the Hyper-V Virtual Machine Management service"
@@ -471,7 +453,7 @@ def test_diskshadow_create_fails(clock):
         ],
     )
     host, result = run(scenario, {"retention": {"keep_last": 1}})
-    assert_failure_safe(
+    hv.assert_failure_safe(
         host, result, r"^snapshot: diskshadow failed for VMs web01, db01: VSS_E_PROVIDER_VETO \(HRESULT 80042306\)"
     )
     # what a veto usually means and what to do
@@ -497,7 +479,7 @@ def test_diskshadow_that_cannot_run_is_reported_with_its_own_words(clock):
         ],
     )
     host, result = run(scenario)
-    assert_failure_safe(
+    hv.assert_failure_safe(
         host, result, r"^snapshot: diskshadow created no shadow copy \(exit code 5\): DISKSHADOW.EXE: access"
     )
 
@@ -535,7 +517,7 @@ def test_robocopy_failure_on_one_vm(clock, code):
         16: r"fatal error.*error 5 on C:\\Mounts\\Fast\\db01\\Virtual Hard Disks.* \(in the shadow copy\)"
         r": Access is denied",
     }[code]
-    assert_failure_safe(host, result, rf"^copy: VM db01: robocopy exit code {code} \({cause}")
+    hv.assert_failure_safe(host, result, rf"^copy: VM db01: robocopy exit code {code} \({cause}")
     assert "web01" not in result["msg"]
     statuses = {v["name"]: v["status"] for v in result["vms"]}
     assert statuses == {"web01": "complete", "db01": "failed"}
@@ -550,7 +532,7 @@ def test_robocopy_failure_on_one_vm(clock, code):
 
 def test_destination_too_small_fails_before_anything_runs(clock):
     host, result = run({"win_vss_backup_preflight": [hv.preflight(free_bytes=50 * hv.GIB)]})
-    assert_failure_safe(
+    hv.assert_failure_safe(
         host,
         result,
         r"^preflight: destination too small: E:\\Backups has 50\.0 GiB free of 3\.9 TiB; this backup needs 60\.0 GiB"
@@ -578,7 +560,7 @@ def test_a_local_destination_on_no_volume_fails_in_preflight(clock):
     body["destination"].update(reachable=False, error="neither the folder nor any parent of it exists or can be read")
     pre["result"] = json.dumps(body)
     host, result = run({"win_vss_backup_preflight": [pre]})
-    assert_failure_safe(host, result, r"^preflight: destination E:\\Backups is not reachable on the host: neither")
+    hv.assert_failure_safe(host, result, r"^preflight: destination E:\\Backups is not reachable on the host: neither")
 
 
 def too_small(generation_path, phase, **more):
@@ -608,7 +590,7 @@ def test_destination_too_small_seen_by_the_job_account(clock):
         win_vss_backup_signal=[],
     )
     host, result = run(scenario, {"destination": "\\\\nas\\backups", "retention": {"keep_last": 1}})
-    assert_failure_safe(
+    hv.assert_failure_safe(
         host,
         result,
         r"^destination: destination too small: \\\\nas\\backups has 1\.0 GiB free of 3\.9 TiB; this backup needs"
@@ -653,7 +635,9 @@ def test_runner_killed_mid_copy_its_shadows_lock_and_mount_folders_are_removed(c
         ],
     )
     host, result = run(scenario, {"retention": {"keep_last": 1}})
-    assert_failure_safe(host, result, r"^job: the job runner of job 20261125T020000Z-0123abcd ended without finishing")
+    hv.assert_failure_safe(
+        host, result, r"^job: the job runner of job 20261125T020000Z-0123abcd ended without finishing"
+    )
     (cleanup,) = host.calls_to("win_vss_backup_cleanup")
     assert sorted(cleanup.parameters["ShadowIds"]) == sorted([hv.SHADOW_D, hv.SHADOW_FAST])
     assert cleanup.parameters["MountFolders"] == [hv.JOB_DIR + "\\mnt\\VAWVOL1", hv.JOB_DIR + "\\mnt\\VAWVOL2"]
@@ -676,7 +660,7 @@ def test_a_runner_that_never_started_is_reported_with_the_task_result(clock):
         win_vss_backup_signal=[],
     )
     host, result = run(scenario)
-    assert_failure_safe(host, result, r"^job: .*never started, scheduled task result 0x00000001")
+    hv.assert_failure_safe(host, result, r"^job: .*never started, scheduled task result 0x00000001")
     assert host.calls_to("win_vss_backup_cleanup")[0].parameters["ReleaseLockOf"] == hv.JOB_ID
 
 
@@ -702,7 +686,7 @@ def test_a_start_racing_another_start_fails_on_the_lock(clock):
         ],
     }
     host, result = run(scenario)
-    assert_failure_safe(host, result, r"^start: .*another backup job holds the lock")
+    hv.assert_failure_safe(host, result, r"^start: .*another backup job holds the lock")
     assert result["changed"] is False
 
 
@@ -736,7 +720,7 @@ def test_timeout_leaves_the_job_running(clock):
         "win_vss_backup_status": [hv.status("diskshadow", vm_bytes={"web01": hv.GIB}, bytes_copied=hv.GIB)] * 5,
     }
     host, result = run(scenario, {"timeout": 100, "poll_interval": 30})
-    assert_failure_safe(host, result, r"^poll: timeout after 100s waiting for job 20261125T020000Z-0123abcd")
+    hv.assert_failure_safe(host, result, r"^poll: timeout after 100s waiting for job 20261125T020000Z-0123abcd")
     assert "keeps running on the host" in result["msg"] and "1.0 GiB copied" in result["msg"]
     assert result["job_id"] == hv.JOB_ID
     assert not {"win_vss_backup_signal", "win_vss_backup_cleanup"} & {c.payload for c in host.calls}
@@ -751,7 +735,7 @@ def test_timeout_while_the_host_is_unreachable(clock):
         "win_vss_backup_status": [hv.status("diskshadow"), unreachable(), unreachable(), unreachable(), unreachable()],
     }
     host, result = run(scenario, {"timeout": 200, "poll_interval": 30})
-    assert_failure_safe(host, result, r"^poll: timeout after 200s .*last poll error: host unreachable")
+    hv.assert_failure_safe(host, result, r"^poll: timeout after 200s .*last poll error: host unreachable")
 
 
 def test_a_poll_script_that_keeps_failing_is_not_retried_until_the_timeout(clock):
@@ -761,7 +745,7 @@ def test_a_poll_script_that_keeps_failing_is_not_retried_until_the_timeout(clock
         "win_vss_backup_status": [hv.status("diskshadow")] + [ps_error("Access to the path is denied.")] * 3,
     }
     host, result = run(scenario)
-    assert_failure_safe(host, result, r"^poll: .*Access to the path is denied.*3 times in a row")
+    hv.assert_failure_safe(host, result, r"^poll: .*Access to the path is denied.*3 times in a row")
     assert sum(clock.sleeps) < 300
 
 
@@ -804,7 +788,7 @@ def test_attaching_verifies_with_the_options_the_job_was_started_with(clock):
         "win_vss_backup_cleanup": [hv.cleanup_ok()],
     }
     host, result = run(scenario, {"verify": "size"})
-    assert_failure_safe(host, result, r"no SHA-256 although verify is hash")
+    hv.assert_failure_safe(host, result, r"no SHA-256 although verify is hash")
     assert json.loads(verdict_of(host)["manifest_text"])["verify"] == "hash"
 
 
@@ -817,7 +801,7 @@ def test_job_id_attaches_in_check_mode_without_changes(clock):
 
 def test_unknown_job_id_is_an_error(clock):
     host, result = run({"win_vss_backup_preflight": [hv.preflight()]}, {"job_id": "20261125T020000Z-ffffffff"})
-    assert_failure_safe(host, result, r"^attach: job 20261125T020000Z-ffffffff does not exist")
+    hv.assert_failure_safe(host, result, r"^attach: job 20261125T020000Z-ffffffff does not exist")
 
 
 def test_cancel_stops_the_runner_and_cleans_up(clock):
@@ -1140,7 +1124,7 @@ def test_a_young_lock_is_a_start_in_progress_not_a_dead_job(clock, jobs, written
         jobs = [hv.job_entry(DEAD_JOB, alive=False, phase="starting")]
     pre = hv.preflight(lock={"job_id": DEAD_JOB, **lock_extra}, jobs=jobs, lock_written_at=written_at)
     host, result = run({"win_vss_backup_preflight": [pre]})
-    assert_failure_safe(
+    hv.assert_failure_safe(
         host, result, rf"^preflight: job {DEAD_JOB} took the backup lock \d+ s ago and is still starting"
     )
     assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]  # lock kept, nothing started
@@ -1166,7 +1150,7 @@ def test_a_lock_older_than_the_grace_without_a_running_job_is_dead(clock):
 
 def test_unreadable_lock_stops_before_anything_changes(clock):
     host, result = run({"win_vss_backup_preflight": [hv.preflight(lock={"unreadable": "Unexpected character"})]})
-    assert_failure_safe(host, result, r"^preflight: the backup lock .*backup\.lock names no job")
+    hv.assert_failure_safe(host, result, r"^preflight: the backup lock .*backup\.lock names no job")
     assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
 
 
@@ -1456,7 +1440,9 @@ def test_short_of_space_with_too_little_to_expire_deletes_nothing_and_shows_the_
     scenario["win_vss_backup_signal"] = [hv.signal_ok("space.json")]
     # the session saw plenty of space (the share filled meanwhile): the job's own numbers decide
     host, result = run(scenario, {"retention": {"keep_last": 1}, "expire_before_copy_when_short": True})
-    assert_failure_safe(host, result, r"^destination: destination too small: E:\\Backups has 1\.0 GiB free of 3\.9 TiB")
+    hv.assert_failure_safe(
+        host, result, r"^destination: destination too small: E:\\Backups has 1\.0 GiB free of 3\.9 TiB"
+    )
     (answer,) = signals(host, "space.json")
     assert answer == {"decision": "refuse", "delete_generations": []}
     assert "expires 20261123T020000Z, which frees 40.0 GiB: not enough, so nothing was deleted" in result["msg"]
@@ -1468,7 +1454,7 @@ def test_short_of_space_seen_in_preflight_fails_at_once_when_expiring_would_not_
         {"win_vss_backup_preflight": [hv.preflight(free_bytes=10 * hv.GIB)]},
         {"retention": {"keep_last": 1}, "expire_before_copy_when_short": True},
     )
-    assert_failure_safe(host, result, r"^preflight: destination too small: E:\\Backups has 10\.0 GiB free")
+    hv.assert_failure_safe(host, result, r"^preflight: destination too small: E:\\Backups has 10\.0 GiB free")
     assert "frees 40.0 GiB: not enough, so nothing was deleted" in result["msg"]
     assert [c.payload for c in host.calls] == ["win_vss_backup_preflight"]
 
@@ -1477,7 +1463,7 @@ def test_short_of_space_without_the_option_names_it_when_it_would_help(clock):
     host, result = run(
         {"win_vss_backup_preflight": [hv.preflight(free_bytes=30 * hv.GIB)]}, {"retention": {"keep_last": 1}}
     )
-    assert_failure_safe(host, result, r"^preflight: destination too small")
+    hv.assert_failure_safe(host, result, r"^preflight: destination too small")
     assert "expire_before_copy_when_short: true would delete those before the copy" in result["msg"]
 
 

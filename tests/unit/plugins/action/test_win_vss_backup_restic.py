@@ -13,25 +13,16 @@ import json
 import pytest
 from ansible.errors import AnsibleActionFail
 
+from ansible_collections.vaware.hyperv.plugins.action import win_vss_backup as plugin
 from ansible_collections.vaware.hyperv.tests.support import restic_backup_host as rh
 from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
-from ansible_collections.vaware.hyperv.tests.support.fake_clock import FakeClock
 from ansible_collections.vaware.hyperv.tests.support.scripted_host import ScriptedHost, make_action, ok
-from ansible_collections.vaware.hyperv.tests.unit.plugins.action.test_win_vss_backup import (
-    assert_failure_safe,
-    plugin,
-)
 
 
 @pytest.fixture
 def clock(monkeypatch):
     """The files tests' fake clock: polling is instant, hv.NOW is the job's start."""
-    fake = FakeClock(utc_start=hv.NOW)
-    monkeypatch.setattr(plugin, "monotonic", fake.monotonic)
-    monkeypatch.setattr(plugin, "sleep", fake.sleep)
-    monkeypatch.setattr(plugin, "utcnow", fake.utcnow)
-    monkeypatch.setattr(plugin.BackupRun, "new_job_id", lambda self: hv.JOB_ID)
-    return fake
+    return hv.install_clock(monkeypatch, plugin)
 
 
 def run(scenario, args=None, check_mode=False):
@@ -154,7 +145,7 @@ def test_a_failed_backup_is_named_and_forgets_nothing(clock, case, kind, named):
     night = {**rh.NIGHT, "r001": case}
     host, result = run(rh.scenario(night=night), {"retention": {"keep_last": 1}})
     assert result["step"] == "restic backup"
-    assert_failure_safe(host, result, "VM web01: " + named)
+    hv.assert_failure_safe(host, result, "VM web01: " + named)
     web01, db01 = result["vms"]
     assert web01["status"] == "failed" and web01["failure_kind"] == kind and web01["snapshot_id"] is None
     assert db01["status"] == "complete"
@@ -167,7 +158,7 @@ def test_a_damaged_repository_fails_the_check_and_forgets_nothing(clock):
     night = {**rh.NIGHT, "check": "check_damaged"}
     host, result = run(rh.scenario(night=night), {"retention": {"keep_last": 1}})
     assert result["step"] == "restic check"
-    assert_failure_safe(host, result, "restic check after the backup: repository .* is damaged")
+    hv.assert_failure_safe(host, result, "restic check after the backup: repository .* is damaged")
     assert all(vm["status"] == "complete" for vm in result["vms"])
     assert verdict_of(host)["restic_forget"] == []
 
@@ -186,7 +177,7 @@ def test_a_failure_leaves_no_shadow_copy_behind(clock):
     )
     scenario["win_vss_backup_cleanup"] = [hv.cleanup_ok(shadows_deleted=[hv.SHADOW_D, hv.SHADOW_FAST])]
     host, result = run(scenario, {"retention": {"keep_last": 1}})
-    assert_failure_safe(host, result, "locked")
+    hv.assert_failure_safe(host, result, "locked")
     (cleanup,) = host.calls_to("win_vss_backup_cleanup")
     assert sorted(cleanup.parameters["ShadowIds"]) == sorted([hv.SHADOW_D, hv.SHADOW_FAST])
     assert cleanup.parameters["MountFolders"] == [hv.JOB_DIR + "\\mnt\\VAWVOL1", hv.JOB_DIR + "\\mnt\\VAWVOL2"]
@@ -205,7 +196,7 @@ def test_diskshadow_exposed_nothing_restic_did_not_run(clock):
     ]
     host, result = run(scenario, {"retention": {"keep_last": 1}})
     assert result["step"] == "diskshadow"
-    assert_failure_safe(host, result, "exposed no shadow copy")
+    hv.assert_failure_safe(host, result, "exposed no shadow copy")
     assert all(vm["status"] == "failed" for vm in result["vms"])
 
 
