@@ -23,16 +23,10 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, List, Mapping, Optional
 
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
-    PayloadError,
-    load_payload,
-    payload_error_result,
-    run_payload,
-)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._action import StepAction
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import PayloadError, load_payload
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.files import (
     FILE_MODES,
     chain_tops,
@@ -50,7 +44,6 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.files impor
     sweep_warnings,
     validate_file_options,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import RestoreError
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.select import (
     generation_entries,
     inventory_problem,
@@ -87,46 +80,17 @@ ARGUMENT_SPEC = {
 }
 
 
-class ActionModule(ActionBase):
+class ActionModule(StepAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super().run(tmp, task_vars)
-        del tmp
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
-        try:
-            options = validate_file_options(args)
-        except (RestoreError, ValueError) as err:
-            result.update(failed=True, changed=False, msg=f"invalid options: {err}")
-            return result
-        self._task_vars = task_vars
-        self._options = options
+    def _validate(self, args):
+        return validate_file_options(args)
+
+    def _started(self) -> None:
         self._run_id = secrets.token_hex(8)
-        self._out: Dict[str, Any] = {"changed": False, "mode": options["mode"], "vm": options["vm"]}
-        self._warnings: List[str] = []
-        try:
-            self._restore()
-        except PayloadError as err:
-            self._out.update(payload_error_result(err, changed=self._out["changed"]))
-        except StepFailed as err:
-            self._out.update(failed=True, msg=err.message, step=err.step)
-        except RestoreError as err:
-            self._out.update(failed=True, msg=str(err), step=self._step)
-        if self._warnings:
-            self._out["warnings"] = result.get("warnings", []) + self._warnings
-        result.update(self._out)
-        return result
 
     # ------------------------------------------------------------------------------- payloads
-
-    def _payload(self, name: str, parameters: Mapping[str, Any], step: str) -> Mapping[str, Any]:
-        self._step = step
-        answer = run_payload(self, name, parameters, self._task_vars, step=step)
-        if not isinstance(answer, Mapping):
-            raise StepFailed(step, f"{step}: payload {name} returned {str(answer)[:200]!r}, expected an object")
-        return answer
 
     def _mount(self, action: str, disks: List[str], step: str, **parameters: Any) -> Mapping[str, Any]:
         """Run the mount payload; its own failure and a disk left mounted both fail the task, naming both."""
@@ -210,7 +174,7 @@ class ActionModule(ActionBase):
 
     # ---------------------------------------------------------------------------------- steps
 
-    def _restore(self) -> None:
+    def _steps(self) -> None:
         opts = self._options
         out = self._out
         self._step = "read generations"

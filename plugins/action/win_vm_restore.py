@@ -18,16 +18,11 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Dict, List, Mapping
-
-from ansible.plugins.action import ActionBase
+from typing import Any, Dict, Mapping
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils import _restic_host
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
-    PayloadError,
-    payload_error_result,
-    run_payload,
-)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._action import StepAction
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import PayloadError
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._proofs import proven_restore
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import command as restic_command
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.job import display_location
@@ -41,7 +36,6 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options imp
     MODES,
     TEST_CHECKS,
     VERIFY_MODES,
-    RestoreError,
     existing_vms,
     marker,
     parse_marker,
@@ -114,47 +108,23 @@ def _stopped_original(answer: Mapping[str, Any]) -> str:
     return f"it was stopped (it was {before}) and is now {now}"
 
 
-class ActionModule(ActionBase):
+class ActionModule(StepAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super().run(tmp, task_vars)
-        del tmp
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
-        try:
-            options = validate_options(args)
-        except (RestoreError, ValueError) as err:
-            result.update(failed=True, changed=False, msg=f"invalid options: {err}")
-            return result
+    def _validate(self, args):
+        return validate_options(args)
 
-        self._task_vars = task_vars
-        self._options = options
-        self._out: Dict[str, Any] = {"changed": False, "mode": options["mode"], "vm": options["vm"]}
-        self._warnings: List[str] = []
-        self._started = clock()
-        try:
-            self._restore()
-        except PayloadError as err:
-            self._out.update(payload_error_result(err, changed=self._out["changed"]))
-        except StepFailed as err:
-            self._out.update(failed=True, msg=err.message, step=err.step)
-        except RestoreError as err:
-            self._out.update(failed=True, msg=str(err), step="select")
-        self._out["seconds"] = round(clock() - self._started, 1)
-        if self._warnings:
-            self._out["warnings"] = result.get("warnings", []) + self._warnings
-        result.update(self._out)
-        return result
+    def _error_step(self) -> str:
+        return "select"
+
+    def _started(self) -> None:
+        self._started_at = clock()
+
+    def _ended(self) -> None:
+        self._out["seconds"] = round(clock() - self._started_at, 1)
 
     # ---------------------------------------------------------------------------------- steps
-
-    def _payload(self, name: str, parameters: Mapping[str, Any], step: str) -> Any:
-        answer = run_payload(self, name, parameters, self._task_vars, step=step)
-        if not isinstance(answer, Mapping):
-            raise StepFailed(step, f"{step}: payload {name} returned {str(answer)[:200]!r}, expected an object")
-        return answer
 
     def _require_hyperv(self, answer: Mapping[str, Any], step: str) -> None:
         if self._options["mode"] != "files" and not answer.get("hyperv"):
@@ -252,7 +222,7 @@ class ActionModule(ActionBase):
             "staging": staging,
         }
 
-    def _restore(self) -> None:
+    def _steps(self) -> None:
         opts = self._options
         out = self._out
         source = self._read_restic() if opts["repository"] else self._read_generation()
