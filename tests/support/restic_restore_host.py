@@ -95,6 +95,7 @@ class ResticRestoreHost:
         self.restore_root.mkdir()
         self.jobs: Dict[str, Dict[str, Any]] = {}
         self.before_restore: Optional[Callable[[], None]] = None
+        self.running_polls = 0  # how many status reads of a job still say it runs (its runner alive)
         self.registered: List[Dict[str, Any]] = []
 
     # ------------------------------------------------------------------------------ the backup side
@@ -191,13 +192,18 @@ class ResticRestoreHost:
 
     def status(self, call: ScriptedCall) -> Dict[str, Any]:
         job = self.jobs.get(call.parameters["JobId"])
+        recorded = None if job is None else {k: v for k, v in job.items() if k != "args"}
+        running = job is not None and self.running_polls > 0
+        if running:
+            self.running_polls -= 1
+            recorded = dict(recorded, state="running", result=None)
         return ok(
             {
                 "job_id": call.parameters["JobId"],
                 "job_dir_exists": job is not None,
-                "status": None if job is None else {k: v for k, v in job.items() if k != "args"},
-                "runner_alive": False,
-                "task_state": "Ready" if job is not None else None,
+                "status": recorded,
+                "runner_alive": running,
+                "task_state": ("Running" if running else "Ready") if job is not None else None,
                 "task_last_result": 0 if job is not None else None,
             }
         )

@@ -16,11 +16,15 @@ from restic_restore_host import NEW_ID, PASSWORD, RESTORE, ResticRestoreHost
 from ansible_collections.vaware.hyperv.plugins.action import win_vm_restore
 from ansible_collections.vaware.hyperv.plugins.action.win_vm_restore import ActionModule as Restore
 from ansible_collections.vaware.hyperv.plugins.action.win_vm_restore_info import ActionModule as RestoreInfo
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import command as restic_command
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.job import restic_secrets, windows_command_line
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import validate_repository
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import marker
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.restic import restore_job_id
 from ansible_collections.vaware.hyperv.tests.support import vss_backup_host as hv
 from ansible_collections.vaware.hyperv.tests.support.fake_clock import FakeClock
 from ansible_collections.vaware.hyperv.tests.support.restore_answers import boot
-from ansible_collections.vaware.hyperv.tests.support.scripted_host import ScriptedHost, make_action
+from ansible_collections.vaware.hyperv.tests.support.scripted_host import ScriptedCall, ScriptedHost, make_action
 
 
 @pytest.fixture(autouse=True)
@@ -206,3 +210,53 @@ def test_a_test_restore_from_a_snapshot_boots_the_copy_proves_it_and_leaves_noth
     assert not hv01.local(result["staging_path"]).exists()
     assert result["changed"] is False  # the copy and the staging folder are gone
     assert hv01.registered == [] and not hv01.local(result["path"]).exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["restore", "--json", "abcd1234", "--target", "E:\\Restore Folder\\web 01.restic-abcd1234"],
+        ["-o", "sftp.command=ssh -i C:\\keys\\id backup@nas -s sftp", "snapshots", "--json"],
+        ["--tag", 'say "hi"', "", "trail\\\\", 'x\\"y', "tab\there"],
+    ],
+)
+def test_the_stand_in_splits_command_lines_as_windows_does(args):
+    assert restic_restore_host.split_command_line(windows_command_line(args)) == args
+
+
+def test_a_restore_path_with_spaces_reaches_restic_as_one_argument(tmp_path):
+    stand_in = ResticRestoreHost(tmp_path, nights=1)
+    host, result = run(stand_in, restore_path="E:\\Restore\\Hyper V copies", name="web 01 copy")
+    assert not result.get("failed"), result.get("msg")
+    (job,) = [c.parameters for c in host.calls_to("win_vm_restore_restic_start")]
+    assert job["Target"] == "E:\\Restore\\Hyper V copies\\web 01 copy.restic-" + stand_in.snapshots[0]["web01"]
+    assert f'--target "{job["Target"]}"' in job["CommandLine"]
+    assert result["path"] == "E:\\Restore\\Hyper V copies\\web 01 copy"
+
+
+def test_a_restore_job_of_an_earlier_run_that_still_runs_is_followed_not_started_again(tmp_path):
+    stand_in = ResticRestoreHost(tmp_path, nights=1)
+    _host, planned = run(stand_in, check_mode=True)
+    staging, snapshot_id = planned["staging_path"], planned["snapshot_id"]
+    # an earlier run started the job for this snapshot and folder, then lost its connection; the job still runs
+    repository = validate_repository(stand_in.task_repository())
+    args = restic_command.restore_args(repository, snapshot_id, staging)
+    job_id = restore_job_id("HV01", snapshot_id, staging)
+    earlier = ScriptedCall(
+        "win_vm_restore_restic_start",
+        "ansible.windows.win_powershell",
+        {
+            "parameters": {"JobId": job_id, "CommandLine": windows_command_line(args), "Target": staging},
+            "sensitive_parameters": [{"name": k, "value": v} for k, v in restic_secrets(repository, "x").items()],
+        },
+        {},
+    )
+    stand_in.start(earlier)
+    stand_in.running_polls = 2  # this run's first look and its first poll find it still running
+    host = ScriptedHost(stand_in.scenario())
+    task = {"vm": "web01", "repository": stand_in.task_repository(), "restore_path": RESTORE}
+    result = host.install(make_action(Restore, task)).run(task_vars={"inventory_hostname": "hv01"})
+    assert not result.get("failed"), result.get("msg")
+    assert host.calls_to("win_vm_restore_restic_start") == []  # followed, not started a second time
+    assert any(f"({job_id}) of an earlier run into {staging} still runs: following it" in w for w in result["warnings"])
+    assert result["verification"]["staged"]["ok"] and result["vm_id"] == NEW_ID
