@@ -55,6 +55,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import (
     HYPERV_WRITER_ID,
     HYPERV_WRITER_NAME,
     BackupPlanError,
+    option_problems,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.diskshadow import normalize_guid, parse_output
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.generations import (
@@ -142,22 +143,9 @@ ARGUMENT_SPEC = {
 
 def _validate(args: Mapping[str, Any]) -> None:
     """Checks the argument spec cannot express; each error names the value and what was expected."""
-    problems = []
-
-    def whole(name: str, low: int, high: int) -> None:
-        value = args.get(name)
-        if value is not None and not low <= value <= high:
-            problems.append(f"{name}: expected a whole number from {low} to {high}, got {value}")
-
-    whole("copy_threads", 1, 128)
-    whole("unbuffered_min_size", 0, 2**62)
-    whole("timeout", 1, 30 * 86400)
-    whole("poll_interval", 1, 3600)
+    problems = option_problems(args)
     if args["poll_interval"] > args["timeout"]:
         problems.append(f"poll_interval: {args['poll_interval']} is longer than timeout {args['timeout']}")
-    for key, value in (args.get("retention") or {}).items():
-        if value is not None and not 0 <= value <= 100000:
-            problems.append(f"retention.{key}: expected a whole number from 0 to 100000, got {value}")
     job_id = args.get("job_id")
     if job_id is not None and not jobs.JOB_ID_RE.match(job_id):
         problems.append(

@@ -103,6 +103,7 @@ import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.common import (
+    OPTION_LIMITS,
     BackupPlanError,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.scripts import check_renderable
@@ -528,7 +529,7 @@ def build_plan(
             f"require_hyperv_writer: expected true or false, got {quote_value(require_hyperv_writer)}"
         )
     robocopy = {
-        "threads": _int_option(copy_threads, "copy_threads", 1, 128),
+        "threads": _int_option(copy_threads, "copy_threads", *OPTION_LIMITS["copy_threads"]),
         "retry": _int_option(retry, "retry", 0, 1000),
         "wait": _int_option(wait, "wait", 0, 3600),
         "unbuffered_min_size": None
