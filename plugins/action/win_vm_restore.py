@@ -61,6 +61,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.verify impo
     evaluate_boot,
     import_blocker,
     listing_index,
+    space_problem,
     verify_listing,
     verify_restored_disks,
 )
@@ -315,6 +316,9 @@ class ActionModule(StepAction):
                 f"the restore folder {folder} already exists and is not empty; nothing was changed. "
                 "Remove it, or set name (or restore_path) to restore elsewhere.",
             )
+        problem = space_problem(folder_state, verification["bytes"], staged=bool(staging))
+        if problem:
+            raise StepFailed("plan", problem)
 
         context = {
             "vm": vm_name,

@@ -96,6 +96,7 @@ class ResticRestoreHost:
         self.jobs: Dict[str, Dict[str, Any]] = {}
         self.before_restore: Optional[Callable[[], None]] = None
         self.running_polls = 0  # how many status reads of a job still say it runs (its runner alive)
+        self.free_bytes: Optional[int] = None  # the free space win_vm_restore_verify reports (None: cannot tell)
         self.registered: List[Dict[str, Any]] = []
 
     # ------------------------------------------------------------------------------ the backup side
@@ -223,7 +224,7 @@ class ResticRestoreHost:
         for path in call.parameters["Folders"]:
             local = self.local(path)
             entries = len(list(local.iterdir())) if local.is_dir() else 0
-            folders.append({"path": path, "exists": local.is_dir(), "entries": entries})
+            folders.append({"path": path, "exists": local.is_dir(), "entries": entries, "free_bytes": self.free_bytes})
         return ok({"files": files, "folders": folders})
 
     def unstage(self, call: ScriptedCall) -> Dict[str, Any]:

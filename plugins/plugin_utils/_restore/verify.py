@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import (
     RestoreError,
 )
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._vss.generations import human_bytes
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import (
     join,
 )
@@ -102,6 +103,20 @@ def verify_listing(expected: Sequence[Mapping[str, Any]], listing: Any, verify: 
         "problems": problems,
         "warnings": warnings,
     }
+
+
+def space_problem(folder_state: Mapping[str, Any], size: int, staged: bool = False) -> Optional[str]:
+    """Why the restore folder's volume cannot take the restore (``size`` bytes, twice when a restic snapshot is
+    staged there first and the import copies it), or None; also None when the host could not tell its free space."""
+    free = folder_state.get("free_bytes")
+    needed = size * (2 if staged else 1)
+    if isinstance(free, bool) or not isinstance(free, int) or free >= needed:
+        return None
+    why = " (the snapshot restored into a staging folder, then the import's copy of it)" if staged else ""
+    return (
+        f"{folder_state.get('path')} has {human_bytes(free)} free, the restore needs {human_bytes(needed)}{why}; "
+        "nothing was changed. Free space there or set restore_path to a volume with room."
+    )
 
 
 def config_file(files: Sequence[Mapping[str, Any]], vm_id: Any) -> Mapping[str, Any]:

@@ -260,3 +260,17 @@ def test_a_restore_job_of_an_earlier_run_that_still_runs_is_followed_not_started
     assert host.calls_to("win_vm_restore_restic_start") == []  # followed, not started a second time
     assert any(f"({job_id}) of an earlier run into {staging} still runs: following it" in w for w in result["warnings"])
     assert result["verification"]["staged"]["ok"] and result["vm_id"] == NEW_ID
+
+
+def test_a_restore_path_without_room_for_the_vm_twice_is_refused_before_anything_changes(tmp_path):
+    stand_in = ResticRestoreHost(tmp_path, nights=1)
+    _host, planned = run(stand_in, check_mode=True)
+    size = planned["verification"]["backup"]["bytes"]
+    stand_in.free_bytes = 2 * size - 1  # enough for the staging folder, not for the import's copy as well
+    host, result = run(stand_in)
+    assert result["failed"] and result["step"] == "plan"
+    assert "the restore needs" in result["msg"] and "staging folder, then the import's copy" in result["msg"]
+    assert "win_vm_restore_restic_start" not in order(host)
+    stand_in.free_bytes = 2 * size
+    _host, fits = run(stand_in, check_mode=True)
+    assert not fits.get("failed"), fits.get("msg")

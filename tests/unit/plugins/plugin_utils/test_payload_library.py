@@ -64,6 +64,7 @@ INCLUDES = {
     "win_vm_file_restore_cleanup": ["vss_common", "file_restore"],
     "win_vm_file_restore_runner": ["vss_common"],
     "win_vm_restore_generations": ["vss_common"],
+    "win_vm_restore_verify": ["vss_common"],
     "win_restic_read": ["vss_common", "job_task"],
     "win_vm_restore_restic_start": ["vss_common", "file_restore", "job_task"],
     "win_vm_restore_restic_runner": ["vss_common"],

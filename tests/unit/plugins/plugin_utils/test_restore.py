@@ -505,3 +505,15 @@ def test_restorable_vms_are_those_complete_in_a_complete_generation():
     assert [v["name"] for v in got] == ["sql01", "web01"]
     assert got[1]["generations"] == ["20261121T020000Z", "20261120T020000Z"]
     assert restore_select.restorable_vms([]) == []
+
+
+def test_space_problem_counts_a_staged_restore_twice_and_passes_when_the_host_cannot_tell():
+    from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.verify import space_problem
+
+    state = {"path": "E:\\Restore\\web01-restored-x", "free_bytes": 3 * 1024**3}
+    assert space_problem(state, 2 * 1024**3) is None
+    problem = space_problem(state, 2 * 1024**3, staged=True)
+    assert problem.startswith("E:\\Restore\\web01-restored-x has 3.0 GiB free, the restore needs 4.0 GiB")
+    assert "nothing was changed" in problem
+    assert space_problem({"path": "x", "free_bytes": None}, 10**15) is None
+    assert space_problem({"path": "x"}, 10**15) is None
