@@ -45,6 +45,9 @@ options:
         whose filters OR up to 100 names each, instead of one search per name. Each account is then compared with
         what it should be and only accounts that differ are written, each with the same compare-and-swap modify
         a single run uses.
+      - The write access a single run reads before writing is read for the accounts of a batch in chunks of up to
+        100 (an OR filter of their SIDs), when the first of them is about to change, so an account that changes costs
+        one modify and a batch where nothing changes reads no rights at all.
       - An entry that fails (account not found, ambiguous, not an account, unconstrained delegation, no write
         access, target host missing) is reported in its own result with C(failed=true) and a C(msg) naming it;
         the other accounts are still configured. See O(fail_on_account_error).
