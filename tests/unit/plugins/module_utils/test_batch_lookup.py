@@ -168,7 +168,7 @@ def test_write_rights_come_in_chunks_only_when_asked_for(monkeypatch):
     assert rights.writable(dns[2]) == {"msds-allowedtodelegateto"} and len(directory.searches) == 2
     # dns[4], the last, comes without the attribute (no write access there): read on its own, and still none
     assert rights.writable(dns[4]) == set()
-    assert [kind for kind, _ in directory.searches] == ["subtree", "subtree", "subtree", "base"]
+    assert [search[0] for search in directory.searches] == ["subtree", "subtree", "subtree", "base"]
 
 
 def test_write_rights_from_a_dc_that_answers_them_on_base_reads_only(monkeypatch):
@@ -179,6 +179,6 @@ def test_write_rights_from_a_dc_that_answers_them_on_base_reads_only(monkeypatch
     rights.expect(_accounts())
     assert [rights.writable(dn) for dn in dns] == [{"useraccountcontrol"}] * 5
     # one chunk found nothing, so every account was then read on its own (no more chunks)
-    assert [kind for kind, _ in directory.searches] == ["subtree"] + ["base"] * 5
+    assert [search[0] for search in directory.searches] == ["subtree"] + ["base"] * 5
     unexpected = "CN=OTHER,CN=Computers,DC=c"
     assert rights.writable(unexpected) == set() and directory.searches[-1] == ("base", unexpected)
