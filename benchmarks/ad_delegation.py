@@ -14,6 +14,9 @@ Each tool gets its own N fresh accounts per size and runs cold (everything to ch
 to change). All bind the same way (simple bind over LDAPS, the DC's CA given). Writes are counted on the
 DC side: the sum of the accounts' uSNChanged before and after a run (unchanged = nothing written).
 
+Each run prints the machine's load average (1, 5 and 15 minutes, os.getloadavg) before and after it: the figures
+are whole ansible-playbook runs, which slow down in proportion when other work shares the CPUs.
+
 Goals: batch at least 20x the hosts/s of ldap_attrs at N = 200 (cold and warm); warm N = 1000 under
 10 s with zero writes. ldap_attrs runs two ansible tasks per host and the role a few (each host's own
 result and status), and both take minutes at N = 1000, where Ansible's cost per host and task dominates;
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import sys
 import textwrap
@@ -157,6 +161,10 @@ def run_play(dc, workdir: pathlib.Path, name: str, play: str, group: str, hosts:
     return elapsed
 
 
+def loads(triple) -> str:
+    return "/".join(f"{value:.1f}" for value in triple)
+
+
 def check_result(dc: samba_dc.SambaDC, host: str) -> None:
     shown = dc.delegation_show(host.upper() + "$")
     assert sorted(shown["allowed_to_delegate_to"], key=str.lower) == sorted(SPNS, key=str.lower), shown
@@ -192,6 +200,7 @@ def main() -> int:
             prefix = f"b{tool[0]}{size_index}"  # bb0, br0, bl0, ...: 15 characters at most with the number
             plan.append((tool, n, [f"{prefix}{i:04d}" for i in range(n)], prefix))
 
+    print(f"load average at the start: {loads(os.getloadavg())} on {os.cpu_count()} CPUs", flush=True)
     dc = samba_dc.SambaDC(log=lambda msg: print(f"  {msg}", flush=True))
     rows = []
     try:
@@ -209,12 +218,23 @@ def main() -> int:
             label, play, group = TOOLS[tool]
             for phase in ("cold", "warm"):
                 before = usn_sum(dc, prefix)
+                load_before = os.getloadavg()
                 seconds = run_play(dc, work, f"{prefix}-{phase}", play, group, hosts, args.forks)
+                load_after = os.getloadavg()
                 written = usn_sum(dc, prefix) != before
-                rows.append({"tool": tool, "n": n, "phase": phase, "seconds": seconds, "written": written})
+                rows.append(
+                    {
+                        "tool": tool,
+                        "n": n,
+                        "phase": phase,
+                        "seconds": seconds,
+                        "written": written,
+                        "load": (load_before, load_after),
+                    }
+                )
                 print(
                     f"  {label:34} N={n:<5} {phase}: {seconds:7.1f}s  {n / seconds:7.1f} hosts/s  "
-                    f"{'wrote to AD' if written else 'no write'}",
+                    f"{'wrote to AD' if written else 'no write'}  load {loads(load_before)} -> {loads(load_after)}",
                     flush=True,
                 )
             for host in (hosts[0], hosts[-1]):
@@ -223,11 +243,14 @@ def main() -> int:
         dc.stop()
 
     print()
-    print(f"{'tool':36} {'N':>5} {'run':5} {'seconds':>8} {'hosts/s':>8}  writes")
+    print(f"machine: {os.cpu_count()} CPUs; load average (1/5/15 min) before -> after each run")
+    print(f"{'tool':36} {'N':>5} {'run':5} {'seconds':>8} {'hosts/s':>8}  {'writes':6}  load")
     for row in rows:
+        before, after = row["load"]
         print(
             f"{TOOLS[row['tool']][0]:36} {row['n']:5} {row['phase']:5} {row['seconds']:8.1f} "
-            f"{row['n'] / row['seconds']:8.1f}  {'yes' if row['written'] else 'none'}"
+            f"{row['n'] / row['seconds']:8.1f}  {'yes' if row['written'] else 'none':6}  "
+            f"{loads(before)} -> {loads(after)}"
         )
     for tool, n, limit in skipped:
         option = "--ldap-attrs-max" if tool == "ldap_attrs" else "--role-max"

@@ -45,6 +45,9 @@ options:
         whose filters OR up to 100 names each, instead of one search per name. Each account is then compared with
         what it should be and only accounts that differ are written, each with the same compare-and-swap modify
         a single run uses.
+      - The write access a single run reads before writing is read for the accounts of a batch in chunks of up to
+        100 (an OR filter of their SIDs), when the first of them is about to change, so an account that changes costs
+        one modify and a batch where nothing changes reads no rights at all.
       - An entry that fails (account not found, ambiguous, not an account, unconstrained delegation, no write
         access, target host missing) is reported in its own result with C(failed=true) and a C(msg) naming it;
         the other accounts are still configured. See O(fail_on_account_error).
@@ -354,7 +357,11 @@ accounts:
       type: str
       returned: failed
     warnings:
-      description: Warnings about this account (also shown as task warnings).
+      description:
+        - Warnings about this account.
+        - They are also shown as task warnings, each distinct text once, naming the accounts it was given for
+          (the first three and how many more), so a warning about a target host that a thousand accounts share is
+          one task warning, not a thousand.
       type: list
       elements: str
   sample:
@@ -413,8 +420,8 @@ from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import (
 from ansible_collections.vaware.hyperv.plugins.module_utils._ldap import client  # noqa: E402
 from ansible_collections.vaware.hyperv.plugins.module_utils._ldap.accounts import (  # noqa: E402
     AccountLookup,
+    WriteRights,
     resolve_account,
-    writable_attributes,
 )
 from ansible_collections.vaware.hyperv.plugins.module_utils._ldap.errors import LdapClientError  # noqa: E402
 
@@ -523,6 +530,7 @@ class Delegation:
         self.module = module
         self.conn = conn
         self.lookup = lookup or AccountLookup(conn)
+        self.rights = WriteRights(conn)
         self.warnings = []
 
     # ------------------------------------------------------------------ resolving
@@ -532,6 +540,8 @@ class Delegation:
         names += [item["host"] for spec in specs for kind, item in spec["parsed"] if kind == "pair"]
         spns = [item for spec in specs for kind, item in spec["parsed"] if kind == "spn"]
         self.lookup.prefetch(names, spns)
+        # the rights on the accounts and target hosts found are read (in chunks) only when one is about to change
+        self.rights.expect(self.lookup.prefetched())
 
     def resolve_services(self, spec):
         """(SPN strings, target accounts) for the requested services; errors name the bad item."""
@@ -593,7 +603,7 @@ class Delegation:
     # ------------------------------------------------------------------ writing
     def require_write_access(self, dn, attributes):
         """Fail before writing (and in check mode) when the bind account may not write ``attributes``."""
-        writable = writable_attributes(self.conn, dn)
+        writable = self.rights.writable(dn)
         missing = [a for a in attributes if a.lower() not in writable]
         if missing:
             raise DelegationError(
@@ -773,10 +783,19 @@ class Delegation:
         return self.run_protocol_transition_only(computer, result, spec["protocol_transition"])
 
 
+def batch_labels(labels, shown=3):
+    """``accounts[0] (HV01)``, or ``accounts[0] (HV01), accounts[1] (HV02), accounts[2] (HV03) and 997 more``."""
+    rest = len(labels) - shown
+    if rest <= 1:
+        return ", ".join(labels)
+    return f"{', '.join(labels[:shown])} and {rest} more"
+
+
 def run_batch(module, work, specs):
     """Configure every account of O(accounts) on one connection; a failed account does not stop the others."""
     work.prefetch(specs)
     entries, written = [], set()
+    warned = {}  # warning text -> labels of the accounts it was given for
     for spec in specs:
         work.warnings = []
         entry = {"computer": spec["computer"]}
@@ -793,8 +812,10 @@ def run_batch(module, work, specs):
                 written.add(dn_key)
         entry["warnings"] = list(work.warnings)
         for warning in work.warnings:
-            module.warn(f"{spec['label']}: {warning}")
+            warned.setdefault(warning, []).append(spec["label"])
         entries.append(entry)
+    for warning, labels in warned.items():
+        module.warn(f"{batch_labels(labels)}: {warning}")
     failed = [e for e in entries if e["failed"]]
     result = {
         "changed": any(e["changed"] for e in entries),

@@ -7,8 +7,8 @@ The arguments come through stdin, so passwords never show up in a command line. 
 environment variable ``VAWARE_LDAP_WRITE_LOG`` names a file, every LDAP write operation
 python-ldap sends (modify/add/delete/rename) is appended to it as one JSON line: tests use it
 as evidence of what went over the wire (python-ldap is the library boundary, not the module).
-``VAWARE_LDAP_SEARCH_LOG`` does the same for search requests (with the paged-results control
-sent), ``VAWARE_TEST_LDAP_PAGE_SIZE`` sets the page size of paged searches and
+``VAWARE_LDAP_SEARCH_LOG`` does the same for search requests (base, scope, filter, attributes and the
+paged-results control sent), ``VAWARE_TEST_LDAP_PAGE_SIZE`` sets the page size of paged searches and
 ``VAWARE_TEST_LDAP_OR_CHUNK`` how many names a batch lookup ORs into one filter.
 """
 
@@ -92,7 +92,7 @@ def _record_searches(path: str) -> None:
         self, base, scope, filterstr="(objectClass=*)", attrlist=None, attrsonly=0, serverctrls=None, *a, **kw
     ):
         paged = [c for c in serverctrls or [] if c.controlType == SimplePagedResultsControl.controlType]
-        entry = {"base": base, "filter": filterstr, "paged": bool(paged)}
+        entry = {"base": base, "scope": scope, "filter": filterstr, "attrs": list(attrlist or []), "paged": bool(paged)}
         if paged:
             entry.update(page_size=paged[0].size, cookie=bool(paged[0].cookie))
         with open(path, "a") as handle:

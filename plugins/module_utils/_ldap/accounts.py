@@ -7,6 +7,8 @@ Shared by the vaware.hyperv AD modules; works on an
 :class:`~ansible_collections.vaware.hyperv.plugins.module_utils._ldap.client.AdConnection`.
 """
 
+import itertools
+
 from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import Spn, sid_from_bytes, sid_to_bytes
 from ansible_collections.vaware.hyperv.plugins.module_utils._ldap.errors import LdapClientError
 
@@ -165,8 +167,9 @@ def spn_holders(conn, spn):
     return [Account(*e) for e in conn.search(filterstr, ["sAMAccountName", "objectSid", "objectClass"])]
 
 
-def chunked(items, size=OR_FILTER_CHUNK):
-    """``items`` (a list) in consecutive slices of at most ``size``."""
+def chunked(items, size=None):
+    """``items`` (a list) in consecutive slices of at most ``size`` (default: :data:`OR_FILTER_CHUNK` when called)."""
+    size = size or OR_FILTER_CHUNK
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
@@ -288,6 +291,14 @@ class AccountLookup:
         if spns:
             self._holders.update(find_spn_holders(self.conn, spns))
 
+    def prefetched(self):
+        """Every account :meth:`prefetch` found for exactly one name, once each, in the order of the names."""
+        found = {}
+        for entries in self._accounts.values():
+            if len(entries) == 1:
+                found.setdefault(entries[0].dn.lower(), entries[0])
+        return list(found.values())
+
     def account(self, name, what="computer"):
         key = name.strip() if isinstance(name, str) else name
         if key in self._accounts:
@@ -300,8 +311,60 @@ class AccountLookup:
         return spn_holders(self.conn, spn)
 
 
+RIGHTS_ATTRIBUTE = "allowedAttributesEffective"
+
+
 def writable_attributes(conn, dn):
     """Attributes the bound account may write on ``dn`` (AD's constructed allowedAttributesEffective), lowercased."""
-    entry = conn.read(dn, ["allowedAttributesEffective"])
-    values = entry[1].get("allowedAttributesEffective", []) if entry else []
+    entry = conn.read(dn, [RIGHTS_ATTRIBUTE])
+    values = entry[1].get(RIGHTS_ATTRIBUTE, []) if entry else []
     return {v.decode("utf-8").lower() for v in values}
+
+
+class WriteRights:
+    """:func:`writable_attributes` for many entries, read in a few searches instead of one read per entry.
+
+    A batch names the accounts it may write with :meth:`expect` (in the order it works through them).
+    The first time the rights on one of them are asked for, they are read for it and for up to
+    :data:`OR_FILTER_CHUNK` - 1 of the next expected accounts not read yet, in one search whose filter ORs
+    their objectSids: a batch that writes every account needs one search per chunk, a batch that writes
+    nothing none. An entry that search does not return the constructed attribute for (the bind account may
+    write nothing there, or a DC that computes it for base-scope reads only) and an entry that was not
+    expected are read on their own, as :func:`writable_attributes` does; after a chunk that returned the
+    attribute for none of its entries, the rest are read one by one too.
+    """
+
+    def __init__(self, conn):
+        self.conn = conn
+        self._known = {}
+        self._expected = {}  # dn.lower() -> sid of the accounts not read yet, in batch order
+        self._chunks = True
+
+    def expect(self, accounts):
+        for account in accounts:
+            key = account.dn.lower()
+            if account.sid and key not in self._known:
+                self._expected.setdefault(key, account.sid)
+
+    def writable(self, dn):
+        """The attributes (lowercased) the bound account may write on ``dn``."""
+        key = dn.lower()
+        if key not in self._known and key in self._expected and self._chunks:
+            self._read_chunk(key)
+        if key not in self._known:
+            self._expected.pop(key, None)
+            self._known[key] = writable_attributes(self.conn, dn)
+        return self._known[key]
+
+    def _read_chunk(self, first):
+        keys = [first, *itertools.islice((k for k in self._expected if k != first), OR_FILTER_CHUNK - 1)]
+        sids = {self._expected.pop(k): k for k in keys}
+        filterstr = "(|" + "".join(f"(objectSid={sid_filter_value(sid)})" for sid in sids) + ")"
+        answered = 0
+        for dn, attrs in self.conn.search(filterstr, ["objectSid", RIGHTS_ATTRIBUTE]):
+            values = attrs.get(RIGHTS_ATTRIBUTE)
+            if values and dn.lower() in sids.values():
+                self._known[dn.lower()] = {v.decode("utf-8").lower() for v in values}
+                answered += 1
+        if not answered:
+            self._chunks = False

@@ -83,6 +83,11 @@ COMPUTERS = [
     *[(f"BAT{i:02d}", []) for i in range(40)],
     *[(f"BMS{i:02d}", []) for i in range(8)],
     *[(f"BCK{i:02d}", []) for i in range(8)],
+    # batch rights and warnings
+    *[(f"BRC{i:02d}", []) for i in range(20)],
+    ("BRT1", []),
+    ("BRT2", []),
+    *[(f"BWN{i}", []) for i in range(6)],
 ]
 USERS = [("alice", ALICE_PASSWORD), ("bob", BOB_PASSWORD), ("DUP", "Dup!pass1")]
 

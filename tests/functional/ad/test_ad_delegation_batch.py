@@ -27,6 +27,9 @@ FS01_SPNS = sorted(["cifs/FS01", "cifs/fs01.corp.example.test"], key=str.lower)
 WORKSTATION = 0x1000
 PROTOCOL_TRANSITION = 0x1000000
 DONT_EXPIRE_PASSWORD = 0x10000
+RIGHTS = "allowedAttributesEffective"
+BASE, SUBTREE = 0, 2  # LDAP search scopes
+BOB = {"server": samba_dc.DC_FQDN, "username": "bob", "password": "B0b!plain-user"}
 
 
 def _searches(log):
@@ -77,11 +80,14 @@ def test_batch_cold_then_warm_one_session_few_searches(ad):
     assert "CN=FSB1,CN=Computers,DC=corp,DC=example,DC=test" in modified
 
     cold_searches = _searches(log)
-    lookups = [s for s in cold_searches if s["filter"].startswith("(|")]
+    rights = [s for s in cold_searches if RIGHTS in s["attrs"] and not s.get("cookie")]  # first pages: one per search
+    lookups = [s for s in cold_searches if s["filter"].startswith("(|") and RIGHTS not in s["attrs"]]
     assert lookups and all(s["paged"] for s in lookups)
-    # 40 accounts + 3 target hosts (fs01, fsb1 and the raw HOST/fs02's holder search) in chunks of 7, never one each
-    assert len({s["filter"] for s in lookups}) <= 8, [s["filter"] for s in lookups]
+    # 40 accounts + 2 target hosts in chunks of 7 names (6 searches), the raw HOST/fs02's holders (1): never one each
+    assert len({s["filter"] for s in lookups}) == 7, [s["filter"] for s in lookups]
     assert not [s for s in cold_searches if s["filter"] == "(sAMAccountName=BAT05$)"]
+    # the rights of the 40 accounts and 2 target hosts: read in chunks of 7 when the first of each is written
+    assert len(rights) == 6 and all(s["scope"] == SUBTREE and s["filter"].startswith("(|(objectSid=") for s in rights)
 
     log.unlink()
     usn = {name: got["usn"] for name, got in state.items()}
@@ -96,6 +102,7 @@ def test_batch_cold_then_warm_one_session_few_searches(ad):
     warm_searches = _searches(log)
     per_account = [s for s in warm_searches if not s["filter"].startswith("(|") and s["base"] != ""]
     assert len(per_account) <= 2, per_account
+    assert not [s for s in warm_searches if RIGHTS in s["attrs"]], "nothing to write: no rights to read"
 
 
 def test_batch_with_bad_accounts_configures_the_others_and_fails_at_the_end(ad):
@@ -224,6 +231,72 @@ def test_batch_concurrent_writer_on_one_account_loses_nothing(ad):
     assert writes.count(bconc_dn) == 2, f"the first write must have been refused and retried: {writes}"
     assert sorted(result["accounts"][0]["allowed_to_delegate_to"], key=str.lower) == state["spns"]
     assert "HOST/fs01" in ad.show("BCK05")["allowed_to_delegate_to"]
+
+
+def test_batch_cold_is_one_modify_per_account_and_a_few_rights_searches(ad):
+    """Every account changes: the rights come from one search per chunk, the only per-account request is the modify."""
+    names = [f"BRC{i:02d}" for i in range(20)]
+    log = ad.dc.workdir / f"brc-searches-{uuid.uuid4().hex}.jsonl"
+    env = {"VAWARE_LDAP_SEARCH_LOG": str(log), "VAWARE_TEST_LDAP_OR_CHUNK": "8"}
+    run = ad.run(
+        {"accounts": [{"computer": n} for n in names], "services": [CIFS_FS01], "protocol_transition": True}, env=env
+    )
+    assert not run.failed, run.msg
+    assert run.result["summary"]["changed"] == 20
+    state = ad.delegation_of("BRC")
+    assert all(state[n + "$"]["spns"] == FS01_SPNS for n in names), state
+    assert all(state[n + "$"]["uac"] == WORKSTATION | PROTOCOL_TRANSITION for n in names), state
+    assert sorted(w["dn"] for w in run.writes) == sorted(f"CN={n},CN=Computers,{samba_dc.BASE_DN}" for n in names)
+    searches = _searches(log)
+    per_account = [s for s in searches if s["scope"] == BASE and s["base"] != ""]
+    assert per_account == [], f"a cold batch reads nothing account by account: {per_account}"
+    rights = [s for s in searches if RIGHTS in s["attrs"]]
+    # 20 accounts and fs01 in chunks of 8: 8 + 8 + 5 (fs01 is asked for last and never written)
+    assert [s["filter"].count("(objectSid=") for s in rights] == [8, 8, 5], rights
+    assert len(searches) == 1 + 3 + 3, searches  # rootDSE, the lookups (21 names in chunks of 8), the rights
+
+
+def test_batch_rights_are_each_accounts_own(ad):
+    """bob may write every property of BRT1 only: BRT1 gets past the rights check (and the DC then refuses it for lack
+    of SeEnableDelegationPrivilege), BRT2 is refused by the rights check before any write, as a single run does."""
+    bob_sid = ad.dc.ldb_attr("(sAMAccountName=bob)", "objectSid")[0]
+    ad.dc.samba_tool(
+        "dsacl",
+        "set",
+        f"-H{ad.dc.workdir / 'dc' / 'private' / 'sam.ldb'}",
+        f"--objectdn=CN=BRT1,CN=Computers,{samba_dc.BASE_DN}",
+        f"--sddl=(A;;RPWP;;;{bob_sid})",
+    )
+    log = ad.dc.workdir / f"brt-searches-{uuid.uuid4().hex}.jsonl"
+    accounts = [{"computer": "BRT1"}, {"computer": "BRT2"}]
+    run = ad.run(
+        {"accounts": accounts, "services": [CIFS_FS01], "protocol_transition": True},
+        connection=BOB,
+        env={"VAWARE_LDAP_SEARCH_LOG": str(log)},
+    )
+    assert run.failed and run.msg.startswith("2 of 2 accounts failed"), run.msg
+    brt1, brt2 = run.result["accounts"]
+    assert "without SePrivEnableDelegation" in brt1["msg"], brt1
+    assert "lists no write access" in brt2["msg"] and "may not change msDS-AllowedToDelegateTo" in brt2["msg"], brt2
+    assert [w["dn"] for w in run.writes] == [f"CN=BRT1,CN=Computers,{samba_dc.BASE_DN}"]
+    rights = [s for s in _searches(log) if RIGHTS in s["attrs"]]
+    assert rights[0]["scope"] == SUBTREE, rights
+    assert ad.show("BRT1")["allowed_to_delegate_to"] == [] and ad.show("BRT2")["allowed_to_delegate_to"] == []
+
+
+def test_batch_warning_shared_by_many_accounts_is_one_task_warning(ad):
+    """NODNS has no dNSHostName: every account delegating to it gets the guessed-SPN warning in its own entry,
+    and the task shows it once, naming the first accounts and how many more."""
+    names = [f"BWN{i}" for i in range(6)]
+    run = ad.run({"accounts": [{"computer": n} for n in names], "services": [{"service": "cifs", "host": "NODNS"}]})
+    assert not run.failed, run.msg
+    for entry in run.result["accounts"]:
+        assert len(entry["warnings"]) == 1 and "NODNS$" in entry["warnings"][0], entry
+        assert "cifs/nodns.corp.example.test" in entry["warnings"][0]
+    guessed = [w for w in run.warnings if "no dNSHostName" in w]
+    assert len(guessed) == 1, run.warnings
+    assert guessed[0].startswith("accounts[0] (BWN0), accounts[1] (BWN1), accounts[2] (BWN2) and 3 more: services[0]:")
+    assert guessed[0].endswith(run.result["accounts"][5]["warnings"][0])
 
 
 def test_single_account_interface_is_unchanged_by_batch_options(ad):

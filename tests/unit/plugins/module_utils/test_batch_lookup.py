@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.vaware.hyperv.plugins.module_utils._delegation import sid_to_bytes
+from ansible_collections.vaware.hyperv.plugins.module_utils._ldap import accounts
 from ansible_collections.vaware.hyperv.plugins.module_utils._ldap.accounts import (
     Account,
     AccountLookup,
+    WriteRights,
     chunked,
     entry_keys,
     find_accounts,
     name_keys,
     pick_account,
+    sid_filter_value,
 )
 from ansible_collections.vaware.hyperv.plugins.module_utils._ldap.errors import LdapClientError
 
@@ -114,3 +118,67 @@ def test_lookup_errors_read_as_a_single_lookup_does():
         with pytest.raises(LdapClientError, match=message):  # the single path says the same
             pick_account(directory, name, [e for e in directory.entries if _matches(name, e)])
     assert len(directory.searches) == searches, "prefetched names need no further search"
+
+
+class _RightsDirectory:
+    """A DC answering allowedAttributesEffective for the SIDs in an OR filter (or, like some DCs, only on base-scope
+    reads), and for one DN on a base-scope read."""
+
+    base_dn = "DC=c"
+
+    def __init__(self, rights, on_subtree=True):
+        self.rights = rights  # {dn: [attribute, ...]} the bound account may write
+        self.on_subtree = on_subtree
+        self.searches = []
+
+    def search(self, filterstr, attrs, base=None, scope=None):
+        self.searches.append(("subtree", filterstr))
+        found = []
+        for dn, sid in SIDS.items():
+            if f"(objectSid={sid_filter_value(sid)})" in filterstr:
+                attrs_ = {"objectSid": [sid_to_bytes(sid)]}
+                if self.on_subtree and self.rights.get(dn):
+                    attrs_["allowedAttributesEffective"] = [a.encode() for a in self.rights[dn]]
+                found.append((dn, attrs_))
+        return found
+
+    def read(self, dn, attrs):
+        self.searches.append(("base", dn))
+        return (dn, {"allowedAttributesEffective": [a.encode() for a in self.rights.get(dn, [])]})
+
+
+SIDS = {f"CN=HV{i},CN=Computers,DC=c": f"S-1-5-21-1-2-3-{1100 + i}" for i in range(5)}
+
+
+def _accounts():
+    return [Account(dn, {"objectSid": [sid_to_bytes(sid)]}) for dn, sid in SIDS.items()]
+
+
+def test_write_rights_come_in_chunks_only_when_asked_for(monkeypatch):
+    monkeypatch.setattr(accounts, "OR_FILTER_CHUNK", 2)
+    dns = list(SIDS)
+    directory = _RightsDirectory({dn: ["msDS-AllowedToDelegateTo"] for dn in dns[:4]})
+    rights = WriteRights(directory)
+    rights.expect(_accounts())
+    assert directory.searches == [], "nothing is read before a write needs it"
+    assert rights.writable(dns[3]) == {"msds-allowedtodelegateto"}
+    assert rights.writable(dns[0]) == {"msds-allowedtodelegateto"}  # read with dns[3]: the next expected one
+    assert len(directory.searches) == 1 and directory.searches[0][1].count("(objectSid=") == 2
+    assert rights.writable(dns[1]) == {"msds-allowedtodelegateto"}  # with dns[2]
+    assert rights.writable(dns[2]) == {"msds-allowedtodelegateto"} and len(directory.searches) == 2
+    # dns[4], the last, comes without the attribute (no write access there): read on its own, and still none
+    assert rights.writable(dns[4]) == set()
+    assert [search[0] for search in directory.searches] == ["subtree", "subtree", "subtree", "base"]
+
+
+def test_write_rights_from_a_dc_that_answers_them_on_base_reads_only(monkeypatch):
+    monkeypatch.setattr(accounts, "OR_FILTER_CHUNK", 2)
+    dns = list(SIDS)
+    directory = _RightsDirectory({dn: ["userAccountControl"] for dn in dns}, on_subtree=False)
+    rights = WriteRights(directory)
+    rights.expect(_accounts())
+    assert [rights.writable(dn) for dn in dns] == [{"useraccountcontrol"}] * 5
+    # one chunk found nothing, so every account was then read on its own (no more chunks)
+    assert [search[0] for search in directory.searches] == ["subtree"] + ["base"] * 5
+    unexpected = "CN=OTHER,CN=Computers,DC=c"
+    assert rights.writable(unexpected) == set() and directory.searches[-1] == ("base", unexpected)
