@@ -90,6 +90,29 @@ class StandIn:
                         handle.seek(block * 1024 * 1024)
                         handle.write(rng.randbytes(1024 * 1024))
 
+    def run_steps(self, restic: Any, steps: Any) -> tuple:
+        """Run steps one after the other as the runner does; returns (exit codes by step id, outputs by file name).
+
+        A backup step that names a parent and carries ``retry_without_parent`` is followed, as in the runner, by
+        that retry when restic exited 1 before printing a status line (the parent was gone).
+        """
+        codes: Dict[str, int] = {}
+        texts: Dict[str, str] = {}
+
+        def one(step: Mapping[str, Any]) -> subprocess.CompletedProcess:
+            done = self.run(restic, step)
+            codes[step["id"]] = done.returncode
+            texts[step["stdout"].rsplit("\\", 1)[1]] = done.stdout
+            texts[step["stderr"].rsplit("\\", 1)[1]] = done.stderr
+            return done
+
+        for step in steps:
+            done = one(step)
+            retry = step.get("retry_without_parent")
+            if retry and done.returncode == 1 and '"message_type":"status"' not in done.stdout:
+                one(retry)
+        return codes, texts
+
     @staticmethod
     def linux_args(step: Mapping[str, Any]) -> List[str]:
         """The step's argument list; backup paths after ``--`` with ``/`` separators."""

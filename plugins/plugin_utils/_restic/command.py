@@ -27,6 +27,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import (
+    TAG,
     ResticOptionError,
     check_tag,
     vm_filter_tag,
@@ -38,9 +39,11 @@ __all__ = [
     "backup_args",
     "check_args",
     "check_snapshot_id",
+    "config_args",
     "forget_args",
     "forget_flags",
     "init_args",
+    "latest_snapshots_args",
     "ls_args",
     "prune_args",
     "restore_args",
@@ -93,6 +96,33 @@ def version_args() -> List[str]:
 
 def init_args(repository: Mapping[str, Any]) -> List[str]:
     return [*_global(repository), "init", "--json"]
+
+
+def config_args(repository: Mapping[str, Any]) -> List[str]:
+    """``cat config`` without a lock (read-only): the repository's format version, as JSON."""
+    return [*_global(repository), "--no-lock", "cat", "config"]
+
+
+def latest_snapshots_args(repository: Mapping[str, Any], host: str) -> List[str]:
+    """``snapshots --json`` without a lock: this host's newest snapshot of the collection per set of tags.
+
+    ``--group-by host,tags --latest 1`` keeps the listing one entry per VM (and per change of its tags) however
+    long the history is; the paths are left out of the grouping because each job's mount folder is another path.
+    """
+    return [
+        *_global(repository),
+        "--no-lock",
+        "snapshots",
+        "--json",
+        "--host",
+        _host(host),
+        "--tag",
+        TAG,
+        "--group-by",
+        "host,tags",
+        "--latest",
+        "1",
+    ]
 
 
 def backup_args(
