@@ -955,8 +955,9 @@ class BackupRun:
                 "verified": verified,
                 "forget": forgotten["forget"],
                 "prune": forgotten["prune"],
-                "bytes_added": sum(vm["bytes_added"] or 0 for vm in found["vms"]),
-                "bytes_processed": sum(vm["bytes_processed"] or 0 for vm in found["vms"]),
+                "extra_paths": found["extra_paths"],
+                "bytes_added": sum(vm["bytes_added"] or 0 for vm in [*found["vms"], *found["extra_paths"]]),
+                "bytes_processed": sum(vm["bytes_processed"] or 0 for vm in [*found["vms"], *found["extra_paths"]]),
             },
         )
         self.warn_unattributed(final, job_id)
@@ -969,8 +970,9 @@ class BackupRun:
         if final.get("error"):
             raise StepFailed(final.get("error_phase") or "finalize", str(final["error"]), **result)
         added = result["restic"]["bytes_added"]
+        extras = f" and {len(plan['extra_paths'])} extra path(s)" if plan.get("extra_paths") else ""
         result["msg"] = (
-            f"backed up {len(plan['vms'])} VM(s) to restic repository {location}"
+            f"backed up {len(plan['vms'])} VM(s){extras} to restic repository {location}"
             f" ({_human(added)} added, verified by restic check)"
             + (f"; forgot {len(removed)} old snapshot(s)" if removed else "")
         )

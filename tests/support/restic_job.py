@@ -32,8 +32,8 @@ def repository(password: str, **extra: Any) -> Dict[str, Any]:
     return validate_repository({"type": "restic", "location": LOCATION, "password": password, **extra})
 
 
-def plan(repo: Mapping[str, Any], job_id: str = hv.JOB_ID) -> Dict[str, Any]:
-    """The plan the action plugin makes for HV01 with this repository."""
+def plan(repo: Mapping[str, Any], job_id: str = hv.JOB_ID, **options: Any) -> Dict[str, Any]:
+    """The plan the action plugin makes for HV01 with this repository (``options``: build_plan's, e.g. extra_paths)."""
     pre = json.loads(hv.preflight()["result"])
     base = build_plan(
         "HV01",
@@ -43,6 +43,7 @@ def plan(repo: Mapping[str, Any], job_id: str = hv.JOB_ID) -> Dict[str, Any]:
         job_id=job_id,
         job_dir=hv.JOBS_ROOT + "\\" + job_id,
         now=hv.NOW,
+        **options,
     )
     return add_restic_steps(base, repo)
 
@@ -75,6 +76,17 @@ class StandIn:
                 target.write_bytes(data)
                 written[planned["shadow_path"]] = data
         return written
+
+    def make_extra_files(self, count: int = 5, seed: int = 3) -> None:
+        """A few files in each planned extra path's folder (in the stand-in exposed shadow folder)."""
+        rng = random.Random(seed)  # noqa: S311 - reproducible test data
+        for step in self.plan["steps"]:
+            if not step.get("extra_path"):
+                continue
+            folder = self.path(step["working_dir"]).joinpath(*step["paths"][0].split("\\"))
+            (folder / "sub").mkdir(parents=True, exist_ok=True)
+            for index in range(count):
+                (folder / ("sub" if index % 2 else ".") / f"file{index}.ps1").write_bytes(rng.randbytes(20000))
 
     def change(self, fraction: float = 0.1, seed: int = 2) -> None:
         """A night of guest writes: ``fraction`` of each disk's 1 MiB blocks rewritten."""

@@ -42,6 +42,7 @@ __all__ = [
     "config_args",
     "forget_args",
     "forget_flags",
+    "forget_tag_args",
     "init_args",
     "latest_snapshots_args",
     "ls_args",
@@ -181,6 +182,21 @@ def forget_args(
     if dry_run:
         args.append("--dry-run")
     return args
+
+
+def forget_tag_args(
+    repository: Mapping[str, Any],
+    policy: Optional[Mapping[str, Any]],
+    host: str,
+    tag: str,
+) -> Optional[List[str]]:
+    """``forget --json`` of the snapshots on one host that carry ``tag`` (an extra path's, see
+    :func:`.options.extra_path_tag`), as one group, by our policy; None when the policy expires nothing."""
+    flags = forget_flags(policy)
+    if not flags:
+        return None
+    args = [*_global(repository), "forget", "--json", "--host", _host(host), "--tag", check_tag(tag, "tag")]
+    return [*args, "--group-by", "host", *flags]
 
 
 def prune_args(repository: Mapping[str, Any]) -> List[str]:

@@ -15,10 +15,21 @@ found no error, hands the runner the ``forget`` steps of :func:`retention_steps`
 
 A step (``plan["steps"]`` item, ``plan["restic"]["check"]``, a retention step)::
 
-    {"id": "r001", "kind": "backup" | "init" | "check" | "forget" | "prune", "vm": "web01" | None,
-     "vm_id": <guid> | None, "working_dir": <folder restic runs in>, "paths": [...] (backup only),
+    {"id": "r001", "kind": "backup" | "init" | "check" | "forget" | "prune" | "config" | "snapshots",
+     "vm": "web01" | None, "vm_id": <guid> | None, "extra_path": "D:\\\\Scripts" (extra path steps only),
+     "working_dir": <folder restic runs in>, "paths": [...] (backup only),
      "tags": [...] (backup only), "args": [...], "command_line": "<args quoted for CreateProcess>",
      "stdout": "<job_dir>\\\\restic-r001.out", "stderr": "<job_dir>\\\\restic-r001.err"}
+
+Each extra path is its own snapshot (step ``e001``, ...), made from its volume's mount folder with the path below
+the volume root, tagged ``vaware.hyperv``, ``extra`` and ``extra-path:<path>`` (:func:`.options.extra_tags`);
+its retention is its own ``forget`` group (``--tag extra-path:<path>``).
+
+Before any shadow copy the runner runs the read-only probe (``plan["restic"]["probe"]``: ``cat config`` and this
+host's newest snapshot per tag set) and waits in :data:`PLAN_PHASE` for the controller's signed
+:data:`PLAN_ANSWER_FILE` (:func:`plan_answer`): a refusal (the repository cannot be read, or its format version
+does not take ``repository.compression``) ends the job before the snapshot; otherwise the answer's backup steps,
+each naming the newest snapshot of its VM (or extra path) as ``--parent``, replace the planned ones.
 
 ``command_line`` is ``args`` quoted by the rules Windows programs (and Go's runtime, so restic) use to
 split a command line (:func:`windows_command_line`): Windows PowerShell 5.1's ``Start-Process`` joins an
@@ -57,6 +68,8 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options impo
     WEEKDAYS,
     ResticOptionError,
     dir_tags,
+    extra_path_tag,
+    extra_tags,
     restic_environment,
     validate_repository,
     vm_tags,
@@ -188,11 +201,8 @@ def add_restic_steps(plan: Mapping[str, Any], repository: Mapping[str, Any]) -> 
             "backup_type full needs the files repository: restic reads the shadow copies after diskshadow has"
             " ended, so BackupComplete could not follow it; use backup_type copy with a restic repository"
         )
-    if plan.get("extra_paths"):
-        raise ResticOptionError(
-            "extra_paths are not backed up to a restic repository yet; back them up with a files repository task"
-        )
     result = copy.deepcopy(dict(plan))
+    copy_steps = {step["id"]: step for step in result.get("steps") or []}
     job_dir = result["job_dir"]
     mount_root = result["mount_root"]
     folders = {volume["alias"]: volume["mount_folder"] for volume in result["volumes"]}
@@ -221,6 +231,19 @@ def add_restic_steps(plan: Mapping[str, Any], repository: Mapping[str, Any]) -> 
         )
         vm["steps"] = [step_id]
         vm["destination"] = None
+    # each extra path its own snapshot, from its volume's mount folder, tagged extra and extra-path:<path>
+    for count, extra in enumerate(result.get("extra_paths") or [], start=1):
+        base = folders[extra["alias"]]
+        source = copy_steps[extra["step"]]["source_dir"]
+        if not is_under(source, base):
+            raise ResticOptionError(f"extra path {extra['path']}: {source} is not below its mount folder {base}")
+        paths = [_relative(source, base) or "."]
+        tags = extra_tags(extra["path"], list(repository.get("tags") or []))
+        step_id = f"e{count:03d}"
+        args = command.backup_args(repository, paths, tags, result["host"])
+        steps.append(_step(job_dir, step_id, "backup", args, base, paths=paths, tags=tags, extra_path=extra["path"]))
+        extra["step"] = step_id
+        extra["destination"] = None
     result["steps"] = steps
     result["repository"] = {
         "type": "restic",
@@ -354,7 +377,7 @@ def compression_problem(compression: Any, version: Any, location: str) -> Option
 def without_parent(plan: Mapping[str, Any], step: Mapping[str, Any]) -> Dict[str, Any]:
     """The planned backup ``step`` again, without ``--parent``, with its own id and output files: the runner runs it
     when the named parent was gone by the time restic looked for it (restic then fails before reading a file)."""
-    extra = {key: step[key] for key in ("paths", "tags")}
+    extra = {key: step[key] for key in ("paths", "tags", "extra_path") if key in step}
     return _step(
         plan["job_dir"],
         f"{step['id']}-noparent",
@@ -425,27 +448,26 @@ def plan_answer(
     except ValueError as exc:
         return refuse(f"the snapshot list of {location} cannot be read: {exc}")
     newest: Dict[str, Mapping[str, Any]] = {}
-    for snap in snapshots:  # oldest first: the newest of each VM is left
-        if snap["vm_id"] and snap["host"] == plan["host"] and snap["id"]:
+    for snap in snapshots:  # oldest first: the newest of each VM and of each extra path is left
+        if snap["host"] != plan["host"] or not snap["id"]:
+            continue
+        if snap["vm_id"]:
             newest[str(snap["vm_id"]).lower()] = snap
+        for tag in snap["tags"]:
+            if isinstance(tag, str) and tag.startswith("extra-path:"):
+                newest[tag] = snap
     steps = []
     for step in plan["steps"]:
-        parent = newest.get(str(step["vm_id"]).strip("{}").lower())
+        key = extra_path_tag(step["extra_path"]) if step.get("extra_path") else str(step["vm_id"]).strip("{}").lower()
+        parent = newest.get(key)
         if parent is None:
             steps.append(dict(step, parent=None))
             report["parents"][step["id"]] = None
             continue
         args = command.backup_args(plan["repository"], step["paths"], step["tags"], plan["host"], parent=parent["id"])
+        keep = {key: step[key] for key in ("paths", "tags", "extra_path") if key in step}
         answered = _step(
-            plan["job_dir"],
-            step["id"],
-            "backup",
-            args,
-            step["working_dir"],
-            vm=step["vm"],
-            vm_id=step["vm_id"],
-            paths=step["paths"],
-            tags=step["tags"],
+            plan["job_dir"], step["id"], "backup", args, step["working_dir"], vm=step["vm"], vm_id=step["vm_id"], **keep
         )
         answered["parent"] = parent["id"]
         answered["retry_without_parent"] = without_parent(plan, step)
@@ -493,6 +515,13 @@ def _vm_result(step: Mapping[str, Any], parsed: Optional[Mapping[str, Any]], loc
     }
 
 
+def _extra_result(found: Mapping[str, Any], step: Mapping[str, Any]) -> Dict[str, Any]:
+    """An extra path's backup as the result shows it (a VM result without name and id)."""
+    result = {"path": step["extra_path"]}
+    result.update((key, value) for key, value in found.items() if key not in ("name", "id"))
+    return result
+
+
 def analyse(plan: Mapping[str, Any], status: Mapping[str, Any], texts: Mapping[str, Optional[str]]) -> Dict[str, Any]:
     """What the job's restic steps did, from status.json's exit codes and the collected outputs.
 
@@ -528,8 +557,9 @@ def analyse(plan: Mapping[str, Any], status: Mapping[str, Any], texts: Mapping[s
         out, err = _outputs(step, texts)
         retry = without_parent(plan, step)
         if parent and parent_missing(err + "\n" + out, parent):
+            what = f"extra path {step['extra_path']}" if step.get("extra_path") else f"VM {step['vm']}"
             warnings.append(
-                f"VM {step['vm']}: its newest snapshot {parent[:8]} was removed from the repository after the job"
+                f"{what}: its newest snapshot {parent[:8]} was removed from the repository after the job"
                 " listed it (restic forget elsewhere); "
                 + (
                     "backed up without a parent, so restic read every file"
@@ -543,6 +573,9 @@ def analyse(plan: Mapping[str, Any], status: Mapping[str, Any], texts: Mapping[s
                 out, err = _outputs(retry, texts)
         vm = _vm_result(step, parse_backup(out, err, code), location, "restic failed")
         vms.append(dict(vm, parent=parent))
+    # the extra paths' snapshots are reported apart from the VMs
+    extras = [_extra_result(vm, step) for vm, step in zip(vms, plan["steps"]) if step.get("extra_path")]
+    vms = [vm for vm, step in zip(vms, plan["steps"]) if not step.get("extra_path")]
     check = None
     check_step = plan["restic"]["check"]
     if codes.get("check") is not None:
@@ -557,18 +590,17 @@ def analyse(plan: Mapping[str, Any], status: Mapping[str, Any], texts: Mapping[s
             "failure": failure_text(parsed["failure"], location) if parsed["failure"] else None,
             "failure_kind": (parsed["failure"] or {}).get("kind"),
         }
-    bad = [vm for vm in vms if vm["status"] != "complete"]
+    bad = [f"VM {vm['name']}: {vm['errors'][0]}" for vm in vms if vm["status"] != "complete"]
+    bad += [f"extra path {e['path']}: {e['errors'][0]}" for e in extras if e["status"] != "complete"]
     if failure is None and bad:
-        failure = (
-            "restic backup",
-            "; ".join(f"VM {vm['name']}: {vm['errors'][0]}" for vm in bad),
-        )
+        failure = ("restic backup", "; ".join(bad))
     if failure is None and check is None:
         failure = ("restic check", "the job did not run restic check, so the new snapshots are not verified")
     elif failure is None and not check["ok"]:
         failure = ("restic check", f"restic check after the backup: {check['failure']}")
     return {
         "vms": vms,
+        "extra_paths": extras,
         "init": init,
         "check": check,
         "verified": failure is None,
@@ -591,6 +623,12 @@ def retention_steps(
         if args is None:
             continue
         forget.append(_step(job_dir, f"f{len(forget) + 1:03d}", "forget", args, job_dir, vm=vm["name"], vm_id=vm["id"]))
+    for extra in plan.get("extra_paths") or []:  # each extra path's snapshots are their own group
+        args = command.forget_tag_args(repository, policy, plan["host"], extra_path_tag(extra["path"]))
+        if args is None:
+            continue
+        step_id = f"f{len(forget) + 1:03d}"
+        forget.append(_step(job_dir, step_id, "forget", args, job_dir, extra_path=extra["path"]))
     weekday = WEEKDAYS[today.weekday()]
     prune = None
     if forget and weekday in repository["prune_weekdays"]:
@@ -609,16 +647,20 @@ def forget_results(
         code = codes.get(step["id"])
         out, err = _outputs(step, texts)
         entry: Dict[str, Any] = {"vm": step["vm"], "exit_code": code, "kept": [], "removed": []}
+        what = f"VM {step['vm']}"
+        if step.get("extra_path"):
+            entry["extra_path"] = step["extra_path"]
+            what = f"extra path {step['extra_path']}"
         if code == 0:
             try:
                 parsed = parse_forget(out)
                 entry["kept"], entry["removed"] = parsed["kept"], parsed["removed"]
             except ValueError as exc:
-                errors.append(f"forget for VM {step['vm']}: {exc}")
+                errors.append(f"forget for {what}: {exc}")
         else:
             problem = classify_failure(code, err, out) if code is not None else None
             why = failure_text(problem, location) if problem else "the job did not run it"
-            errors.append(f"forget for VM {step['vm']}: {why}")
+            errors.append(f"forget for {what}: {why}")
         per_vm.append(entry)
     prune = None
     step = retention.get("prune")

@@ -10,11 +10,13 @@ so the files keep their times and inodes, as the files in a new shadow copy of a
 
 from __future__ import annotations
 
+import datetime
+
 import restic_job
 import restic_tools
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import command, job
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.messages import parse_snapshots
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.messages import parse_ls, parse_snapshots
 
 NIGHTS = ("20261125T020000Z-0123abcd", "20261126T020000Z-4567cdef", "20261127T020000Z-89ab0123")
 
@@ -175,3 +177,48 @@ def test_compression_max_on_a_version_2_repository_goes_on_and_a_missing_reposit
     answer = job.plan_answer(plan, {"restic_exit_codes": codes}, texts)
     assert answer["decision"] == "refuse"
     assert "there is no restic repository" in answer["error"] and "repository.init" in answer["error"]
+
+
+def test_extra_paths_are_their_own_snapshots_with_a_parent_and_their_own_retention(tmp_path):
+    repo, restic = start(tmp_path)
+    extra = ["D:\\Scripts"]
+    plan = restic_job.plan(repo, job_id=NIGHTS[0], extra_paths=extra)
+    stand_in = restic_job.StandIn(tmp_path / "job0", plan)
+    stand_in.make_vm_files()
+    stand_in.make_extra_files()
+    results = []
+    for index in range(2):
+        plan = restic_job.plan(repo, job_id=NIGHTS[index], extra_paths=extra)
+        if index:
+            stand_in.root.rename(tmp_path / f"job{index}")
+            stand_in = restic_job.StandIn(tmp_path / f"job{index}", plan)
+        codes, texts = stand_in.run_steps(restic, plan["restic"]["probe"])
+        answer = job.plan_answer(plan, {"restic_exit_codes": codes}, texts)
+        assert answer["decision"] == "backup", answer["error"]
+        more_codes, more_texts = stand_in.run_steps(restic, [*answer["steps"], plan["restic"]["check"]])
+        status = {"restic_exit_codes": {**codes, **more_codes}, "restic_plan": answer["report"]}
+        found = job.analyse(plan, status, {**texts, **more_texts})
+        assert found["verified"], found["failure"]
+        results.append(found)
+    first, second = (found["extra_paths"][0] for found in results)
+    assert [vm["name"] for vm in results[1]["vms"]] == ["web01", "db01"]
+    assert first["path"] == "D:\\Scripts" and first["files"] == 5 and first["parent"] is None
+    assert second["parent"].startswith(first["snapshot_id"]) and second["files_unmodified"] == 5
+
+    # the snapshot holds the folder below the volume root, tagged as an extra path
+    snaps = {s["short_id"]: s for s in parse_snapshots(restic.run(["snapshots", "--json"]).stdout)}
+    tags = snaps[second["snapshot_id"]]["tags"]
+    assert tags == ["vaware.hyperv", "extra", "extra-path:d:\\scripts"]
+    listing = parse_ls(restic.run(["ls", "--json", second["snapshot_id"]]).stdout)
+    assert "/Scripts/sub/file1.ps1" in [f["path"] for f in listing["files"]]
+    assert not any("mnt" in path for path in listing["dirs"])
+
+    # retention keep_last 1: the extra path's own group loses its first snapshot, the VMs theirs
+    retention = job.retention_steps(plan, {"keep_last": 1}, datetime.date(2026, 11, 26))
+    codes, texts = stand_in.run_steps(restic, retention["forget"])
+    forgotten = job.forget_results(retention, {"restic_exit_codes": codes}, texts, plan["repository"]["location"])
+    assert forgotten["errors"] == []
+    entry = next(e for e in forgotten["forget"] if e.get("extra_path"))
+    assert entry["extra_path"] == "D:\\Scripts" and [r[:8] for r in entry["removed"]] == [first["snapshot_id"]]
+    left = parse_snapshots(restic.run(["snapshots", "--json"]).stdout)
+    assert len(left) == 3 and sum(1 for s in left if "extra" in s["tags"]) == 1

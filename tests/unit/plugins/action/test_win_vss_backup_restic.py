@@ -245,7 +245,6 @@ def test_bad_repository_options_fail_before_the_host_is_contacted(repository, ex
     ("args", "message"),
     [
         ({"backup_type": "full"}, "backup_type full needs the files repository"),
-        ({"extra_paths": ["D:\\Scripts"]}, "extra_paths"),
     ],
 )
 def test_what_restic_jobs_do_not_take_is_refused_in_the_plan(clock, args, message):

@@ -299,3 +299,55 @@ def test_analyse_takes_the_retry_when_the_parent_was_gone():
     assert found["vms"][0]["status"] == "failed" and "did not run" in found["warnings"][0]
     # the retry's outputs are among what the controller collects
     assert "restic-r001-noparent.out" in [e["name"] for e in job.collect_entries(job.output_steps(plan))]
+
+
+def test_each_extra_path_is_its_own_snapshot_from_its_mount_folder():
+    plan = restic_plan(extra_paths=["D:/Scripts/", "C:\\ClusterStorage\\Data\\Tools"], repo=repository(tags=["site-a"]))
+    web, db, scripts, tools = plan["steps"]
+    assert [s["id"] for s in plan["steps"]] == ["r001", "r002", "e001", "e002"]
+    assert scripts["extra_path"] == "D:\\Scripts" and scripts["vm"] is None and scripts["vm_id"] is None
+    assert scripts["working_dir"] == web["working_dir"] == hv.JOB_DIR + "\\mnt\\VAWVOL1"
+    assert scripts["paths"] == ["Scripts"] and tools["paths"] == ["ClusterStorage\\Data\\Tools"]
+    assert scripts["tags"] == ["vaware.hyperv", "extra", "extra-path:d:\\scripts", "site-a"]
+    assert scripts["args"][scripts["args"].index("--") + 1 :] == ["Scripts"]
+    assert [e["step"] for e in plan["extra_paths"]] == ["e001", "e002"]
+    assert all(e["destination"] is None for e in plan["extra_paths"])
+    assert not any(t.startswith("vm-id:") for t in scripts["tags"])
+    assert db["vm"] == "db01"
+
+    # retention: one forget per VM and one per extra path, each its own group
+    steps = job.retention_steps(plan, {"keep_last": 3}, datetime.date(2026, 11, 25))["forget"]
+    assert [s.get("extra_path") for s in steps] == [None, None, "D:\\Scripts", "C:\\ClusterStorage\\Data\\Tools"]
+    assert steps[2]["args"] == [
+        "forget",
+        "--json",
+        "--host",
+        "HV01",
+        "--tag",
+        "extra-path:d:\\scripts",
+        "--group-by",
+        "host",
+        "--keep-last",
+        "3",
+    ]
+
+
+def test_extra_path_results_are_reported_apart_from_the_vms():
+    plan = restic_plan(extra_paths=["D:\\Scripts"])
+    runs = rh.outputs({**rh.NIGHT, "e001": "job_night1_web01"})
+    texts = {}
+    for step, (out, err, _rc) in runs.items():
+        texts[f"restic-{step}.out"], texts[f"restic-{step}.err"] = out, err
+    found = job.analyse(plan, {"restic_exit_codes": rh.exit_codes(runs)}, texts)
+    assert found["verified"] is True
+    assert [vm["name"] for vm in found["vms"]] == ["web01", "db01"]
+    (extra,) = found["extra_paths"]
+    assert extra["path"] == "D:\\Scripts" and extra["status"] == "complete" and "name" not in extra
+    assert extra["snapshot_id"] == rh.summary("job_night1_web01")["snapshot_id"]
+    # a failed extra path fails the job by its path
+    runs = rh.outputs({**rh.NIGHT, "e001": "job_backup_wrong_password"})
+    for step, (out, err, _rc) in runs.items():
+        texts[f"restic-{step}.out"], texts[f"restic-{step}.err"] = out, err
+    found = job.analyse(plan, {"restic_exit_codes": rh.exit_codes(runs)}, texts)
+    assert found["verified"] is False
+    assert found["failure"][1].startswith("extra path D:\\Scripts: wrong password")
