@@ -400,3 +400,27 @@ def test_the_runner_asks_before_the_snapshot_and_runs_only_the_answered_backups(
     assert "Invoke-Restic -Step $step.retry_without_parent" in runner[backups:]
     assert "@($params.restic.steps)" not in runner[diskshadow:]
     assert "restic_plan.json" in (PAYLOADS / "win_vss_backup_signal.ps1").read_text(encoding="utf-8")
+
+
+def test_an_extra_path_is_backed_up_reported_and_forgotten_in_its_own_group(clock):
+    night = {**rh.NIGHT, "e001": "job_night1_web01"}
+    forget = {**rh.FORGET, "f003": "job_forget_web01"}
+    host, result = run(
+        rh.scenario(night=night, forget=forget), {"extra_paths": ["D:\\Scripts"], "retention": {"keep_last": 1}}
+    )
+    assert not result.get("failed"), result["msg"]
+    assert "backed up 2 VM(s) and 1 extra path(s)" in result["msg"]
+    (extra,) = result["restic"]["extra_paths"]
+    assert extra["path"] == "D:\\Scripts" and extra["status"] == "complete"
+    assert extra["snapshot_id"] == rh.summary("job_night1_web01")["snapshot_id"]
+    assert [vm["name"] for vm in result["vms"]] == ["web01", "db01"]
+    assert result["restic"]["bytes_added"] == sum(
+        rh.summary(c)["data_added"] for c in ("job_backup_web01", "job_backup_db01", "job_night1_web01")
+    )
+    params = json.loads(host.calls_to("win_vss_backup_start")[0].parameters["Files"]["params.json"]["text"])
+    assert [s["id"] for s in params["restic"]["steps"]] == ["r001", "r002", "e001"]
+    assert [s["id"] for s in plan_answer_of(host)["steps"]] == ["r001", "r002", "e001"]
+    verdict = verdict_of(host)
+    assert verdict["restic_forget"][2]["extra_path"] == "D:\\Scripts"
+    assert "extra-path:d:\\scripts" in verdict["restic_forget"][2]["args"]
+    assert result["restic"]["forget"][2]["extra_path"] == "D:\\Scripts"
