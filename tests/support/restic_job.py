@@ -64,15 +64,21 @@ class StandIn:
         assert windows_path.startswith(prefix), windows_path
         return self.root.joinpath(*windows_path[len(prefix) :].split("\\"))
 
-    def make_vm_files(self, seed: int = 1) -> Dict[str, bytes]:
-        """Every planned VM file at its place in the (stand-in) exposed shadow folder; returns path -> data."""
+    def make_vm_files(self, seed: int = 1, vhd_bytes: Optional[int] = None) -> Dict[str, bytes]:
+        """Every planned VM file at its place in the (stand-in) exposed shadow folder; returns path -> data.
+
+        ``vhd_bytes``: the size of each disk (default the small stand-in size)."""
         rng = random.Random(seed)  # noqa: S311 - reproducible test data
+        sizes = dict(STAND_IN_BYTES, **({"vhd": vhd_bytes} if vhd_bytes else {}))
         written = {}
         for vm in self.plan["vms"]:
             for planned in vm["files"]:
                 target = self.path(planned["shadow_path"])
                 target.parent.mkdir(parents=True, exist_ok=True)
-                data = rng.randbytes(STAND_IN_BYTES["vhd" if planned["kind"] == "vhd" else "config"])
+                size = sizes["vhd" if planned["kind"] == "vhd" else "config"]
+                data = b"".join(
+                    rng.randbytes(min(16 * 1024 * 1024, size - at)) for at in range(0, size, 16 * 1024 * 1024)
+                )
                 target.write_bytes(data)
                 written[planned["shadow_path"]] = data
         return written
@@ -88,10 +94,12 @@ class StandIn:
             for index in range(count):
                 (folder / ("sub" if index % 2 else ".") / f"file{index}.ps1").write_bytes(rng.randbytes(20000))
 
-    def change(self, fraction: float = 0.1, seed: int = 2) -> None:
-        """A night of guest writes: ``fraction`` of each disk's 1 MiB blocks rewritten."""
+    def change(self, fraction: float = 0.1, seed: int = 2, vms: Optional[List[str]] = None) -> None:
+        """A night of guest writes: ``fraction`` of each disk's 1 MiB blocks rewritten (only ``vms``' when given)."""
         rng = random.Random(seed)  # noqa: S311 - reproducible test data
         for vm in self.plan["vms"]:
+            if vms is not None and vm["name"] not in vms:
+                continue
             for planned in vm["files"]:
                 if planned["kind"] != "vhd":
                     continue
