@@ -36,9 +36,9 @@ def summary(case: str) -> Dict[str, Any]:
     raise KeyError(case)
 
 
-def preflight(version_case: Optional[str] = "version", exists: bool = True) -> Dict[str, Any]:
-    """The preflight answer with what it found at repository.restic_path."""
-    body = json.loads(hv.preflight()["result"])
+def preflight(version_case: Optional[str] = "version", exists: bool = True, **host: Any) -> Dict[str, Any]:
+    """The preflight answer with what it found at repository.restic_path (``host``: hv.preflight's options)."""
+    body = json.loads(hv.preflight(**host)["result"])
     body["restic"] = {
         "path": RESTIC_PATH,
         "exists": exists,

@@ -424,3 +424,29 @@ def test_an_extra_path_is_backed_up_reported_and_forgotten_in_its_own_group(cloc
     assert verdict["restic_forget"][2]["extra_path"] == "D:\\Scripts"
     assert "extra-path:d:\\scripts" in verdict["restic_forget"][2]["args"]
     assert result["restic"]["forget"][2]["extra_path"] == "D:\\Scripts"
+
+
+def test_a_run_that_attaches_while_the_job_waits_answers_from_the_jobs_own_plan(clock):
+    plan = run({"win_vss_backup_preflight": [rh.preflight()]}, check_mode=True)[1]["plan"]
+    scenario = rh.scenario()
+    del scenario["win_vss_backup_start"]
+    scenario["win_vss_backup_preflight"] = [
+        rh.preflight(lock={"job_id": hv.JOB_ID}, jobs=[hv.job_entry(hv.JOB_ID, alive=True)])
+    ]
+    # the attaching run reads the job's plan.json first (it did not make the plan)
+    own_plan = hv.collect(
+        plan=plan,
+        status_fields={"phase": "awaiting_restic_plan"},
+        transcript_name=None,
+        copy={},
+        files=[],
+        sizes=None,
+        generations=None,
+    )
+    scenario["win_vss_backup_collect"].insert(0, own_plan)
+    host, result = run(scenario)
+    assert not result.get("failed"), result["msg"]
+    assert result["attached"] is True
+    answer = plan_answer_of(host)
+    assert [s["parent"] for s in answer["steps"]] == [newest_recorded("web01"), newest_recorded("db01")]
+    assert [vm["parent"] for vm in result["vms"]] == [newest_recorded("web01"), newest_recorded("db01")]
