@@ -205,7 +205,7 @@ def test_plan_answer_names_the_newest_snapshot_of_each_vm_as_parent():
     answer = job.plan_answer(plan, status, texts)
     assert answer["decision"] == "backup" and answer["report"]["repository_version"] == 2
     groups = json.loads(rh.recorded("job_probe_parents")[0])
-    by_vm = {s["tags"][1]: s["id"] for g in groups for s in g["snapshots"]}
+    by_vm = {t: s["id"] for g in groups for s in g["snapshots"] for t in s["tags"] if t.startswith("vm-id:")}
     for planned, step in zip(plan["steps"], answer["steps"]):
         parent = by_vm["vm-id:" + planned["vm_id"].lower()]
         assert step["parent"] == parent and answer["report"]["parents"][step["id"]]["id"] == parent
