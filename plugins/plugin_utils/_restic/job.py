@@ -68,6 +68,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options impo
     WEEKDAYS,
     ResticOptionError,
     dir_tags,
+    extra_path_from_tags,
     extra_path_tag,
     extra_tags,
     restic_environment,
@@ -453,9 +454,9 @@ def plan_answer(
             continue
         if snap["vm_id"]:
             newest[str(snap["vm_id"]).lower()] = snap
-        for tag in snap["tags"]:
-            if isinstance(tag, str) and tag.startswith("extra-path:"):
-                newest[tag] = snap
+        extra = extra_path_from_tags(snap["tags"])
+        if extra:
+            newest[extra_path_tag(extra)] = snap
     steps = []
     for step in plan["steps"]:
         key = extra_path_tag(step["extra_path"]) if step.get("extra_path") else str(step["vm_id"]).strip("{}").lower()
