@@ -6,8 +6,8 @@
 # the snapshot: the generations the policy already expires, to delete first), restic_plan.json (a
 # restic job before the snapshot: refuse, or the backup steps naming each VM's parent snapshot) or
 # verdict.json (the controller's verdict after verification: the manifest to write and the expired
-# generations to delete). space.json, restic_plan.json and verdict.json are signed with the job's key so that the runner acts on no
-# other file put there.
+# generations to delete). space.json, restic_plan.json and verdict.json are signed with the job's key
+# so that the runner acts on no other file put there.
 param(
     [Parameter(Mandatory)][string]$JobId,
     [Parameter(Mandatory)][ValidateSet('cancel.request', 'space.json', 'restic_plan.json', 'verdict.json')][string]$Name,

@@ -368,7 +368,7 @@ def test_compression_max_on_a_format_version_1_repository_fails_before_any_shado
     assert [c.parameters["Name"] for c in host.calls_to("win_vss_backup_signal")] == ["restic_plan.json"]
     assert result["shadows_created"] == [] and result["expired"] == []
     assert all(vm["status"] == "failed" for vm in result["vms"])
-    assert_failure_safe(host, result, "compression")
+    hv.assert_failure_safe(host, result, "compression")
 
 
 def test_compression_max_on_a_version_2_repository_goes_on(clock):
