@@ -746,7 +746,10 @@ class BackupRun:
         """Poll the job to the end of its copy, collect, verify, finalize, clean up."""
         result["job_id"] = job_id
         try:
-            polled = self.poll(job_id, (*COPY_OVER_PHASES, SPACE_PHASE), "finish copying")
+            polled = self.poll(job_id, (*COPY_OVER_PHASES, SPACE_PHASE, restic_job.PLAN_PHASE), "finish copying")
+            if ((polled.get("status") or {}).get("phase")) == restic_job.PLAN_PHASE:
+                plan = self.answer_restic_plan(job_id, plan, polled.get("status") or {})
+                polled = self.poll(job_id, COPY_OVER_PHASES, "finish copying")
             if ((polled.get("status") or {}).get("phase")) == SPACE_PHASE:
                 self.answer_space(job_id, plan, polled.get("status") or {})
                 polled = self.poll(job_id, COPY_OVER_PHASES, "finish copying")
@@ -876,8 +879,9 @@ class BackupRun:
         location = plan["repository"]["location"]
         result.update(generation=plan["generation"], destination_path=None, manifest_path=None)
         result["repository"] = dict(plan["repository"])
-        texts = self.collect_restic(job_id, [plan["restic"].get("init"), *plan["steps"], plan["restic"]["check"]])
+        texts = self.collect_restic(job_id, restic_job.output_steps(plan))
         found = restic_job.analyse(plan, status, texts)
+        self.warnings.extend(found["warnings"])
         ds = parse_output(collected["transcript"])
         runner_dead = bool(polled.get("runner_dead")) and status.get("phase") not in COPY_OVER_PHASES
         writer: Dict[str, Any] = dict(self.writer_state(self.pre) if self.pre else {})
@@ -944,13 +948,16 @@ class BackupRun:
             retention_skipped=False,
             restic={
                 "snapshots": {vm["name"]: vm["snapshot_id"] for vm in found["vms"] if vm["snapshot_id"]},
+                "parents": {vm["name"]: vm["parent"] for vm in found["vms"]},
+                "repository_version": found["repository_version"],
                 "init": found["init"],
                 "check": found["check"],
                 "verified": verified,
                 "forget": forgotten["forget"],
                 "prune": forgotten["prune"],
-                "bytes_added": sum(vm["bytes_added"] or 0 for vm in found["vms"]),
-                "bytes_processed": sum(vm["bytes_processed"] or 0 for vm in found["vms"]),
+                "extra_paths": found["extra_paths"],
+                "bytes_added": sum(vm["bytes_added"] or 0 for vm in [*found["vms"], *found["extra_paths"]]),
+                "bytes_processed": sum(vm["bytes_processed"] or 0 for vm in [*found["vms"], *found["extra_paths"]]),
             },
         )
         self.warn_unattributed(final, job_id)
@@ -963,8 +970,9 @@ class BackupRun:
         if final.get("error"):
             raise StepFailed(final.get("error_phase") or "finalize", str(final["error"]), **result)
         added = result["restic"]["bytes_added"]
+        extras = f" and {len(plan['extra_paths'])} extra path(s)" if plan.get("extra_paths") else ""
         result["msg"] = (
-            f"backed up {len(plan['vms'])} VM(s) to restic repository {location}"
+            f"backed up {len(plan['vms'])} VM(s){extras} to restic repository {location}"
             f" ({_human(added)} added, verified by restic check)"
             + (f"; forgot {len(removed)} old snapshot(s)" if removed else "")
         )
@@ -1075,6 +1083,21 @@ class BackupRun:
                 f" generation {room['protected']}"
             )
         self.signal(job_id, "space.json", answer, "make room")
+
+    def answer_restic_plan(
+        self, job_id: str, plan: Optional[Mapping[str, Any]], status: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        """The restic job read its repository's config and snapshot list (before any shadow copy): answer with the
+        backup steps, each naming its VM's newest snapshot as parent, or refuse (see _restic.job.plan_answer)."""
+        if plan is None:
+            plan = self.collect(job_id, None, only_space=True)["plan"]
+        texts = self.collect_restic(job_id, list(plan["restic"].get("probe") or []))
+        try:
+            answer = restic_job.plan_answer(plan, status, texts)
+        except ResticOptionError as exc:  # a snapshot id restic printed that is not one
+            answer = {"decision": "refuse", "error": str(exc), "steps": [], "report": {}}
+        self.signal(job_id, restic_job.PLAN_ANSWER_FILE, answer, "restic plan")
+        return plan
 
     def signal(self, job_id: str, name: str, body: Mapping[str, Any], step: str, **partial: Any) -> None:
         """Hand the runner an answer (the signal payload signs it with the job's key on the host)."""

@@ -53,11 +53,19 @@ options:
         C(restic check). Only when every snapshot was made and the check found no error does it run
         C(restic forget --json) per VM with O(retention) (keep_last, keep_daily, keep_weekly, keep_monthly
         mapped 1:1 to C(--keep-*); never C(--prune)), and C(restic prune) on O(repository.prune_weekdays).
+      - Before any shadow copy the job reads, without a lock, the repository's format version
+        (C(restic cat config)) and this host's newest snapshot of each VM (C(restic snapshots)). Each VM's
+        backup names that snapshot as C(--parent), so restic reads only files whose size or time changed
+        although each job exposes its shadows on a new folder; a VM without a snapshot has no parent, and a
+        parent removed from the repository while the job ran is backed up once more without it.
+        O(repository.compression=max) on a repository of format version 1 fails there, before the snapshot.
+      - Each of O(extra_paths) is its own snapshot from the same shadow copies, tagged C(vaware.hyperv),
+        C(extra), C(extra-path:<path in lower case>) and O(repository.tags), with its own parent and its own
+        C(restic forget) group (C(--tag extra-path:<path>)).
       - The password and O(repository.environment) go to the host only as sensitive parameters; the job
         writes them into its folder readable only by the job account, restic reads them from there
         (C(RESTIC_PASSWORD_FILE)), and the job deletes them when it ends. They are never on a command line.
-      - restic needs O(backup_type=copy) and does not take O(extra_paths) yet; O(verify) does not apply
-        (restic checks its own data).
+      - restic needs O(backup_type=copy); O(verify) does not apply (restic checks its own data).
     type: dict
   vms:
     description:
@@ -78,7 +86,8 @@ options:
   extra_paths:
     description:
       - Folders that are not VM files to copy from the same snapshot, for example V(D:\\Scripts). They are
-        copied with their subfolders to C(<generation>\_extra_paths\<volume>\...).
+        copied with their subfolders to C(<generation>\_extra_paths\<volume>\...); with a restic repository
+        each is its own snapshot (see O(repository)).
     type: list
     elements: str
     default: []
@@ -378,6 +387,13 @@ vms:
       description: restic only. V(wrong_password), V(locked), V(no_repository), V(damaged), V(incomplete),
         V(interrupted) or V(failed) when the VM failed, else null.
       type: str
+    parent:
+      description: restic only. The id of the snapshot restic compared the VM's files with (C(--parent)), or
+        null when it had none and read every file.
+      type: str
+    files_unmodified:
+      description: restic only. Files found unchanged against the parent (restic did not read them again).
+      type: int
 repository:
   description: With O(repository.type=restic), the repository without secrets (location with any URL
     credentials left out, tags, options, the names of the environment variables, check and prune settings).
@@ -391,6 +407,17 @@ restic:
     snapshots:
       description: New snapshot id per VM name.
       type: dict
+    parents:
+      description: Per VM name the parent snapshot id its backup named, or null.
+      type: dict
+    repository_version:
+      description: The repository's format version (1 or 2) as the job read it before the snapshot, or null.
+      type: int
+    extra_paths:
+      description: Per extra path its snapshot - C(path), C(status), C(snapshot_id), C(parent), C(files),
+        C(files_unmodified), C(bytes_processed), C(bytes_added), C(errors), C(failure_kind).
+      type: list
+      elements: dict
     check:
       description: The C(restic check) after the backups - C(ok), C(exit_code), C(read_data) (what restic read,
         for example C(1/7 of data packs)), C(read_data_subset), C(errors), C(failure).
@@ -400,7 +427,8 @@ restic:
         only then.
       type: bool
     forget:
-      description: Per VM the snapshot ids C(restic forget) kept and removed.
+      description: Per VM (C(vm)) and per extra path (C(extra_path)) the snapshot ids C(restic forget) kept and
+        removed.
       type: list
       elements: dict
     prune:

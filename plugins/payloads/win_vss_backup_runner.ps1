@@ -22,8 +22,10 @@
 #
 # status.json is rewritten atomically at every phase change and every few seconds while copying.
 #
-# A restic job (params.repository_type restic) skips step 1; in step 2 diskshadow only creates and exposes
-# the shadows, then restic runs once per VM over the mount folders (the argument lists of the plan, quoted
+# A restic job (params.repository_type restic) replaces step 1: it runs the plan's read-only probe steps
+# (`restic cat config`, `restic snapshots`) and waits for the controller's signed restic_plan.json, which
+# refuses (nothing is snapshotted) or gives the backup steps, each naming its VM's parent snapshot. In step 2
+# diskshadow only creates and exposes the shadows, then restic runs once per VM over the mount folders (the argument lists of the plan, quoted
 # by the controller; stdout and stderr into the job folder, exit codes into status.json); step 4 is
 # `restic check`, and step 5 runs the verdict's `restic forget` / `restic prune` steps. restic's
 # environment comes from restic.env.json (read once, then deleted); the password file restic.pass is
@@ -79,6 +81,7 @@ $status = [ordered]@{
     expired_errors = @()
     restic_exit_codes = [ordered]@{}
     restic_progress = $null
+    restic_plan = $null
 }
 
 function Write-Status {
@@ -309,6 +312,30 @@ try {
             Write-Status -Phase 'restic_init'
             Invoke-Restic -Step $params.restic.init
         }
+        # read-only: the repository's format version and each VM's newest snapshot, for the controller
+        Write-Status -Phase 'restic_probe'
+        foreach ($step in @($params.restic.probe)) {
+            Invoke-Restic -Step $step
+        }
+        Write-Status -Phase 'awaiting_restic_plan'
+        $answer = Wait-SignedVerdict -Name ([string]$params.restic.plan_answer_file)
+        if ($null -eq $answer) {
+            if (Test-Cancel) { throw 'cancelled before the snapshot' }
+            throw 'no answer from the controller about the restic backups; nothing was snapshotted'
+        }
+        $status.restic_plan = $answer.report
+        if ($answer.decision -ne 'backup') { throw [string]$answer.error }
+        # only the planned backup steps, with the parents the controller named
+        $planned = @($params.restic.steps | ForEach-Object { [string]$_.id })
+        $resticSteps = @($answer.steps)
+        foreach ($step in $resticSteps) {
+            if ($planned -notcontains [string]$step.id -or $step.kind -ne 'backup') {
+                throw "the controller's restic plan names step '$($step.id)', which is not a planned backup"
+            }
+        }
+        if ($resticSteps.Count -ne $planned.Count) {
+            throw "the controller's restic plan has $($resticSteps.Count) backup steps, the job planned $($planned.Count)"
+        }
     } else {
         Write-Status -Phase 'destination'
         # 1. destination, from the account the job runs as
@@ -382,10 +409,16 @@ try {
                 throw "diskshadow exposed no shadow copy on $folder; restic did not run"
             }
         }
-        foreach ($step in @($params.restic.steps)) {
+        foreach ($step in $resticSteps) {
             if (Test-Cancel) { $status.cancelled = $true; throw 'cancelled between the restic backups' }
             Write-Status -Phase 'restic_backup'
             Invoke-Restic -Step $step
+            # The parent was removed after the probe listed it: restic stops before it reads a file (no status
+            # line on stdout). The same backup without --parent then runs once (the controller planned it).
+            if ($step.retry_without_parent -and $status.restic_exit_codes[[string]$step.id] -eq 1 -and
+                -not (Select-String -LiteralPath ([string]$step.stdout) -Pattern '"message_type":"status"' -SimpleMatch -Quiet)) {
+                Invoke-Restic -Step $step.retry_without_parent
+            }
         }
     }
     $copyOk = $true

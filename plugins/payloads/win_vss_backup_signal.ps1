@@ -3,13 +3,14 @@
 #
 # win_vss_backup, steps "cancel" and "finalize": hand the running job runner a message by writing
 # one file into its job folder: cancel.request (stop now, clean up), space.json (short of space before
-# the snapshot: the generations the policy already expires, to delete first) or verdict.json (the
-# controller's verdict after verification: the manifest to write and the expired generations to
-# delete). space.json and verdict.json are signed with the job's key so that the runner acts on no
-# other file put there.
+# the snapshot: the generations the policy already expires, to delete first), restic_plan.json (a
+# restic job before the snapshot: refuse, or the backup steps naming each VM's parent snapshot) or
+# verdict.json (the controller's verdict after verification: the manifest to write and the expired
+# generations to delete). space.json, restic_plan.json and verdict.json are signed with the job's key
+# so that the runner acts on no other file put there.
 param(
     [Parameter(Mandatory)][string]$JobId,
-    [Parameter(Mandatory)][ValidateSet('cancel.request', 'space.json', 'verdict.json')][string]$Name,
+    [Parameter(Mandatory)][ValidateSet('cancel.request', 'space.json', 'restic_plan.json', 'verdict.json')][string]$Name,
     [string]$Text = ''
 )
 #vaware:include vss_common

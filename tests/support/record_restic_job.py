@@ -11,11 +11,19 @@ and exit code (``<case>.stdout``, ``.stderr``, ``.rc``):
 * ``job_backup_wrong_password``: web01's backup with another password in the password file;
 * ``job_backup_locked``: web01's backup while ``restic check --read-data`` holds the exclusive lock (the check
   is stopped with SIGSTOP once its lock file exists, and resumed after).
+
+``record_restic_job.py probe`` records (only) the probe before the snapshot, in a repository of its own:
+
+* ``job_probe_config``, ``job_probe_config_v1``: ``cat config`` of a format version 2 and a version 1 repository;
+* ``job_probe_parents_none``, ``job_probe_parents``: the plan's ``snapshots`` step before the first night and
+  after two nights (each VM's newest snapshot);
+* ``job_backup_parent_missing``: web01's backup naming a parent that was forgotten and pruned.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import pathlib
 import signal
@@ -42,6 +50,35 @@ def save(case: str, done: subprocess.CompletedProcess) -> None:
     (OUT / f"{case}.stderr").write_text(done.stderr, encoding="utf-8")
     (OUT / f"{case}.rc").write_text(f"{done.returncode}\n", encoding="utf-8")
     print(f"{case}: exit {done.returncode}")
+
+
+def record_probe() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = pathlib.Path(tmp)
+        repo = restic_job.repository(restic_tools.TEST_PASSWORD)
+        job = restic_job.plan(repo)
+        config, parents = job["restic"]["probe"]
+        repo["location"] = str(work / "repo1")
+        restic = restic_tools.Restic(repo, work / "password", work / "cache")
+        assert restic.run(["init", "--repository-version", "1"]).returncode == 0
+        stand_in = restic_job.StandIn(work / "job", job)
+        stand_in.make_vm_files()
+        save("job_probe_config_v1", stand_in.run(restic, config))
+        repo["location"] = str(work / "repo")
+        restic = restic_tools.Restic(repo, work / "password", work / "cache")
+        assert restic.run(command.init_args(repo)).returncode == 0
+        save("job_probe_config", stand_in.run(restic, config))
+        save("job_probe_parents_none", stand_in.run(restic, parents))
+        for _night in range(2):
+            for step in job["steps"]:
+                assert stand_in.run(restic, step).returncode == 0
+        save("job_probe_parents", stand_in.run(restic, parents))
+        newest = restic.run(["snapshots", "--json", "--latest", "1", "--tag", "vm:web01", "--group-by", "host"])
+        gone = json.loads(newest.stdout)[0]["snapshots"][0]["id"]
+        assert restic.run(["forget", "--prune", gone]).returncode == 0
+        step = job["steps"][0]
+        args = command.backup_args(repo, step["paths"], step["tags"], "HV01", parent=gone)
+        save("job_backup_parent_missing", stand_in.run(restic, {**step, "args": args}))
 
 
 def main() -> None:
@@ -95,4 +132,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    record_probe() if sys.argv[1:] == ["probe"] else main()

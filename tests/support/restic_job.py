@@ -32,8 +32,8 @@ def repository(password: str, **extra: Any) -> Dict[str, Any]:
     return validate_repository({"type": "restic", "location": LOCATION, "password": password, **extra})
 
 
-def plan(repo: Mapping[str, Any], job_id: str = hv.JOB_ID) -> Dict[str, Any]:
-    """The plan the action plugin makes for HV01 with this repository."""
+def plan(repo: Mapping[str, Any], job_id: str = hv.JOB_ID, **options: Any) -> Dict[str, Any]:
+    """The plan the action plugin makes for HV01 with this repository (``options``: build_plan's, e.g. extra_paths)."""
     pre = json.loads(hv.preflight()["result"])
     base = build_plan(
         "HV01",
@@ -43,6 +43,7 @@ def plan(repo: Mapping[str, Any], job_id: str = hv.JOB_ID) -> Dict[str, Any]:
         job_id=job_id,
         job_dir=hv.JOBS_ROOT + "\\" + job_id,
         now=hv.NOW,
+        **options,
     )
     return add_restic_steps(base, repo)
 
@@ -63,23 +64,42 @@ class StandIn:
         assert windows_path.startswith(prefix), windows_path
         return self.root.joinpath(*windows_path[len(prefix) :].split("\\"))
 
-    def make_vm_files(self, seed: int = 1) -> Dict[str, bytes]:
-        """Every planned VM file at its place in the (stand-in) exposed shadow folder; returns path -> data."""
+    def make_vm_files(self, seed: int = 1, vhd_bytes: Optional[int] = None) -> Dict[str, bytes]:
+        """Every planned VM file at its place in the (stand-in) exposed shadow folder; returns path -> data.
+
+        ``vhd_bytes``: the size of each disk (default the small stand-in size)."""
         rng = random.Random(seed)  # noqa: S311 - reproducible test data
+        sizes = dict(STAND_IN_BYTES, **({"vhd": vhd_bytes} if vhd_bytes else {}))
         written = {}
         for vm in self.plan["vms"]:
             for planned in vm["files"]:
                 target = self.path(planned["shadow_path"])
                 target.parent.mkdir(parents=True, exist_ok=True)
-                data = rng.randbytes(STAND_IN_BYTES["vhd" if planned["kind"] == "vhd" else "config"])
+                size = sizes["vhd" if planned["kind"] == "vhd" else "config"]
+                data = b"".join(
+                    rng.randbytes(min(16 * 1024 * 1024, size - at)) for at in range(0, size, 16 * 1024 * 1024)
+                )
                 target.write_bytes(data)
                 written[planned["shadow_path"]] = data
         return written
 
-    def change(self, fraction: float = 0.1, seed: int = 2) -> None:
-        """A night of guest writes: ``fraction`` of each disk's 1 MiB blocks rewritten."""
+    def make_extra_files(self, count: int = 5, seed: int = 3) -> None:
+        """A few files in each planned extra path's folder (in the stand-in exposed shadow folder)."""
+        rng = random.Random(seed)  # noqa: S311 - reproducible test data
+        for step in self.plan["steps"]:
+            if not step.get("extra_path"):
+                continue
+            folder = self.path(step["working_dir"]).joinpath(*step["paths"][0].split("\\"))
+            (folder / "sub").mkdir(parents=True, exist_ok=True)
+            for index in range(count):
+                (folder / ("sub" if index % 2 else ".") / f"file{index}.ps1").write_bytes(rng.randbytes(20000))
+
+    def change(self, fraction: float = 0.1, seed: int = 2, vms: Optional[List[str]] = None) -> None:
+        """A night of guest writes: ``fraction`` of each disk's 1 MiB blocks rewritten (only ``vms``' when given)."""
         rng = random.Random(seed)  # noqa: S311 - reproducible test data
         for vm in self.plan["vms"]:
+            if vms is not None and vm["name"] not in vms:
+                continue
             for planned in vm["files"]:
                 if planned["kind"] != "vhd":
                     continue
@@ -89,6 +109,29 @@ class StandIn:
                     for block in rng.sample(range(blocks), max(1, int(blocks * fraction))):
                         handle.seek(block * 1024 * 1024)
                         handle.write(rng.randbytes(1024 * 1024))
+
+    def run_steps(self, restic: Any, steps: Any) -> tuple:
+        """Run steps one after the other as the runner does; returns (exit codes by step id, outputs by file name).
+
+        A backup step that names a parent and carries ``retry_without_parent`` is followed, as in the runner, by
+        that retry when restic exited 1 before printing a status line (the parent was gone).
+        """
+        codes: Dict[str, int] = {}
+        texts: Dict[str, str] = {}
+
+        def one(step: Mapping[str, Any]) -> subprocess.CompletedProcess:
+            done = self.run(restic, step)
+            codes[step["id"]] = done.returncode
+            texts[step["stdout"].rsplit("\\", 1)[1]] = done.stdout
+            texts[step["stderr"].rsplit("\\", 1)[1]] = done.stderr
+            return done
+
+        for step in steps:
+            done = one(step)
+            retry = step.get("retry_without_parent")
+            if retry and done.returncode == 1 and '"message_type":"status"' not in done.stdout:
+                one(retry)
+        return codes, texts
 
     @staticmethod
     def linux_args(step: Mapping[str, Any]) -> List[str]:

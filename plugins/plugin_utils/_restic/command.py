@@ -27,6 +27,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import (
+    TAG,
     ResticOptionError,
     check_tag,
     vm_filter_tag,
@@ -38,9 +39,12 @@ __all__ = [
     "backup_args",
     "check_args",
     "check_snapshot_id",
+    "config_args",
     "forget_args",
     "forget_flags",
+    "forget_tag_args",
     "init_args",
+    "latest_snapshots_args",
     "ls_args",
     "prune_args",
     "restore_args",
@@ -93,6 +97,33 @@ def version_args() -> List[str]:
 
 def init_args(repository: Mapping[str, Any]) -> List[str]:
     return [*_global(repository), "init", "--json"]
+
+
+def config_args(repository: Mapping[str, Any]) -> List[str]:
+    """``cat config`` without a lock (read-only): the repository's format version, as JSON."""
+    return [*_global(repository), "--no-lock", "cat", "config"]
+
+
+def latest_snapshots_args(repository: Mapping[str, Any], host: str) -> List[str]:
+    """``snapshots --json`` without a lock: this host's newest snapshot of the collection per set of tags.
+
+    ``--group-by host,tags --latest 1`` keeps the listing one entry per VM (and per change of its tags) however
+    long the history is; the paths are left out of the grouping because each job's mount folder is another path.
+    """
+    return [
+        *_global(repository),
+        "--no-lock",
+        "snapshots",
+        "--json",
+        "--host",
+        _host(host),
+        "--tag",
+        TAG,
+        "--group-by",
+        "host,tags",
+        "--latest",
+        "1",
+    ]
 
 
 def backup_args(
@@ -151,6 +182,21 @@ def forget_args(
     if dry_run:
         args.append("--dry-run")
     return args
+
+
+def forget_tag_args(
+    repository: Mapping[str, Any],
+    policy: Optional[Mapping[str, Any]],
+    host: str,
+    tag: str,
+) -> Optional[List[str]]:
+    """``forget --json`` of the snapshots on one host that carry ``tag`` (an extra path's, see
+    :func:`.options.extra_path_tag`), as one group, by our policy; None when the policy expires nothing."""
+    flags = forget_flags(policy)
+    if not flags:
+        return None
+    args = [*_global(repository), "forget", "--json", "--host", _host(host), "--tag", check_tag(tag, "tag")]
+    return [*args, "--group-by", "host", *flags]
 
 
 def prune_args(repository: Mapping[str, Any]) -> List[str]:

@@ -15,10 +15,21 @@ found no error, hands the runner the ``forget`` steps of :func:`retention_steps`
 
 A step (``plan["steps"]`` item, ``plan["restic"]["check"]``, a retention step)::
 
-    {"id": "r001", "kind": "backup" | "init" | "check" | "forget" | "prune", "vm": "web01" | None,
-     "vm_id": <guid> | None, "working_dir": <folder restic runs in>, "paths": [...] (backup only),
+    {"id": "r001", "kind": "backup" | "init" | "check" | "forget" | "prune" | "config" | "snapshots",
+     "vm": "web01" | None, "vm_id": <guid> | None, "extra_path": "D:\\\\Scripts" (extra path steps only),
+     "working_dir": <folder restic runs in>, "paths": [...] (backup only),
      "tags": [...] (backup only), "args": [...], "command_line": "<args quoted for CreateProcess>",
      "stdout": "<job_dir>\\\\restic-r001.out", "stderr": "<job_dir>\\\\restic-r001.err"}
+
+Each extra path is its own snapshot (step ``e001``, ...), made from its volume's mount folder with the path below
+the volume root, tagged ``vaware.hyperv``, ``extra`` and ``extra-path:<path>`` (:func:`.options.extra_tags`);
+its retention is its own ``forget`` group (``--tag extra-path:<path>``).
+
+Before any shadow copy the runner runs the read-only probe (``plan["restic"]["probe"]``: ``cat config`` and this
+host's newest snapshot per tag set) and waits in :data:`PLAN_PHASE` for the controller's signed
+:data:`PLAN_ANSWER_FILE` (:func:`plan_answer`): a refusal (the repository cannot be read, or its format version
+does not take ``repository.compression``) ends the job before the snapshot; otherwise the answer's backup steps,
+each naming the newest snapshot of its VM (or extra path) as ``--parent``, replace the planned ones.
 
 ``command_line`` is ``args`` quoted by the rules Windows programs (and Go's runtime, so restic) use to
 split a command line (:func:`windows_command_line`): Windows PowerShell 5.1's ``Start-Process`` joins an
@@ -40,20 +51,26 @@ import copy
 import datetime
 import json
 import re
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import command
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.messages import (
     classify_failure,
     dedup_ratio,
+    parent_missing,
     parse_backup,
     parse_check,
+    parse_config,
     parse_forget,
+    parse_snapshot_groups,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import (
     WEEKDAYS,
     ResticOptionError,
     dir_tags,
+    extra_path_from_tags,
+    extra_path_tag,
+    extra_tags,
     restic_environment,
     validate_repository,
     vm_tags,
@@ -63,26 +80,38 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import is_u
 __all__ = [
     "ENVIRONMENT_FILE",
     "PASSWORD_FILE",
+    "PLAN_ANSWER_FILE",
+    "PLAN_PHASE",
     "SECRET_FILES",
     "add_restic_steps",
     "analyse",
     "check_repository_option",
     "collect_entries",
+    "compression_problem",
     "display_location",
     "failure_text",
     "forget_results",
     "is_restic",
+    "output_steps",
+    "plan_answer",
     "restic_secrets",
     "retention_steps",
     "runner_parameters",
     "secret_parameters",
     "windows_command_line",
+    "without_parent",
 ]
 
 PASSWORD_FILE = "restic.pass"  # noqa: S105 - a file name, not a password
 ENVIRONMENT_FILE = "restic.env.json"
 #: Files of the job folder that hold secrets (written by the start payload, removed by the runner).
 SECRET_FILES = (PASSWORD_FILE, ENVIRONMENT_FILE)
+#: The runner's phase while it waits, before any shadow copy, for the controller's answer to the probe steps.
+PLAN_PHASE = "awaiting_restic_plan"
+#: The job folder file (signed like the verdict) with that answer: refuse, or the backup steps with --parent.
+PLAN_ANSWER_FILE = "restic_plan.json"
+#: Compression modes a repository of format version 1 takes (it stores everything uncompressed).
+VERSION1_COMPRESSION = ("auto", "off")
 STDOUT_TAIL = 1024 * 1024  # backup --json ends with its summary; its status lines before can be many
 STDERR_TAIL = 64 * 1024
 _USERINFO_RE = re.compile(r"^([a-z0-9]+:(?:[a-z]+://)?)[^/@]+@", re.IGNORECASE)
@@ -173,11 +202,8 @@ def add_restic_steps(plan: Mapping[str, Any], repository: Mapping[str, Any]) -> 
             "backup_type full needs the files repository: restic reads the shadow copies after diskshadow has"
             " ended, so BackupComplete could not follow it; use backup_type copy with a restic repository"
         )
-    if plan.get("extra_paths"):
-        raise ResticOptionError(
-            "extra_paths are not backed up to a restic repository yet; back them up with a files repository task"
-        )
     result = copy.deepcopy(dict(plan))
+    copy_steps = {step["id"]: step for step in result.get("steps") or []}
     job_dir = result["job_dir"]
     mount_root = result["mount_root"]
     folders = {volume["alias"]: volume["mount_folder"] for volume in result["volumes"]}
@@ -206,6 +232,19 @@ def add_restic_steps(plan: Mapping[str, Any], repository: Mapping[str, Any]) -> 
         )
         vm["steps"] = [step_id]
         vm["destination"] = None
+    # each extra path its own snapshot, from its volume's mount folder, tagged extra and extra-path:<path>
+    for count, extra in enumerate(result.get("extra_paths") or [], start=1):
+        base = folders[extra["alias"]]
+        source = copy_steps[extra["step"]]["source_dir"]
+        if not is_under(source, base):
+            raise ResticOptionError(f"extra path {extra['path']}: {source} is not below its mount folder {base}")
+        paths = [_relative(source, base) or "."]
+        tags = extra_tags(extra["path"], list(repository.get("tags") or []))
+        step_id = f"e{count:03d}"
+        args = command.backup_args(repository, paths, tags, result["host"])
+        steps.append(_step(job_dir, step_id, "backup", args, base, paths=paths, tags=tags, extra_path=extra["path"]))
+        extra["step"] = step_id
+        extra["destination"] = None
     result["steps"] = steps
     result["repository"] = {
         "type": "restic",
@@ -227,6 +266,11 @@ def add_restic_steps(plan: Mapping[str, Any], repository: Mapping[str, Any]) -> 
         "check": _step(
             job_dir, "check", "check", command.check_args(repository, repository["check_read_data_subset"]), job_dir
         ),
+        # read-only, before the snapshot: the repository's format version and each VM's newest snapshot
+        "probe": [
+            _step(job_dir, "config", "config", command.config_args(repository), job_dir),
+            _step(job_dir, "parents", "snapshots", command.latest_snapshots_args(repository, result["host"]), job_dir),
+        ],
     }
     # what the job writes besides restic's outputs: the diskshadow script, its metadata and transcript
     result["job_files"] = {key: result["job_files"][key] for key in ("script", "metadata", "transcript")}
@@ -257,6 +301,8 @@ def runner_parameters(plan: Mapping[str, Any]) -> Dict[str, Any]:
             "init": restic["init"],
             "steps": list(plan["steps"]),
             "check": restic["check"],
+            "probe": list(restic.get("probe") or []),
+            "plan_answer_file": PLAN_ANSWER_FILE,
         },
         "vm_destinations": [],
         "extra_destinations": [],
@@ -312,6 +358,137 @@ def failure_text(failure: Mapping[str, Any], location: str) -> str:
     return f"restic failed (exit code {failure.get('exit_code')}): {message}"
 
 
+def compression_problem(compression: Any, version: Any, location: str) -> Optional[str]:
+    """Why ``repository.compression`` cannot be used with a repository of this format version, or None.
+
+    Format version 1 stores everything uncompressed: restic 0.14 then ignores ``--compression max`` without a
+    word (newer versions refuse it), so the job stops before any shadow copy instead.
+    """
+    mode = compression or "auto"
+    if isinstance(version, int) and version < 2 and mode not in VERSION1_COMPRESSION:
+        return (
+            f"repository.compression {mode} needs a restic repository of format version 2, but the repository at"
+            f" {location} is format version {version}, which stores data uncompressed; set repository.compression"
+            " to auto or off, or upgrade the repository with 'restic migrate upgrade_repo_v2' (then 'restic prune"
+            " --repack-uncompressed' to compress what it holds)"
+        )
+    return None
+
+
+def without_parent(plan: Mapping[str, Any], step: Mapping[str, Any]) -> Dict[str, Any]:
+    """The planned backup ``step`` again, without ``--parent``, with its own id and output files: the runner runs it
+    when the named parent was gone by the time restic looked for it (restic then fails before reading a file)."""
+    extra = {key: step[key] for key in ("paths", "tags", "extra_path") if key in step}
+    return _step(
+        plan["job_dir"],
+        f"{step['id']}-noparent",
+        "backup",
+        list(step["args"]),
+        step["working_dir"],
+        vm=step["vm"],
+        vm_id=step["vm_id"],
+        **extra,
+    )
+
+
+def _probe(plan: Mapping[str, Any], step_id: str) -> Optional[Mapping[str, Any]]:
+    return next((step for step in plan["restic"].get("probe") or [] if step["id"] == step_id), None)
+
+
+def _probe_output(
+    plan: Mapping[str, Any], step_id: str, what: str, codes: Mapping[str, Any], texts: Mapping[str, Optional[str]]
+) -> Tuple[Optional[str], str]:
+    """(error, stdout) of one probe step; error says what failed, in words that say what to do."""
+    step = _probe(plan, step_id)
+    if step is None:
+        return f"the plan has no {what} step", ""
+    code = codes.get(step_id)
+    out, err = _outputs(step, texts)
+    if code is None:
+        return f"the job did not run {what}", out
+    problem = classify_failure(code, err, out)
+    if problem:
+        return f"{what} failed: {failure_text(problem, plan['repository']['location'])}", out
+    return None, out
+
+
+def plan_answer(
+    plan: Mapping[str, Any], status: Mapping[str, Any], texts: Mapping[str, Optional[str]]
+) -> Dict[str, Any]:
+    """The controller's answer to the runner's probe steps, before any shadow copy is made.
+
+    ``refuse`` (with ``error``) when the repository cannot be read or its format version does not take
+    ``repository.compression``; else ``backup`` with the backup steps to run: each VM's step names its parent
+    (``--parent``), the newest snapshot tagged with its ``vm-id`` on this host, so restic compares the files with
+    it although each job's mount folder is another path; a VM without a snapshot yet is backed up without one.
+    Each step with a parent carries ``retry_without_parent`` (:func:`without_parent`). ``report`` is what the
+    runner records in status.json (``restic_plan``) for the result.
+    """
+    codes = status.get("restic_exit_codes") or {}
+    location = plan["repository"]["location"]
+    report: Dict[str, Any] = {"repository_version": None, "parents": {}}
+
+    def refuse(error: str) -> Dict[str, Any]:
+        return {"decision": "refuse", "error": error + "; no shadow copy was made", "steps": [], "report": report}
+
+    error, out = _probe_output(plan, "config", "reading the repository config (restic cat config)", codes, texts)
+    if error:
+        return refuse(error)
+    try:
+        report["repository_version"] = parse_config(out)["version"]
+    except ValueError as exc:
+        return refuse(f"the repository config at {location} cannot be read: {exc}")
+    problem = compression_problem(plan["repository"].get("compression"), report["repository_version"], location)
+    if problem:
+        return refuse(problem)
+    error, out = _probe_output(plan, "parents", "listing the host's snapshots (restic snapshots)", codes, texts)
+    if error:
+        return refuse(error)
+    try:
+        snapshots = parse_snapshot_groups(out)
+    except ValueError as exc:
+        return refuse(f"the snapshot list of {location} cannot be read: {exc}")
+    newest: Dict[str, Mapping[str, Any]] = {}
+    for snap in snapshots:  # oldest first: the newest of each VM and of each extra path is left
+        if snap["host"] != plan["host"] or not snap["id"]:
+            continue
+        if snap["vm_id"]:
+            newest[str(snap["vm_id"]).lower()] = snap
+        extra = extra_path_from_tags(snap["tags"])
+        if extra:
+            newest[extra_path_tag(extra)] = snap
+    steps = []
+    for step in plan["steps"]:
+        key = extra_path_tag(step["extra_path"]) if step.get("extra_path") else str(step["vm_id"]).strip("{}").lower()
+        parent = newest.get(key)
+        if parent is None:
+            steps.append(dict(step, parent=None))
+            report["parents"][step["id"]] = None
+            continue
+        args = command.backup_args(plan["repository"], step["paths"], step["tags"], plan["host"], parent=parent["id"])
+        keep = {key: step[key] for key in ("paths", "tags", "extra_path") if key in step}
+        answered = _step(
+            plan["job_dir"], step["id"], "backup", args, step["working_dir"], vm=step["vm"], vm_id=step["vm_id"], **keep
+        )
+        answered["parent"] = parent["id"]
+        answered["retry_without_parent"] = without_parent(plan, step)
+        steps.append(answered)
+        report["parents"][step["id"]] = {"id": parent["id"], "time": parent["time"]}
+    return {"decision": "backup", "error": None, "steps": steps, "report": report}
+
+
+def output_steps(plan: Mapping[str, Any]) -> List[Mapping[str, Any]]:
+    """Every step of the plan whose outputs the controller reads after the backups (retries included)."""
+    restic = plan["restic"]
+    return [
+        *([restic["init"]] if restic.get("init") else []),
+        *(restic.get("probe") or []),
+        *plan["steps"],
+        *(without_parent(plan, step) for step in plan["steps"]),
+        restic["check"],
+    ]
+
+
 def _vm_result(step: Mapping[str, Any], parsed: Optional[Mapping[str, Any]], location: str, why: str) -> Dict[str, Any]:
     summary = (parsed or {}).get("summary") or {}
     failure = (parsed or {}).get("failure")
@@ -339,12 +516,21 @@ def _vm_result(step: Mapping[str, Any], parsed: Optional[Mapping[str, Any]], loc
     }
 
 
+def _extra_result(found: Mapping[str, Any], step: Mapping[str, Any]) -> Dict[str, Any]:
+    """An extra path's backup as the result shows it (a VM result without name and id)."""
+    result = {"path": step["extra_path"]}
+    result.update((key, value) for key, value in found.items() if key not in ("name", "id"))
+    return result
+
+
 def analyse(plan: Mapping[str, Any], status: Mapping[str, Any], texts: Mapping[str, Optional[str]]) -> Dict[str, Any]:
     """What the job's restic steps did, from status.json's exit codes and the collected outputs.
 
     :returns: ``{"vms": [per VM result], "init": parsed | None, "check": {...} | None, "verified": bool,
-        "failure": (step, message) | None}``; ``verified`` only when every VM's snapshot was made and
-        ``restic check`` found no error.
+        "failure": (step, message) | None, "warnings": [...], "repository_version": n | None}``; ``verified``
+        only when every VM's snapshot was made and ``restic check`` found no error. Each VM's ``parent`` is the
+        snapshot restic compared its files with (None: it read them all); when that parent had been removed
+        after the probe, the result is the runner's backup without it (:func:`without_parent`).
     """
     codes = status.get("restic_exit_codes") or {}
     location = plan["repository"]["location"]
@@ -359,13 +545,38 @@ def analyse(plan: Mapping[str, Any], status: Mapping[str, Any], texts: Mapping[s
         if init["failure"]:
             failure = ("restic init", failure_text(init["failure"], location))
     vms = []
+    warnings = []
+    parents = (status.get("restic_plan") or {}).get("parents") or {}
     for step in plan["steps"]:
         code = codes.get(step["id"])
+        named = parents.get(step["id"]) if isinstance(parents.get(step["id"]), Mapping) else None
+        parent = named.get("id") if named else None
         if code is None:
-            vms.append(_vm_result(step, None, location, "restic did not run for this VM (the job stopped before)"))
+            vm = _vm_result(step, None, location, "restic did not run for this VM (the job stopped before)")
+            vms.append(dict(vm, parent=parent))
             continue
         out, err = _outputs(step, texts)
-        vms.append(_vm_result(step, parse_backup(out, err, code), location, "restic failed"))
+        retry = without_parent(plan, step)
+        if parent and parent_missing(err + "\n" + out, parent):
+            what = f"extra path {step['extra_path']}" if step.get("extra_path") else f"VM {step['vm']}"
+            warnings.append(
+                f"{what}: its newest snapshot {parent[:8]} was removed from the repository after the job"
+                " listed it (restic forget elsewhere); "
+                + (
+                    "backed up without a parent, so restic read every file"
+                    if codes.get(retry["id"]) is not None
+                    else "the backup without a parent did not run"
+                )
+            )
+            parent = None
+            if codes.get(retry["id"]) is not None:
+                code = codes[retry["id"]]
+                out, err = _outputs(retry, texts)
+        vm = _vm_result(step, parse_backup(out, err, code), location, "restic failed")
+        vms.append(dict(vm, parent=parent))
+    # the extra paths' snapshots are reported apart from the VMs
+    extras = [_extra_result(vm, step) for vm, step in zip(vms, plan["steps"]) if step.get("extra_path")]
+    vms = [vm for vm, step in zip(vms, plan["steps"]) if not step.get("extra_path")]
     check = None
     check_step = plan["restic"]["check"]
     if codes.get("check") is not None:
@@ -380,17 +591,24 @@ def analyse(plan: Mapping[str, Any], status: Mapping[str, Any], texts: Mapping[s
             "failure": failure_text(parsed["failure"], location) if parsed["failure"] else None,
             "failure_kind": (parsed["failure"] or {}).get("kind"),
         }
-    bad = [vm for vm in vms if vm["status"] != "complete"]
+    bad = [f"VM {vm['name']}: {vm['errors'][0]}" for vm in vms if vm["status"] != "complete"]
+    bad += [f"extra path {e['path']}: {e['errors'][0]}" for e in extras if e["status"] != "complete"]
     if failure is None and bad:
-        failure = (
-            "restic backup",
-            "; ".join(f"VM {vm['name']}: {vm['errors'][0]}" for vm in bad),
-        )
+        failure = ("restic backup", "; ".join(bad))
     if failure is None and check is None:
         failure = ("restic check", "the job did not run restic check, so the new snapshots are not verified")
     elif failure is None and not check["ok"]:
         failure = ("restic check", f"restic check after the backup: {check['failure']}")
-    return {"vms": vms, "init": init, "check": check, "verified": failure is None, "failure": failure}
+    return {
+        "vms": vms,
+        "extra_paths": extras,
+        "init": init,
+        "check": check,
+        "verified": failure is None,
+        "failure": failure,
+        "warnings": warnings,
+        "repository_version": (status.get("restic_plan") or {}).get("repository_version"),
+    }
 
 
 def retention_steps(
@@ -406,6 +624,12 @@ def retention_steps(
         if args is None:
             continue
         forget.append(_step(job_dir, f"f{len(forget) + 1:03d}", "forget", args, job_dir, vm=vm["name"], vm_id=vm["id"]))
+    for extra in plan.get("extra_paths") or []:  # each extra path's snapshots are their own group
+        args = command.forget_tag_args(repository, policy, plan["host"], extra_path_tag(extra["path"]))
+        if args is None:
+            continue
+        step_id = f"f{len(forget) + 1:03d}"
+        forget.append(_step(job_dir, step_id, "forget", args, job_dir, extra_path=extra["path"]))
     weekday = WEEKDAYS[today.weekday()]
     prune = None
     if forget and weekday in repository["prune_weekdays"]:
@@ -424,16 +648,20 @@ def forget_results(
         code = codes.get(step["id"])
         out, err = _outputs(step, texts)
         entry: Dict[str, Any] = {"vm": step["vm"], "exit_code": code, "kept": [], "removed": []}
+        what = f"VM {step['vm']}"
+        if step.get("extra_path"):
+            entry["extra_path"] = step["extra_path"]
+            what = f"extra path {step['extra_path']}"
         if code == 0:
             try:
                 parsed = parse_forget(out)
                 entry["kept"], entry["removed"] = parsed["kept"], parsed["removed"]
             except ValueError as exc:
-                errors.append(f"forget for VM {step['vm']}: {exc}")
+                errors.append(f"forget for {what}: {exc}")
         else:
             problem = classify_failure(code, err, out) if code is not None else None
             why = failure_text(problem, location) if problem else "the job did not run it"
-            errors.append(f"forget for VM {step['vm']}: {why}")
+            errors.append(f"forget for {what}: {why}")
         per_vm.append(entry)
     prune = None
     step = retention.get("prune")

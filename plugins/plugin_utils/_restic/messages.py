@@ -35,12 +35,15 @@ __all__ = [
     "classify_failure",
     "dedup_ratio",
     "json_lines",
+    "parent_missing",
     "parse_backup",
     "parse_check",
+    "parse_config",
     "parse_forget",
     "parse_init",
     "parse_ls",
     "parse_restore",
+    "parse_snapshot_groups",
     "parse_snapshot_time",
     "parse_snapshots",
     "parse_stats",
@@ -322,6 +325,55 @@ def parse_snapshots(stdout: Any) -> List[Dict[str, Any]]:
         raise ValueError("restic snapshots --json printed no JSON list")
     result = [_snapshot(doc) for doc in lists[0] if isinstance(doc, Mapping)]
     return sorted(result, key=lambda snap: (snap["time"] or "", snap["id"] or ""))
+
+
+def parse_snapshot_groups(stdout: Any) -> List[Dict[str, Any]]:
+    """``snapshots --json`` with or without ``--group-by``: every snapshot of every group, oldest first.
+
+    With ``--group-by`` restic prints ``[{"group_key": {...}, "snapshots": [...]}, ...]``, without it the
+    flat list :func:`parse_snapshots` reads.
+
+    :raises ValueError: when stdout holds no JSON list (restic failed: see :func:`classify_failure`).
+    """
+    documents, _other = json_lines(stdout)
+    lists = [doc for doc in documents if isinstance(doc, list)]
+    if not lists:
+        raise ValueError("restic snapshots --json printed no JSON list")
+    found: List[Mapping[str, Any]] = []
+    for doc in lists[0]:
+        if isinstance(doc, Mapping) and isinstance(doc.get("snapshots"), list) and "group_key" in doc:
+            found += [snap for snap in doc["snapshots"] if isinstance(snap, Mapping)]
+        elif isinstance(doc, Mapping):
+            found.append(doc)
+    result = [_snapshot(doc) for doc in found]
+    return sorted(result, key=lambda snap: (snap["time"] or "", snap["id"] or ""))
+
+
+def parse_config(stdout: Any) -> Dict[str, Any]:
+    """``cat config``: the repository's format ``version`` (1 or 2; 2 is needed for compression) and ``id``.
+
+    :raises ValueError: when stdout holds no config document.
+    """
+    documents, _other = json_lines(stdout)
+    if not documents:
+        # restic pretty-prints the config over several lines
+        try:
+            documents = [json.loads(stdout)] if isinstance(stdout, str) and stdout.strip() else []
+        except ValueError:
+            documents = []
+    for doc in documents:
+        if isinstance(doc, Mapping) and isinstance(doc.get("version"), int) and not isinstance(doc["version"], bool):
+            return {"version": doc["version"], "id": doc.get("id")}
+    raise ValueError("restic cat config printed no repository config with a version")
+
+
+def parent_missing(text: Any, parent: Any) -> bool:
+    """Whether ``backup --parent <parent>`` failed because no snapshot ``parent`` is in the repository any more
+    (restic's ``Fatal: invalid id "<parent>": no matching ID found``; ``text``: its stderr, and stdout for the
+    JSON error message of newer versions)."""
+    if not isinstance(text, str) or not isinstance(parent, str) or not parent:
+        return False
+    return bool(re.search(r'invalid id \\?"' + re.escape(parent) + r'\\?"', text))
 
 
 def parse_forget(stdout: Any) -> Dict[str, Any]:

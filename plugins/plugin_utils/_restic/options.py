@@ -42,6 +42,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import is_a
 __all__ = [
     "COMPRESSION_MODES",
     "DEFAULT_RESTIC_PATH",
+    "EXTRA_TAG",
     "REPOSITORY_ARGUMENT_SPEC",
     "REPOSITORY_KEYS",
     "TAG",
@@ -49,6 +50,9 @@ __all__ = [
     "ResticOptionError",
     "check_tag",
     "dir_tags",
+    "extra_path_from_tags",
+    "extra_path_tag",
+    "extra_tags",
     "file_count_from_tags",
     "original_dirs_from_tags",
     "restic_environment",
@@ -364,4 +368,36 @@ def vm_name_from_tags(tags: Any) -> Optional[str]:
     for tag in tags or []:
         if isinstance(tag, str) and tag.startswith("vm:"):
             return unquote(tag[3:])
+    return None
+
+
+#: The tag of every snapshot of an extra path (next to :data:`TAG` and the path's own :func:`extra_path_tag`).
+EXTRA_TAG = "extra"
+_EXTRA_PREFIX = "extra-path:"
+
+
+def extra_path_tag(path: Any) -> str:
+    """The tag that selects one extra path's snapshots: ``extra-path:<path, lower case, no trailing \\>``.
+
+    Windows paths do not tell case apart, so ``D:\\Scripts`` and ``d:\\scripts\\`` are one history; ``%`` and
+    ``,`` are percent-encoded as in VM names.
+    """
+    text = _text(path, "extra path").rstrip("\\").lower()
+    return _EXTRA_PREFIX + quote(text, safe="!#$&'()*+/:;=?@[]^`{|}~<>\"\\")
+
+
+def extra_tags(path: Any, extra: Optional[List[str]] = None) -> List[str]:
+    """The tags of an extra path's snapshot: the collection's tag, ``extra``, the path's tag, then ``extra``."""
+    tags = [TAG, EXTRA_TAG, extra_path_tag(path)]
+    for tag in extra or []:
+        if tag not in tags:
+            tags.append(check_tag(tag, "tag"))
+    return tags
+
+
+def extra_path_from_tags(tags: Any) -> Optional[str]:
+    """The (lower-case) extra path :func:`extra_tags` put into a snapshot's tags, or None."""
+    for tag in tags or []:
+        if isinstance(tag, str) and tag.startswith(_EXTRA_PREFIX):
+            return unquote(tag[len(_EXTRA_PREFIX) :])
     return None

@@ -23,7 +23,10 @@ def test_one_variable_switches_a_host_to_restic(tmp_path):
     preflight = next(c for c in calls if c["payload"] == "win_vss_backup_preflight")
     assert preflight["parameters"]["Destination"] == ""
     assert preflight["parameters"]["ResticPath"] == "C:\\Program Files\\restic\\restic.exe"  # the role's default
-    assert [c["payload"] for c in calls].count("win_vss_backup_collect") == 3
+    # the probe's outputs before the snapshot, the job's files, the backups' outputs, the forget outputs
+    assert [c["payload"] for c in calls].count("win_vss_backup_collect") == 4
+    signals = [c["parameters"]["Name"] for c in calls if c["payload"] == "win_vss_backup_signal"]
+    assert signals == ["restic_plan.json", "verdict.json"]
     report = json.loads((report_dir / "backup-report.json").read_text(encoding="utf-8"))
     validate(report)
     (host,) = report["hosts"]

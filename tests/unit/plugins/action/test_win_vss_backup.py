@@ -1503,7 +1503,7 @@ def test_the_runner_deletes_to_make_room_only_under_the_signed_answer_before_the
     assert ask < wait < delete < recheck < runner.index("Start-Process -FilePath 'diskshadow.exe'")
     assert "$answer.decision -eq 'expire'" in runner[wait:delete]
     signal = (PAYLOADS / "win_vss_backup_signal.ps1").read_text(encoding="utf-8")
-    assert "[ValidateSet('cancel.request', 'space.json', 'verdict.json')]" in signal
+    assert "[ValidateSet('cancel.request', 'space.json', 'restic_plan.json', 'verdict.json')]" in signal
     assert "if ($Name -ne 'cancel.request') {" in signal
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import subprocess
 
 import pytest
@@ -175,3 +176,178 @@ def test_retention_steps_forget_per_vm_and_prune_on_its_weekdays():
     assert thursday["prune"] is None
     nothing = job.retention_steps(plan, {"keep_last": 0}, wednesday)
     assert nothing == {"forget": [], "prune": None, "weekday": "wednesday"}
+
+
+def probe_texts(probe):
+    runs = rh.outputs(probe)
+    texts = {}
+    for step, (out, err, _rc) in runs.items():
+        texts[f"restic-{step}.out"], texts[f"restic-{step}.err"] = out, err
+    return {"restic_exit_codes": rh.exit_codes(runs)}, texts
+
+
+def test_the_probe_is_read_only_and_goes_to_the_runner():
+    plan = restic_plan()
+    config, parents = plan["restic"]["probe"]
+    assert config["args"] == ["--no-lock", "cat", "config"] and config["working_dir"] == hv.JOB_DIR
+    assert parents["args"][:2] == ["--no-lock", "snapshots"] and "--latest" in parents["args"]
+    assert parents["stdout"] == hv.JOB_DIR + "\\restic-parents.out"
+    params = job.runner_parameters(plan)["restic"]
+    assert params["probe"] == [config, parents] and params["plan_answer_file"] == "restic_plan.json"
+    # backend options come first, as for every step
+    with_options = restic_plan(repo=repository(options={"sftp.connections": "2"}))
+    assert with_options["restic"]["probe"][0]["args"][:3] == ["-o", "sftp.connections=2", "--no-lock"]
+
+
+def test_plan_answer_names_the_newest_snapshot_of_each_vm_as_parent():
+    plan = restic_plan()
+    status, texts = probe_texts(rh.PROBE)
+    answer = job.plan_answer(plan, status, texts)
+    assert answer["decision"] == "backup" and answer["report"]["repository_version"] == 2
+    groups = json.loads(rh.recorded("job_probe_parents")[0])
+    by_vm = {t: s["id"] for g in groups for s in g["snapshots"] for t in s["tags"] if t.startswith("vm-id:")}
+    for planned, step in zip(plan["steps"], answer["steps"]):
+        parent = by_vm["vm-id:" + planned["vm_id"].lower()]
+        assert step["parent"] == parent and answer["report"]["parents"][step["id"]]["id"] == parent
+        # the planned step with --parent before the paths; the rest unchanged
+        without = [a for a in step["args"] if a not in ("--parent", parent)]
+        assert without == planned["args"]
+        assert step["retry_without_parent"]["args"] == planned["args"]
+        assert step["retry_without_parent"]["stdout"] == hv.JOB_DIR + f"\\restic-{planned['id']}-noparent.out"
+        assert {k: step[k] for k in ("id", "vm", "vm_id", "working_dir", "paths")} == {
+            k: planned[k] for k in ("id", "vm", "vm_id", "working_dir", "paths")
+        }
+
+
+def test_plan_answer_ignores_snapshots_of_other_hosts_and_without_a_vm_id():
+    plan = restic_plan()
+    status, texts = probe_texts(rh.PROBE)
+    groups = json.loads(texts["restic-parents.out"])
+    for group in groups:
+        for snap in group["snapshots"]:
+            snap["hostname"] = "HV02"
+    groups.append(
+        {
+            "group_key": {},
+            "snapshots": [
+                {"id": "a" * 64, "time": "2030-01-01T00:00:00Z", "hostname": "HV01", "tags": ["vaware.hyperv"]}
+            ],
+        }
+    )
+    texts["restic-parents.out"] = json.dumps(groups)
+    answer = job.plan_answer(plan, status, texts)
+    assert answer["decision"] == "backup"
+    assert answer["report"]["parents"] == {"r001": None, "r002": None}
+
+
+@pytest.mark.parametrize(
+    ("probe", "compression", "named"),
+    [
+        ({"config": "job_probe_config_v1", "parents": "job_probe_parents"}, "max", "is format version 1"),
+        ({"config": "no_repository", "parents": "no_repository"}, "auto", "there is no restic repository"),
+        ({"config": "job_probe_config", "parents": "wrong_password"}, "auto", "wrong password"),
+        ({"config": "job_probe_config"}, "auto", "the job did not run listing the host's snapshots"),
+        ({"config": "job_probe_parents", "parents": "job_probe_parents"}, "auto", "config .* cannot be read"),
+    ],
+)
+def test_plan_answer_refuses_what_would_fail(probe, compression, named):
+    plan = restic_plan(repo=repository(compression=compression))
+    status, texts = probe_texts(probe)
+    answer = job.plan_answer(plan, status, texts)
+    assert answer["decision"] == "refuse" and answer["steps"] == []
+    assert re.search(named, answer["error"]) and answer["error"].endswith("no shadow copy was made")
+
+
+def test_compression_problem_only_for_max_on_version_1():
+    assert job.compression_problem("max", 2, "X") is None
+    assert job.compression_problem("auto", 1, "X") is None and job.compression_problem("off", 1, "X") is None
+    assert "repository.compression max" in job.compression_problem("max", 1, "X")
+
+
+def test_analyse_takes_the_retry_when_the_parent_was_gone():
+    plan = restic_plan()
+    status, texts = probe_texts(rh.PROBE)
+    answer = job.plan_answer(plan, status, texts)
+    gone = rh.recorded("job_backup_parent_missing")[1].split('"')[1]
+    answer["report"]["parents"]["r001"] = {"id": gone, "time": None}
+    runs = rh.outputs(
+        {
+            "r001": "job_backup_parent_missing",
+            "r001-noparent": "job_night1_web01",
+            "r002": "job_backup_db01",
+            "check": "job_check",
+        }
+    )
+    for step, (out, err, _rc) in runs.items():
+        texts[f"restic-{step}.out"], texts[f"restic-{step}.err"] = out, err
+    status = {
+        "restic_exit_codes": {**status["restic_exit_codes"], **rh.exit_codes(runs)},
+        "restic_plan": answer["report"],
+    }
+    found = job.analyse(plan, status, texts)
+    assert found["verified"] is True
+    web, db = found["vms"]
+    assert web["parent"] is None and web["snapshot_id"] == rh.summary("job_night1_web01")["snapshot_id"]
+    assert db["parent"] == answer["report"]["parents"]["r002"]["id"]
+    assert found["warnings"] == [
+        f"VM web01: its newest snapshot {gone[:8]} was removed from the repository after the job listed it"
+        " (restic forget elsewhere); backed up without a parent, so restic read every file"
+    ]
+    # without the retry's exit code (the runner did not run it) the VM failed
+    del status["restic_exit_codes"]["r001-noparent"]
+    found = job.analyse(plan, status, texts)
+    assert found["vms"][0]["status"] == "failed" and "did not run" in found["warnings"][0]
+    # the retry's outputs are among what the controller collects
+    assert "restic-r001-noparent.out" in [e["name"] for e in job.collect_entries(job.output_steps(plan))]
+
+
+def test_each_extra_path_is_its_own_snapshot_from_its_mount_folder():
+    plan = restic_plan(extra_paths=["D:/Scripts/", "C:\\ClusterStorage\\Data\\Tools"], repo=repository(tags=["site-a"]))
+    web, db, scripts, tools = plan["steps"]
+    assert [s["id"] for s in plan["steps"]] == ["r001", "r002", "e001", "e002"]
+    assert scripts["extra_path"] == "D:\\Scripts" and scripts["vm"] is None and scripts["vm_id"] is None
+    assert scripts["working_dir"] == web["working_dir"] == hv.JOB_DIR + "\\mnt\\VAWVOL1"
+    assert scripts["paths"] == ["Scripts"] and tools["paths"] == ["ClusterStorage\\Data\\Tools"]
+    assert scripts["tags"] == ["vaware.hyperv", "extra", "extra-path:d:\\scripts", "site-a"]
+    assert scripts["args"][scripts["args"].index("--") + 1 :] == ["Scripts"]
+    assert [e["step"] for e in plan["extra_paths"]] == ["e001", "e002"]
+    assert all(e["destination"] is None for e in plan["extra_paths"])
+    assert not any(t.startswith("vm-id:") for t in scripts["tags"])
+    assert db["vm"] == "db01"
+
+    # retention: one forget per VM and one per extra path, each its own group
+    steps = job.retention_steps(plan, {"keep_last": 3}, datetime.date(2026, 11, 25))["forget"]
+    assert [s.get("extra_path") for s in steps] == [None, None, "D:\\Scripts", "C:\\ClusterStorage\\Data\\Tools"]
+    assert steps[2]["args"] == [
+        "forget",
+        "--json",
+        "--host",
+        "HV01",
+        "--tag",
+        "extra-path:d:\\scripts",
+        "--group-by",
+        "host",
+        "--keep-last",
+        "3",
+    ]
+
+
+def test_extra_path_results_are_reported_apart_from_the_vms():
+    plan = restic_plan(extra_paths=["D:\\Scripts"])
+    runs = rh.outputs({**rh.NIGHT, "e001": "job_night1_web01"})
+    texts = {}
+    for step, (out, err, _rc) in runs.items():
+        texts[f"restic-{step}.out"], texts[f"restic-{step}.err"] = out, err
+    found = job.analyse(plan, {"restic_exit_codes": rh.exit_codes(runs)}, texts)
+    assert found["verified"] is True
+    assert [vm["name"] for vm in found["vms"]] == ["web01", "db01"]
+    (extra,) = found["extra_paths"]
+    assert extra["path"] == "D:\\Scripts" and extra["status"] == "complete" and "name" not in extra
+    assert extra["snapshot_id"] == rh.summary("job_night1_web01")["snapshot_id"]
+    # a failed extra path fails the job by its path
+    runs = rh.outputs({**rh.NIGHT, "e001": "job_backup_wrong_password"})
+    for step, (out, err, _rc) in runs.items():
+        texts[f"restic-{step}.out"], texts[f"restic-{step}.err"] = out, err
+    found = job.analyse(plan, {"restic_exit_codes": rh.exit_codes(runs)}, texts)
+    assert found["verified"] is False
+    assert found["failure"][1].startswith("extra path D:\\Scripts: wrong password")

@@ -252,3 +252,34 @@ def test_version_too_old_and_garbage():
     with pytest.raises(ResticVersionError, match="not the output of 'restic version'"):
         check_version("'restic.exe' is not recognized as an internal or external command")
     assert MIN_VERSION == (0, 14, 0)
+
+
+def test_parse_config_reads_the_format_version_of_both_formats():
+    assert messages.parse_config(recorded("job_probe_config")[0])["version"] == 2
+    assert messages.parse_config(recorded("job_probe_config_v1")[0])["version"] == 1
+    with pytest.raises(ValueError, match="no repository config"):
+        messages.parse_config(recorded("no_repository")[0])
+    with pytest.raises(ValueError, match="no repository config"):
+        messages.parse_config('{"version": true}')
+
+
+def test_parse_snapshot_groups_reads_grouped_and_flat_listings():
+    grouped = messages.parse_snapshot_groups(recorded("job_probe_parents")[0])
+    assert len(grouped) == 2 and {s["vm_name"] for s in grouped} == {"web01", "db01"}
+    assert all(s["host"] == "HV01" and len(s["id"]) == 64 for s in grouped)
+    assert grouped == sorted(grouped, key=lambda s: s["time"])
+    assert messages.parse_snapshot_groups(recorded("job_probe_parents_none")[0]) == []
+    flat = messages.parse_snapshot_groups(recorded("snapshots")[0])
+    assert flat == messages.parse_snapshots(recorded("snapshots")[0])
+    with pytest.raises(ValueError, match="no JSON list"):
+        messages.parse_snapshot_groups(recorded("wrong_password")[0])
+
+
+def test_parent_missing_names_only_the_parent_restic_could_not_find():
+    _out, err, rc = recorded("job_backup_parent_missing")
+    assert rc == 1
+    gone = err.split('"')[1]
+    assert messages.parent_missing(err, gone) is True
+    assert messages.parent_missing(err, "0" * 64) is False
+    assert messages.parent_missing(recorded("job_backup_wrong_password")[1], gone) is False
+    assert messages.parent_missing(None, gone) is False
