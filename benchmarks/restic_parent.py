@@ -27,11 +27,9 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
-_LINK = ROOT / ".tmp" / "collections" / "ansible_collections" / "vaware" / "hyperv"
-if not _LINK.exists():
-    _LINK.parent.mkdir(parents=True, exist_ok=True)
-    _LINK.symlink_to(ROOT, target_is_directory=True)
-sys.path.insert(0, str(ROOT / ".tmp" / "collections"))
+import run_module  # noqa: E402  (tests/support: the .tmp/collections link to this checkout)
+
+sys.path.insert(0, str(run_module.ensure_collection_link()))
 
 import restic_job  # noqa: E402
 import restic_tools  # noqa: E402
