@@ -26,8 +26,8 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import Payl
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._proofs import proven_restore
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import command as restic_command
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.job import display_location
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.messages import parse_ls, parse_snapshots
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import REPOSITORY_ARGUMENT_SPEC, TAG
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.messages import parse_ls
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import REPOSITORY_ARGUMENT_SPEC
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import (
     DEFAULT_BOOT_TIMEOUT,
     DEFAULT_POLL_INTERVAL,
@@ -174,27 +174,11 @@ class ActionModule(StepAction):
         """The VM's files in the chosen snapshot of a restic repository, where ``restic restore`` will put them."""
         opts = self._options
         repository = opts["repository"]
-        here = _restic_host.read(self, self._task_vars, repository, None, "read snapshots", list_vms=True)
-        host = opts["backup_host"] or str(here.get("computer_name") or "")
+        here, host, snapshots = _restic_host.list_snapshots(
+            self, self._task_vars, repository, opts["backup_host"], "read snapshots"
+        )
         self._out.update(backup_host=host, repository=display_location(repository["location"]))
         self._require_hyperv(here, "read snapshots")
-        if not here.get("restic_found"):
-            raise StepFailed(
-                "read snapshots",
-                f"restic was not found at {repository['restic_path']} on the host (repository.restic_path); "
-                "install it there (the hyperv_backup role can deploy it) or set restic_path",
-            )
-        listed = _restic_host.read(
-            self,
-            self._task_vars,
-            repository,
-            restic_command.snapshots_args(repository, host=host, tags=[TAG]),
-            "read snapshots",
-        )
-        try:
-            snapshots = parse_snapshots(listed.get("stdout"))
-        except ValueError as err:
-            raise StepFailed("read snapshots", f"restic snapshots: {err}") from None
         selected = select_snapshot(snapshots, host, opts["vm"], opts["generation"], opts["before"])
         listed = _restic_host.read(
             self,

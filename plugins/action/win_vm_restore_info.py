@@ -20,12 +20,9 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import (
     payload_error_result,
     run_payload,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import command as restic_command
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.job import check_repository_option, display_location
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.messages import parse_snapshots
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import (
     REPOSITORY_ARGUMENT_SPEC,
-    TAG,
     ResticOptionError,
 )
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restore.options import (
@@ -118,15 +115,8 @@ class ActionModule(ActionBase):
     def _snapshots(self, repository, backup_host, task_vars):
         """What a restic repository holds for the host: its VMs' snapshots (win_vm_restore's selection rules)."""
         step = "read snapshots"
-        here = _restic_host.read(self, task_vars, repository, None, step, list_vms=True)
-        host = backup_host or str(here.get("computer_name") or "")
-        listed = _restic_host.read(
-            self, task_vars, repository, restic_command.snapshots_args(repository, host=host, tags=[TAG]), step
-        )
-        try:
-            snapshots = host_snapshots(parse_snapshots(listed.get("stdout")), host)
-        except ValueError as err:
-            raise StepFailed(step, f"restic snapshots: {err}") from None
+        here, host, listed = _restic_host.list_snapshots(self, task_vars, repository, backup_host, step)
+        snapshots = host_snapshots(listed, host)
         vms = restorable_snapshot_vms(snapshots, host)
         location = display_location(repository["location"])
         return {

@@ -88,6 +88,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import (
     damaged_path_hint,
     is_absolute,
     quote_value,
+    run_as_problems,
 )
 
 display = Display()
@@ -151,13 +152,7 @@ def _validate(args: Mapping[str, Any]) -> None:
         problems.append(
             f"job_id: expected a job id such as 20261125T020000Z-1a2b3c4d (as returned by this module), got {job_id!r}"
         )
-    if bool(args.get("run_as")) != bool(args.get("run_as_password")):
-        problems.append(
-            "run_as and run_as_password: give both (the account the job runs as and its password) or neither"
-        )
-    run_as = args.get("run_as")
-    if run_as and (any(ord(c) < 32 for c in run_as) or not run_as.strip()):
-        problems.append(f"run_as: expected an account name such as CORP\\svc-backup, got {quote_value(run_as)}")
+    problems += run_as_problems(args.get("run_as"), args.get("run_as_password"))
     destination = args.get("destination")
     restic = (args.get("repository") or {}).get("type") == "restic"
     if restic and destination:

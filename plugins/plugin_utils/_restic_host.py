@@ -16,7 +16,7 @@ the command lines are built by ``_restic.command`` and quoted by ``_restic.job.w
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._payload import PayloadError, load_payload, run_payload
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic import command
@@ -27,7 +27,12 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.job import (
     restic_secrets,
     windows_command_line,
 )
-from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.messages import classify_failure, parse_restore
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.messages import (
+    classify_failure,
+    parse_restore,
+    parse_snapshots,
+)
+from ansible_collections.vaware.hyperv.plugins.plugin_utils._restic.options import TAG
 from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import (
     PollTimeout,
     StepFailed,
@@ -35,7 +40,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._steps import (
     poll_job,
 )
 
-__all__ = ["read", "restore", "restore_outcome"]
+__all__ = ["list_snapshots", "read", "restore", "restore_outcome"]
 
 READ_PAYLOAD = "win_restic_read"
 RUNNER = "win_vm_restore_restic_runner"
@@ -71,6 +76,30 @@ def read(
         if problem is not None:
             raise StepFailed(step, f"restic {args[_verb(args)]}: {failure_text(problem, _location(repository))}")
     return answer
+
+
+def list_snapshots(
+    action: Any, task_vars: Any, repository: Mapping[str, Any], backup_host: Optional[str], step: str
+) -> Tuple[Mapping[str, Any], str, List[Dict[str, Any]]]:
+    """``(here, host, snapshots)``: the host's own answer (computer name, VMs, Hyper-V, restic found), the host the
+    snapshots are of (``backup_host`` or the computer name) and its snapshots made by this collection (parsed).
+
+    :raises StepFailed: restic is missing on the host, or restic failed.
+    """
+    here = read(action, task_vars, repository, None, step, list_vms=True)
+    if not here.get("restic_found"):
+        raise StepFailed(
+            step,
+            f"restic was not found at {repository['restic_path']} on the host (repository.restic_path); "
+            "install it there (the hyperv_backup role can deploy it) or set restic_path",
+        )
+    host = backup_host or str(here.get("computer_name") or "")
+    listed = read(action, task_vars, repository, command.snapshots_args(repository, host=host, tags=[TAG]), step)
+    try:
+        snapshots = parse_snapshots(listed.get("stdout"))
+    except ValueError as err:
+        raise StepFailed(step, f"restic snapshots: {err}") from None
+    return here, host, snapshots
 
 
 def _verb(args: Sequence[str]) -> int:

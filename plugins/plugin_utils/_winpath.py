@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 _DRIVE_RE = re.compile(r"^[A-Za-z]:\\")
 _UNC_RE = re.compile(r"^\\\\[^\\?.][^\\]*\\[^\\]+")
@@ -111,3 +111,15 @@ def parse_time(text: Any) -> Optional[datetime.datetime]:
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         parsed = parsed.replace(tzinfo=datetime.timezone.utc)
     return parsed
+
+
+def run_as_problems(run_as: Any, run_as_password: Any) -> List[str]:
+    """What is wrong with a job's ``run_as`` / ``run_as_password`` pair (both or neither; a real account name)."""
+    problems = []
+    if bool(run_as) != bool(run_as_password):
+        problems.append(
+            "run_as and run_as_password: give both (the account the job runs as and its password) or neither"
+        )
+    if run_as and (not isinstance(run_as, str) or any(ord(c) < 32 for c in run_as) or not run_as.strip()):
+        problems.append(f"run_as: expected an account name such as CORP\\svc-backup, got {quote_value(run_as)}")
+    return problems

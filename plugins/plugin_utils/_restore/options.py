@@ -39,6 +39,7 @@ from ansible_collections.vaware.hyperv.plugins.plugin_utils._winpath import (
     damaged_path_hint,
     is_absolute,
     quote_value,
+    run_as_problems,
 )
 
 MODES = ("copy", "replace", "test", "files")
@@ -175,10 +176,9 @@ def _source(args: Mapping[str, Any]) -> Dict[str, Any]:
                 "generation": generation, "before": before, "run_as": None, "run_as_password": None}  # fmt: skip
     if args.get("destination") not in (None, ""):
         raise RestoreError("destination: not used with a restic repository (repository.location says where it is)")
-    if bool(run_as) != bool(run_as_password):
-        raise RestoreError("run_as and run_as_password: give both (the account the restore job runs as) or neither")
-    if run_as and (any(ord(c) < 32 for c in run_as) or not run_as.strip()):
-        raise RestoreError(f"run_as: expected an account name such as CORP\\svc-backup, got {quote_value(run_as)}")
+    problems = run_as_problems(run_as, run_as_password)
+    if problems:
+        raise RestoreError("; ".join(problems))
     generation, before = check_snapshot_choice(args.get("generation"), args.get("before"))
     return {"destination": None, "repository": repository, "generation": generation, "before": before,
             "run_as": run_as, "run_as_password": run_as_password}  # fmt: skip
